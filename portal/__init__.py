@@ -1,0 +1,146 @@
+"""五社联动 portal: the application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask, render_template, request
+from flask_babel import get_locale
+from werkzeug.exceptions import HTTPException
+
+from portal.config import load_settings
+from portal.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(load_settings(app.instance_path))
+    if config:
+        app.config.update(config)
+    app.json.ensure_ascii = False  # the contract: Chinese text unescaped
+    app.json.sort_keys = False
+
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    _import_models()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..",
+                                                     "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "core.login"
+    login_manager.login_message = None
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+
+    from portal.core.i18n import select_locale
+
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories="translations")
+
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    _register_hooks(app)
+
+    from portal.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _import_models() -> None:
+    # Every model module, so that metadata (and Alembic) see every table.
+    from portal.core import areas, audit, jobs, throttle, users  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.core.api import bp as core_api
+    from portal.core.views import bp as core_pages
+
+    app.register_blueprint(core_pages)
+    app.register_blueprint(core_api)
+    csrf.exempt(core_api)  # the API takes bearer tokens, never the cookie, for writes
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    from portal.core.apiframe import (
+        api_error_from_domain,
+        api_error_from_http,
+        default_message,
+        error_response,
+        is_api_request,
+    )
+    from portal.core.errors import DomainError
+
+    def page(status: int, message: str | None = None):
+        return render_template("errors/error.html", status=status,
+                               message=message or default_message(status)), status
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        if is_api_request():
+            return api_error_from_domain(exc)
+        return page(exc.status, exc.message)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        from flask_babel import gettext as _
+
+        if is_api_request():
+            return api_error_from_http(exc)
+        return page(400, _("The form has expired. Please go back, reload and try again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if is_api_request():
+            return api_error_from_http(exc)
+        if exc.code and exc.code < 400:
+            return exc
+        return page(exc.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        if is_api_request():
+            return error_response(500, "internal_error", default_message(500))
+        return page(500)
+
+
+def _register_hooks(app: Flask) -> None:
+    from portal.core.i18n import html_lang
+    from portal.core.permissions import can
+
+    @app.context_processor
+    def template_globals():
+        from flask_login import current_user
+
+        def user_can(action, obj=None):
+            return can(current_user, action, obj)
+
+        return {"can": user_can, "html_lang": html_lang(get_locale()),
+                "current_locale": str(get_locale())}
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+            "form-action 'self'; frame-ancestors 'none'")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response

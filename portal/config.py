@@ -1,0 +1,81 @@
+"""Settings, read from the environment. No secret lives in code.
+
+Every setting here is listed in README.md ("Settings").
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def _instance_secret(instance_path: str, filename: str) -> str:
+    """A development secret kept under instance/, made once. Production sets the variable."""
+    path = Path(instance_path) / filename
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def load_settings(instance_path: str) -> dict:
+    env = os.environ.get
+    production = env("PORTAL_ENV", "development") == "production"
+    database_url = env("DATABASE_URL") or "sqlite:///" + os.path.join(instance_path, "portal.db")
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    secret_key = env("SECRET_KEY")
+    if not secret_key:
+        if production:
+            raise RuntimeError("SECRET_KEY must be set when PORTAL_ENV=production")
+        secret_key = _instance_secret(instance_path, "secret_key")
+    return {
+        "PORTAL_ENV": "production" if production else "development",
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": env("REDIS_URL") or None,
+        "RQ_QUEUES": [q.strip() for q in env("RQ_QUEUES", "default").split(",") if q.strip()],
+        "REDIS_PREFIX": env("REDIS_PREFIX", "portal:"),
+        # Sessions: HttpOnly and SameSite=Lax always, Secure in production (behind TLS).
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env("SESSION_COOKIE_SECURE"), production),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool(env("SESSION_COOKIE_SECURE"), production),
+        "PERMANENT_SESSION_LIFETIME": _int("SESSION_LIFETIME_HOURS", 12) * 3600,
+        "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 16) * 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,
+        # Passwords: argon2id; these are argon2-cffi's defaults (about 90 ms a hash).
+        "ARGON2_TIME_COST": _int("ARGON2_TIME_COST", 3),
+        "ARGON2_MEMORY_COST": _int("ARGON2_MEMORY_COST", 65536),
+        "ARGON2_PARALLELISM": _int("ARGON2_PARALLELISM", 4),
+        "API_TOKEN_TTL_HOURS": _int("API_TOKEN_TTL_HOURS", 24 * 30),
+        # Failed sign-ins: per username and per address, in a sliding window.
+        "LOGIN_FAILURES_PER_USERNAME": _int("LOGIN_FAILURES_PER_USERNAME", 10),
+        "LOGIN_FAILURES_PER_ADDRESS": _int("LOGIN_FAILURES_PER_ADDRESS", 50),
+        "LOGIN_FAILURE_WINDOW_SECONDS": _int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60),
+        # Number of proxies in front of the app that set X-Forwarded-For / -Proto.
+        "PROXY_COUNT": _int("PROXY_COUNT", 0),
+        "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "BOOTSTRAP_SERVE_LOCAL": True,
+    }

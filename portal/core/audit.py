@@ -1,0 +1,103 @@
+"""The audit trail: who did what to which object, from what to what, and why.
+
+Append-only: the ORM refuses to change or delete a row, and database triggers (see the
+migration) refuse it too, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from portal.core.db import UTCDateTime, utcnow
+from portal.extensions import db
+
+
+class AuditEntry(db.Model):
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_object", "object_type", "object_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    actor_name: Mapped[str | None] = mapped_column(sa.String(64))
+    object_type: Mapped[str] = mapped_column(sa.String(32))
+    object_id: Mapped[str] = mapped_column(sa.String(64))
+    action: Mapped[str] = mapped_column(sa.String(32))
+    from_value: Mapped[str | None] = mapped_column(sa.String(500))
+    to_value: Mapped[str | None] = mapped_column(sa.String(500))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    # The area the object belonged to when this happened: scopes who may read the row.
+    area_code: Mapped[str | None] = mapped_column(sa.String(12), index=True)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "at": self.at.isoformat(), "by": self.actor_name,
+                "object_type": self.object_type, "object_id": self.object_id,
+                "action": self.action, "from": self.from_value, "to": self.to_value,
+                "reason": self.reason}
+
+
+def record(actor, object_type: str, object_id, action: str, *, from_=None, to=None,
+           reason: str | None = None, area_code: str | None = None) -> AuditEntry:
+    """Add one audit row to the current transaction (it commits, or vanishes, with the change)."""
+    entry = AuditEntry(
+        actor_id=getattr(actor, "id", None), actor_name=getattr(actor, "username", None),
+        object_type=object_type, object_id=str(object_id), action=action,
+        from_value=None if from_ is None else str(from_)[:500],
+        to_value=None if to is None else str(to)[:500],
+        reason=reason, area_code=area_code)
+    db.session.add(entry)
+    return entry
+
+
+def entries_for(object_type: str, object_id) -> sa.Select:
+    return (sa.select(AuditEntry)
+            .where(AuditEntry.object_type == object_type, AuditEntry.object_id == str(object_id))
+            .order_by(AuditEntry.id))
+
+
+# object_type -> function(object_id) -> the area code the object belongs to now, or None when
+# there is no such object. Each module registers its own types.
+OBJECT_AREAS: dict[str, Callable[[str], str | None]] = {}
+NO_AREA = ""
+
+
+def register_object(object_type: str):
+    def decorator(fn):
+        OBJECT_AREAS[object_type] = fn
+        return fn
+    return decorator
+
+
+def object_area(object_type: str, object_id: str) -> str | None:
+    """The object's area code, NO_AREA for an object with none, None if it does not exist."""
+    resolver = OBJECT_AREAS.get(object_type)
+    return resolver(str(object_id)) if resolver else None
+
+
+@register_object("area")
+def _area_of_area(code: str) -> str | None:
+    from portal.core.areas import Area
+
+    return code if db.session.get(Area, code) is not None else None
+
+
+@register_object("user")
+def _area_of_user(user_id: str) -> str | None:
+    from portal.core.users import User
+
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    if user is None:
+        return None
+    return user.primary_area_code or NO_AREA
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_audit_edits(session, flush_context, instances):
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AuditEntry) and (obj in session.deleted or session.is_modified(obj)):
+            raise RuntimeError("audit_log is append-only")

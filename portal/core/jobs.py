@@ -1,0 +1,212 @@
+"""Background jobs: one `enqueue` for every module.
+
+With REDIS_URL set, a job goes to an RQ queue *after* the transaction that asked for it commits
+(a fast worker must find the rows it needs); without it, the job runs inline right after that
+commit, in a session of its own. Either way a `JobRun` row, written in the same transaction as
+the request, records who asked, the status, the progress and the result, so that
+GET /api/v1/jobs/<id> and the progress page read one place.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from portal.core.db import UTCDateTime, utcnow
+from portal.extensions import db
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("queued", "started", "finished", "failed")
+
+
+class JobRun(db.Model):
+    __tablename__ = "job_runs"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued")
+    progress: Mapped[int] = mapped_column(sa.Integer, default=0)
+    result: Mapped[dict | list | str | int | None] = mapped_column(sa.JSON)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"),
+                                                   index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def to_dict(self) -> dict:
+        status, progress = self.status, self.progress
+        if status in ("queued", "started"):
+            status, progress = _live_status(self, status, progress)
+        return {"id": self.id, "name": self.name, "status": status, "progress": progress,
+                "result": self.result, "error": self.error}
+
+
+def _path(func) -> str:
+    return f"{func.__module__}:{func.__qualname__}"
+
+
+def _resolve(path: str):
+    module, _sep, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def enqueue(func, *args, actor=None, **kwargs) -> JobRun:
+    """Schedule `func(*args, **kwargs)` to run once the current transaction commits.
+
+    Pass ids, not objects: the job re-loads its rows. Nothing runs if the transaction rolls
+    back.
+    """
+    run = JobRun(id=str(uuid.uuid4()), name=_path(func), status="queued", progress=0,
+                 created_by=getattr(actor, "id", None))
+    db.session.add(run)
+    db.session.flush()
+    pending = db.session.info.setdefault("pending_jobs", [])
+    pending.append((run.id, _path(func), args, kwargs))
+    return run
+
+
+def using_redis() -> bool:
+    return bool(current_app.config.get("REDIS_URL"))
+
+
+def redis_connection():
+    from redis import Redis
+
+    ext = current_app.extensions.setdefault("portal_redis", {})
+    if "conn" not in ext:
+        ext["conn"] = Redis.from_url(current_app.config["REDIS_URL"])
+    return ext["conn"]
+
+
+def queue(name: str | None = None):
+    from rq import Queue
+
+    name = name or current_app.config["RQ_QUEUES"][0]
+    return Queue(name, connection=redis_connection())
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch_after_commit(session):
+    pending = session.info.pop("pending_jobs", None)
+    if not pending or not has_app_context():
+        return
+    for job_id, path, args, kwargs in pending:
+        if using_redis():
+            queue().enqueue(run_job, job_id, path, args, kwargs, job_id=job_id,
+                            job_timeout=current_app.config.get("JOB_TIMEOUT", 3600))
+        else:
+            # A fresh app context is a fresh session: the request's session is mid-commit.
+            with current_app._get_current_object().app_context():
+                _run(job_id, path, args, kwargs)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session):
+    session.info.pop("pending_jobs", None)
+
+
+def run_job(job_id: str, path: str, args, kwargs):
+    """Entry point for the worker and for inline runs: mark started, run, record the outcome."""
+    from rq import get_current_job
+
+    in_worker = get_current_job() is not None
+    if in_worker or not has_app_context():
+        if has_app_context():
+            app = current_app._get_current_object()
+        else:
+            from portal import create_app
+
+            app = create_app()
+        with app.app_context():  # a session of the job's own
+            if in_worker:
+                db.engine.dispose(close=False)  # never share a pooled connection across a fork
+            return _run(job_id, path, args, kwargs)
+    return _run(job_id, path, args, kwargs)
+
+
+def _run(job_id: str, path: str, args, kwargs):
+    run = db.session.get(JobRun, job_id)
+    if run is None:
+        log.warning("job %s has no JobRun row; skipped", job_id)
+        return None
+    if run.status == "finished":
+        return run.result  # safe to run twice
+    run.status, run.started_at = "started", utcnow()
+    db.session.commit()
+    try:
+        result = _resolve(path)(*args, **kwargs)
+        db.session.commit()
+    except Exception as exc:  # the job failed; record it, never crash the worker
+        db.session.rollback()
+        log.exception("job %s (%s) failed", job_id, path)
+        run = db.session.get(JobRun, job_id)
+        run.status, run.ended_at = "failed", utcnow()
+        run.error = f"{type(exc).__name__}: {exc}"[:2000]
+        db.session.commit()
+        return None
+    run = db.session.get(JobRun, job_id)
+    run.status, run.progress, run.result, run.ended_at = "finished", 100, result, utcnow()
+    db.session.commit()
+    return result
+
+
+def set_progress(percent: int) -> None:
+    """Report progress from inside a job (shown by the progress page). Cheap: Redis only."""
+    percent = max(0, min(100, int(percent)))
+    try:
+        from rq import get_current_job
+
+        job = get_current_job()
+    except Exception:  # not in a worker
+        job = None
+    if job is not None:
+        job.meta["progress"] = percent
+        job.save_meta()
+
+
+def _live_status(run: JobRun, status: str, progress: int) -> tuple[str, int]:
+    if not using_redis():
+        return status, progress
+    try:
+        from rq.job import Job
+
+        job = Job.fetch(run.id, connection=redis_connection())
+    except Exception:
+        return status, progress
+    rq_status = job.get_status(refresh=False)
+    rq_status = getattr(rq_status, "value", rq_status)
+    if rq_status == "started":
+        status = "started"
+    return status, int(job.meta.get("progress", progress))
+
+
+def ping() -> str:
+    """A harmless job: proves the queue and the worker work (used by tests and operators)."""
+    return "pong"
+
+
+def count_to(n: int) -> dict:
+    """A job with progress, for the progress page and its tests."""
+    import time
+
+    for i in range(n):
+        set_progress(int(100 * (i + 1) / n))
+        time.sleep(0.05)
+    return {"counted": n}
+
+
+def start_worker(burst: bool = False) -> None:
+    from rq import Worker
+
+    queues = [queue(name) for name in current_app.config["RQ_QUEUES"]]
+    worker = Worker(queues, connection=redis_connection())
+    worker.work(burst=burst, with_scheduler=False)

@@ -1,0 +1,99 @@
+"""The one policy layer: every permission, for pages, API and templates alike.
+
+`can(user, "action", obj)` answers; `authorize(...)` raises Forbidden. Each module registers the
+rules for its own actions with @policy. An admin may do everything, except where a rule is
+registered with admin=False (acts that belong to a person, such as scoring an assigned bid).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask_babel import gettext as _
+
+from portal.core.audit import NO_AREA, object_area
+from portal.core.errors import Forbidden
+from portal.core.users import SCOPE_LEVELS, Grant, Role
+
+_POLICIES: dict[str, tuple[Callable, bool]] = {}
+
+
+def policy(action: str, *, admin: bool = True):
+    def decorator(fn):
+        if action in _POLICIES:
+            raise RuntimeError(f"policy {action!r} registered twice")
+        _POLICIES[action] = (fn, admin)
+        return fn
+    return decorator
+
+
+def can(user, action: str, obj=None) -> bool:
+    fn, admin_may = _POLICIES[action]  # an unknown action is a programming error
+    if user is None or not getattr(user, "is_authenticated", False):
+        user = None
+    elif admin_may and user.is_admin:
+        return True
+    return bool(fn(user, obj))
+
+
+def authorize(user, action: str, obj=None) -> None:
+    if not can(user, action, obj):
+        raise Forbidden(_("You are not allowed to do this."))
+
+
+# --- areas ---------------------------------------------------------------------------------
+
+@policy("area.create")
+def _area_create(user, parent_code: str | None) -> bool:
+    """Bureau staff add areas inside their own area; the city itself only an admin."""
+    if user is None or not parent_code:
+        return False
+    return user.covers(Role.bureau, parent_code)
+
+
+@policy("area.manage_any")
+def _area_manage_any(user, _obj) -> bool:
+    """May this user add areas at all? (Shows the form; the parent is checked on submit.)"""
+    return user is not None and user.has_role(Role.bureau)
+
+
+# --- users ---------------------------------------------------------------------------------
+
+@policy("user.create")
+def _user_create(user, _obj) -> bool:
+    return user is not None and user.has_role(Role.bureau)
+
+
+@policy("user.grant")
+def _user_grant(user, grants: list[Grant]) -> bool:
+    """A bureau user creates staff only inside their own area, and never an admin."""
+    if user is None or not user.has_role(Role.bureau):
+        return False
+    for grant in grants:
+        if grant.role == Role.admin:
+            return False
+        if grant.role in SCOPE_LEVELS and not (grant.area_code
+                                               and user.covers(Role.bureau, grant.area_code)):
+            return False
+    return True
+
+
+@policy("user.list")
+def _user_list(user, _obj) -> bool:
+    return user is not None and user.has_role(Role.bureau)
+
+
+# --- audit and jobs -------------------------------------------------------------------------
+
+@policy("audit.read")
+def _audit_read(user, target: tuple[str, str]) -> bool:
+    """The bureau reads the trail of objects in its area."""
+    if user is None or not user.has_role(Role.bureau):
+        return False
+    area = object_area(*target)
+    return bool(area) and area != NO_AREA and user.covers(Role.bureau, area)
+
+
+@policy("job.view")
+def _job_view(user, run) -> bool:
+    return user is not None and run is not None and run.created_by == user.id

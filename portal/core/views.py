@@ -1,0 +1,292 @@
+"""Core pages: sign-in, home, areas, users, job progress, audit trail, language."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from portal.core import areas as area_service
+from portal.core.areas import CHILD_LEVEL, Area, AreaData
+from portal.core.audit import entries_for, object_area
+from portal.core.auth import authenticate
+from portal.core.errors import DomainError
+from portal.core.forms import AreaForm, LoginForm, LogoutForm, UserForm
+from portal.core.i18n import normalise
+from portal.core.jobs import JobRun, count_to, enqueue
+from portal.core.permissions import authorize, can
+from portal.core.users import Role, RoleGrant, User, create_user, parse_grants
+from portal.extensions import db, login_manager
+
+bp = Blueprint("core", __name__)
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+@bp.before_app_request
+def remember_language():
+    chosen = normalise(request.args.get("lang"))
+    if not chosen:
+        return
+    session["lang"] = chosen
+    if current_user.is_authenticated and current_user.locale != chosen and \
+            not request.path.startswith("/api/"):
+        current_user.locale = chosen
+        db.session.commit()
+
+
+def _safe_next(target: str | None) -> str:
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") \
+                and not target.startswith("//"):
+            return target
+    return url_for("core.home")
+
+
+def form_errors_from(form, exc: DomainError) -> None:
+    """Put a service's field errors next to the form's fields (translated by the service)."""
+    placed = False
+    for name, messages in exc.fields.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = list(field.errors) + list(messages)
+            placed = True
+    if not placed:
+        flash(exc.message, "danger")
+
+
+# --- signing in and out ------------------------------------------------------------------
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.username.data, form.password.data)
+        except DomainError as exc:
+            form.password.errors = [exc.message]
+            status = exc.status
+        else:
+            chosen = normalise(session.get("lang"))
+            session.clear()  # a fresh session at sign-in: no fixation
+            login_user(user)
+            session.permanent = True
+            if not user.locale and chosen:
+                user.locale = chosen  # the language picked before signing in stays
+            if user.locale:
+                session["lang"] = user.locale
+            db.session.commit()
+            return redirect(_safe_next(request.args.get("next")))
+    elif request.method == "POST":
+        status = 422
+    return render_template("core/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    form = LogoutForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            logout_user()
+            lang = session.get("lang")
+            session.clear()
+            if lang:
+                session["lang"] = lang
+            flash(_("You have signed out."), "success")
+            return redirect(url_for("core.login"))
+        abort(400)
+    if not current_user.is_authenticated:
+        return redirect(url_for("core.login"))
+    return render_template("core/logout.html", form=form)
+
+
+# --- home ------------------------------------------------------------------------------------
+
+@bp.route("/")
+def home():
+    return render_template("core/home.html", logout_form=LogoutForm(), Role=Role)
+
+
+# --- areas -----------------------------------------------------------------------------------
+
+@bp.route("/areas")
+@bp.route("/areas/<code>")
+def areas(code: str | None = None):
+    area = None
+    if code is not None:
+        area = db.session.get(Area, code)
+        if area is None:
+            abort(404)
+    if area is None:
+        rows = db.session.scalars(area_service.children(None)).all()
+        if len(rows) == 1:
+            return redirect(url_for("core.areas", code=rows[0].code))
+    else:
+        rows = db.session.scalars(area_service.children(area.code)).all()
+    counts = dict(db.session.execute(
+        sa.select(Area.parent_code, sa.func.count()).where(
+            Area.parent_code.in_([r.code for r in rows])).group_by(Area.parent_code)).all())
+    trail = _trail(area) if area else []
+    form = None
+    if area is not None and area.level in CHILD_LEVEL and can(current_user, "area.create",
+                                                               area.code):
+        form = AreaForm(code=area.code)
+    return render_template("core/areas.html", area=area, rows=rows, counts=counts, trail=trail,
+                           form=form, child_level=CHILD_LEVEL.get(area.level) if area else None)
+
+
+@bp.post("/areas/<code>/children")
+@login_required
+def add_area(code: str):
+    parent = db.session.get(Area, code)
+    if parent is None:
+        abort(404)
+    authorize(current_user, "area.create", parent.code)
+    form = AreaForm()
+    if form.validate_on_submit():
+        try:
+            child = area_service.create_area(AreaData(
+                code=form.code.data.strip(), name=form.name.data, parent_code=parent.code,
+                population=form.population.data, households=form.households.data),
+                actor=current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            form_errors_from(form, exc)
+        else:
+            db.session.commit()
+            message = _("Added {name} ({code}).").format(name=child.name, code=child.code)
+            if child.kind:
+                message += " " + child.kind.title
+            flash(message, "success")
+            return redirect(url_for("core.areas", code=parent.code))
+    rows = db.session.scalars(area_service.children(parent.code)).all()
+    return render_template("core/areas.html", area=parent, rows=rows, counts={},
+                           trail=_trail(parent), form=form,
+                           child_level=CHILD_LEVEL.get(parent.level)), 422
+
+
+def _trail(area: Area) -> list[Area]:
+    codes = [area.code[:n] for n in (4, 6, 9, 12) if n <= len(area.code)]
+    found = {a.code: a for a in db.session.scalars(sa.select(Area).where(Area.code.in_(codes)))}
+    return [found[c] for c in codes if c in found]
+
+
+# --- users -----------------------------------------------------------------------------------
+
+@bp.route("/users")
+@login_required
+def users():
+    authorize(current_user, "user.list")
+    query = sa.select(User).order_by(User.username)
+    if not current_user.is_admin:
+        scopes = current_user.scopes(Role.bureau)
+        query = query.where(User.id.in_(sa.select(RoleGrant.user_id).where(
+            sa.or_(*[area_service.under(RoleGrant.area_code, s) for s in scopes]))))
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows = db.paginate(query, page=page, per_page=50, error_out=False)
+    return render_template("core/users.html", rows=rows)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@login_required
+def new_user():
+    authorize(current_user, "user.create")
+    form = UserForm()
+    if not current_user.is_admin:
+        form.roles.choices = [c for c in form.roles.choices if c[0] != Role.admin.value]
+        if request.method == "GET":
+            form.area_code.data = current_user.primary_area_code
+    status = 200
+    if form.validate_on_submit():
+        try:
+            grants = parse_grants(form.roles.data, (form.area_code.data or "").strip() or None)
+            authorize(current_user, "user.grant", grants)
+            user = create_user(form.username.data, form.password.data, grants,
+                               actor=current_user, display_name=form.display_name.data or None)
+        except DomainError as exc:
+            db.session.rollback()
+            if exc.status == 403:
+                raise
+            form_errors_from(form, exc)
+            status = exc.status
+        else:
+            db.session.commit()
+            flash(_("Account {name} created.").format(name=user.username), "success")
+            return redirect(url_for("core.users"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("core/user_new.html", form=form), status
+
+
+# --- jobs and audit --------------------------------------------------------------------------
+
+@bp.route("/jobs/<job_id>")
+@login_required
+def job(job_id: str):
+    run = db.session.get(JobRun, job_id)
+    if run is None or not can(current_user, "job.view", run):
+        abort(404)
+    return render_template("core/job.html", run=run, data=run.to_dict())
+
+
+@bp.post("/jobs/self-test")
+@login_required
+def job_self_test():
+    """Lets an operator see that jobs (and the worker) run: counts to 40 with progress."""
+    authorize(current_user, "user.list")
+    run = enqueue(count_to, 40, actor=current_user)
+    db.session.commit()
+    return redirect(url_for("core.job", job_id=run.id))
+
+
+@bp.route("/audit/<object_type>/<object_id>")
+@login_required
+def audit(object_type: str, object_id: str):
+    if object_area(object_type, object_id) is None:
+        abort(404)
+    authorize(current_user, "audit.read", (object_type, object_id))
+    rows = db.session.scalars(entries_for(object_type, object_id)).all()
+    return render_template("core/audit.html", rows=rows, object_type=object_type,
+                           object_id=object_id)
+
+
+@bp.route("/healthz")
+def healthz():
+    from flask import current_app, jsonify
+
+    from portal.core.jobs import redis_connection, using_redis
+
+    body, ok = {"status": "ok", "db": "ok", "queue": "redis" if using_redis() else "inline"}, True
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+    except Exception as exc:  # report, never raise: this is the health check
+        current_app.logger.warning("healthz: database unreachable: %s", type(exc).__name__)
+        db.session.rollback()
+        body["db"], ok = "unreachable", False
+    if using_redis():
+        try:
+            redis_connection().ping()
+        except Exception as exc:
+            current_app.logger.warning("healthz: redis unreachable: %s", type(exc).__name__)
+            body["queue"], ok = "unreachable", False
+    if not ok:
+        body["status"] = "error"
+    return jsonify(body), 200 if ok else 503
+

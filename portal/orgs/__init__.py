@@ -1,0 +1,1 @@
+"""Community social organisations, incubation and the indicators dashboard (issue 3)."""

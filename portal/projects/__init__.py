@@ -1,0 +1,1 @@
+"""Government-purchased services and 公益创投 projects, bids and expert review (issue 6)."""

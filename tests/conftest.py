@@ -1,0 +1,219 @@
+"""Test fixtures: a real database (SQLite by default, PostgreSQL with TEST_DATABASE_URL) built by
+the migrations, and with TEST_REDIS_URL a real Redis with a real `flask worker` process.
+
+The suite never touches DATABASE_URL or REDIS_URL: point TEST_* at throwaway services only,
+since every test empties the database.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from portal import create_app
+from portal.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def _database_url(tmp: Path) -> str:
+    if TEST_DATABASE_URL:
+        url = TEST_DATABASE_URL
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                url = "postgresql+psycopg://" + url[len(prefix):]
+        return url
+    return f"sqlite:///{tmp / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("portal")
+    instance = tmp / "instance"
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": _database_url(tmp),
+        "REDIS_URL": TEST_REDIS_URL,
+        "REDIS_PREFIX": f"test-{RUN_ID}:",
+        "RQ_QUEUES": [f"test-{RUN_ID}"],
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": True,
+        # Cheap hashes in tests; production keeps argon2's defaults.
+        "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1,
+        "SERVER_NAME": None,
+    }
+    os.environ.setdefault("SECRET_KEY", "test-secret")
+    app = create_app(config)
+    app.instance_path = str(instance)
+    instance.mkdir(exist_ok=True)
+    with app.app_context():
+        _reset_schema(app)
+        _upgrade(app)
+        if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+            db.engine.dispose()
+            shutil.copy(tmp / "test.db", tmp / "template.db")
+    app.config["TEST_TMP"] = tmp
+    yield app
+
+
+def _upgrade(app):
+    from flask_migrate import upgrade
+
+    upgrade(directory=str(ROOT / "migrations"))
+
+
+def _reset_schema(app):
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+
+
+def _tables():
+    return [t.name for t in reversed(db.metadata.sorted_tables)]
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request, app):
+    """Every test starts from the migrated, empty database and no throttle counts."""
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("TRUNCATE " + ", ".join(_tables())
+                                     + " RESTART IDENTITY CASCADE"))
+        else:
+            db.engine.dispose()
+            tmp = app.config["TEST_TMP"]
+            shutil.copy(tmp / "template.db", tmp / "test.db")
+        if app.config["REDIS_URL"]:
+            from portal.core.jobs import redis_connection
+
+            conn = redis_connection()
+            for key in conn.scan_iter(app.config["REDIS_PREFIX"] + "throttle:*"):
+                conn.delete(key)
+    yield
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def worker(app):
+    """A real `flask --app portal worker` process when Redis is configured."""
+    if not app.config["REDIS_URL"]:
+        yield None
+        return
+    env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+               REDIS_URL=app.config["REDIS_URL"], RQ_QUEUES=app.config["RQ_QUEUES"][0],
+               SECRET_KEY="test-secret")
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "portal", "worker"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    time.sleep(0.5)
+    if proc.poll() is not None:
+        raise RuntimeError("worker died: " + proc.stdout.read().decode(errors="replace"))
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+# --- factories ---------------------------------------------------------------------------------
+
+YINGKOU_CSV = ROOT / "portal" / "core" / "yingkou_divisions.csv"
+
+
+@pytest.fixture
+def yingkou(app):
+    """Yingkou's real divisions plus one urban and one rural community."""
+    from portal.core.areas import AreaData, create_area, import_areas
+
+    with app.app_context():
+        import_areas(YINGKOU_CSV.read_text(encoding="utf-8"))
+        create_area(AreaData(code="210802001001", name="八田地社区", population=5000,
+                             households=1800), actor=None)
+        create_area(AreaData(code="210804100201", name="熊岳村", population=2000,
+                             households=700), actor=None)
+        db.session.commit()
+
+
+PASSWORD = "correct-horse-1"
+
+
+@pytest.fixture
+def make_user(app):
+    from portal.core.users import Grant, Role, create_user
+
+    def make(username: str, *roles: str | tuple[str, str]) -> int:
+        grants = []
+        for role in roles:
+            if isinstance(role, tuple):
+                grants.append(Grant(Role(role[0]), role[1]))
+            else:
+                grants.append(Grant(Role(role)))
+        with app.app_context():
+            user = create_user(username, PASSWORD, grants, actor=None)
+            db.session.commit()
+            return user.id
+    return make
+
+
+@pytest.fixture
+def token(client):
+    """token(username) -> Authorization headers for that user."""
+    def get(username: str, password: str = PASSWORD) -> dict:
+        response = client.post("/api/v1/auth/tokens",
+                               json={"username": username, "password": password})
+        assert response.status_code == 201, response.get_json()
+        return {"Authorization": "Bearer " + response.get_json()["token"]}
+    return get
+
+
+@pytest.fixture
+def login(client):
+    """Sign in through the real form, CSRF token and all."""
+    def sign_in(username: str, password: str = PASSWORD):
+        page = client.get("/login")
+        csrf = csrf_token(page.get_data(as_text=True))
+        return client.post("/login", data={"username": username, "password": password,
+                                           "csrf_token": csrf})
+    return sign_in
+
+
+def csrf_token(html: str) -> str:
+    import re
+
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
+        re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def wait_for_job(client, job_id: str, headers: dict, timeout: float = 20) -> dict:
+    deadline = time.time() + timeout
+    while True:
+        body = client.get(f"/api/v1/jobs/{job_id}", headers=headers).get_json()
+        if body["status"] in ("finished", "failed") or time.time() > deadline:
+            return body
+        time.sleep(0.1)

@@ -1,0 +1,137 @@
+"""The API's frame: one error shape for every status, the OpenAPI document, health, headers."""
+
+import re
+
+import pytest
+
+from portal.core.apiframe import openapi_path
+
+
+def assert_error(response, status, code):
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+
+
+def test_unknown_route_is_404_json(client):
+    assert_error(client.get("/api/v1/no/such/thing"), 404, "not_found")
+    assert_error(client.post("/api/v1/nothing", json={}), 404, "not_found")
+
+
+def test_wrong_method_is_405_json(client):
+    assert_error(client.put("/api/v1/areas"), 405, "method_not_allowed")
+
+
+@pytest.mark.parametrize("data,ctype", [
+    ("{not json", "application/json"),
+    ("[1, 2]", "application/json"),
+    ("", "application/json"),
+    ("username=x", "application/x-www-form-urlencoded"),
+    ("\xff\xfe", "application/json"),
+    ("null", "application/json"),
+])
+def test_malformed_bodies_are_400(client, data, ctype):
+    response = client.post("/api/v1/auth/tokens", data=data, content_type=ctype)
+    assert_error(response, 400, "bad_request")
+
+
+def test_too_large_body_is_413(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1000)
+    response = client.post("/api/v1/auth/tokens", data="x" * 5000,
+                           content_type="application/json")
+    assert_error(response, 413, "too_large")
+
+
+def test_validation_error_names_the_fields(client, yingkou, make_user, token):
+    make_user("admin", "admin")
+    response = client.post("/api/v1/areas", headers=token("admin"), json={"code": "210802001"})
+    assert_error(response, 422, "validation_error")
+    assert "name" in response.get_json()["error"]["fields"]
+
+
+def test_messages_follow_the_request_language(client):
+    zh = client.get("/api/v1/nothing").get_json()["error"]["message"]
+    en = client.get("/api/v1/nothing", headers={"Accept-Language": "en"}).get_json()
+    assert re.search(r"[\u4e00-\u9fff]", zh)
+    assert en["error"]["message"] == "Not found."
+
+
+def test_chinese_is_not_escaped(client, yingkou):
+    raw = client.get("/api/v1/areas/2108").get_data(as_text=True)
+    assert "营口市" in raw and "\\u" not in raw
+
+
+def test_openapi_lists_every_registered_api_route(app, client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.1")
+    expected = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1"):
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                expected.add((openapi_path(rule.rule), method.lower()))
+    documented = {(path, method) for path, ops in spec["paths"].items() for method in ops}
+    assert documented == expected
+    assert ("/api/v1/auth/tokens", "post") in documented
+    assert ("/api/v1/jobs/{job_id}", "get") in documented
+    post_users = spec["paths"]["/api/v1/users"]["post"]
+    ref = post_users["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert ref.rsplit("/", 1)[1] in spec["components"]["schemas"]
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok" and body["db"] == "ok"
+    assert body["queue"] in ("redis", "inline")
+
+
+def test_healthz_names_an_unreachable_database(app, client, monkeypatch):
+    from portal.extensions import db
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("down")
+
+    with app.app_context():
+        monkeypatch.setattr(db.session, "execute", broken)
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["db"] != "ok"
+
+
+@pytest.mark.parametrize("path", ["/", "/login", "/api/v1/areas", "/nope", "/healthz"])
+def test_security_headers_on_every_response(client, path):
+    headers = client.get(path).headers
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in headers["Content-Security-Policy"]
+    assert headers["Referrer-Policy"]
+
+
+def test_pages_carry_no_inline_script_and_no_cdn(client, yingkou, make_user, login):
+    make_user("admin", "admin")
+    login("admin")
+    for path in ("/", "/login", "/areas/210802001", "/users", "/users/new"):
+        html = client.get(path).get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
+        assert not re.search(r"(src|href)=\"(https?:)?//", html), path
+        assert not re.search(r"<[^>]+\son[a-z]+=", html), path
+
+
+@pytest.mark.parametrize("body", [
+    {"code": None, "name": "x"}, {"code": 210802001009, "name": "x"}, {"code": "x" * 500},
+    {"code": "210802001009", "name": "x", "population": -1},
+    {"code": "210802001009", "name": "x", "population": "many"},
+    {"code": "210802001009", "name": ["x"]}, {"code": "２１０８", "name": "x"},
+    {"code": "210802001009", "name": "x", "population": 1e40},
+])
+def test_odd_bodies_never_500(client, yingkou, make_user, token, body):
+    make_user("admin", "admin")
+    response = client.post("/api/v1/areas", headers=token("admin"), json=body)
+    assert response.status_code in (400, 403, 409, 422), response.get_data(as_text=True)
+    assert "error" in response.get_json()

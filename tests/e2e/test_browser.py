@@ -1,0 +1,85 @@
+"""A real Chromium signs in and sees the home page (Playwright driving Debian's chromium)."""
+
+import os
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def _need_browser():
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} missing: CI must install Debian's chromium")
+        pytest.skip("no Chromium on this machine (CI installs it)")
+
+
+@pytest.fixture
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def browser():
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.mark.parametrize("width,lang", [(390, "zh"), (1280, "en")])
+def test_sign_in_and_see_the_home_page(live_server, browser, yingkou, make_user, width, lang,
+                                       tmp_path):
+    make_user("admin", "admin")
+    page = browser.new_page(viewport={"width": width, "height": 800})
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live_server}/login?lang={lang}")
+    page.fill("#username", "admin")
+    page.fill("#password", "correct-horse-1")
+    page.click("#submit")
+    page.wait_for_url(f"{live_server}/")
+    heading = page.locator("h1").first.inner_text()
+    assert ("Welcome, admin" if lang == "en" else "admin") in heading
+    assert page.locator("#next-steps .card").count() >= 1
+    assert page.evaluate("document.documentElement.lang") == ("en" if lang == "en" else "zh-Hans")
+    # Nothing wider than the screen: usable on a phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=str(tmp_path / f"home-{width}.png"), full_page=True)
+    assert not errors, errors
+
+
+def test_large_font_keeps_the_login_usable(live_server, browser):
+    page = browser.new_page(viewport={"width": 390, "height": 800})
+    page.goto(f"{live_server}/login")
+    # What a browser's "font size: very large" does; CSSOM writes are allowed under our CSP.
+    page.evaluate("document.documentElement.style.fontSize = '200%'")
+    assert page.evaluate("getComputedStyle(document.body).fontSize") == "32px"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.locator("#submit").is_visible()
+
+
+def test_job_progress_bar_moves_to_done(live_server, browser, yingkou, make_user, worker):
+    make_user("boss", ("bureau", "2108"))
+    page = browser.new_page()
+    page.goto(f"{live_server}/login?lang=en")
+    page.fill("#username", "boss")
+    page.fill("#password", "correct-horse-1")
+    page.click("#submit")
+    page.goto(f"{live_server}/users")
+    page.click("text=Check background jobs")
+    page.wait_for_selector(".job-status:has-text('Done.')", timeout=20000)
+    assert page.locator("progress.job-bar").get_attribute("value") in ("100", None) or \
+        page.evaluate("document.querySelector('progress.job-bar').value") == 100
