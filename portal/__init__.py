@@ -58,15 +58,21 @@ def create_app(config: dict | None = None) -> Flask:
 def _import_models() -> None:
     # Every model module, so that metadata (and Alembic) see every table.
     from portal.core import areas, audit, jobs, throttle, users  # noqa: F401
+    from portal.orgs import models as org_models  # noqa: F401
+    from portal.orgs import permissions as org_permissions  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
     from portal.core.api import bp as core_api
     from portal.core.views import bp as core_pages
+    from portal.orgs.api import bp as orgs_api
+    from portal.orgs.views import bp as orgs_pages
 
     app.register_blueprint(core_pages)
-    app.register_blueprint(core_api)
-    csrf.exempt(core_api)  # the API takes bearer tokens, never the cookie, for writes
+    app.register_blueprint(orgs_pages)
+    for api in (core_api, orgs_api):
+        app.register_blueprint(api)
+        csrf.exempt(api)  # the API takes bearer tokens, never the cookie, for writes
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -75,6 +75,14 @@ def load_settings(instance_path: str) -> dict:
         "LOGIN_FAILURE_WINDOW_SECONDS": _int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60),
         # Number of proxies in front of the app that set X-Forwarded-For / -Proto.
         "PROXY_COUNT": _int("PROXY_COUNT", 0),
+        # Organisations: documents, and the plan's targets (专栏1), all settings.
+        "UPLOAD_DIR": env("UPLOAD_DIR") or None,
+        "ORG_DOCUMENT_MAX_MB": _int("ORG_DOCUMENT_MAX_MB", 10),
+        "URBAN_ORG_TARGET": _int("URBAN_ORG_TARGET", 10),
+        "RURAL_ORG_TARGET": _int("RURAL_ORG_TARGET", 3),
+        "WORKERS_PER_10K_TARGET": _int("WORKERS_PER_10K_TARGET", 18),
+        "CERTIFIED_SHARE_TARGET": _int("CERTIFIED_SHARE_TARGET", 15),
+        "INCUBATION_STUCK_DAYS": _int("INCUBATION_STUCK_DAYS", 365),
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "BOOTSTRAP_SERVE_LOCAL": True,

@@ -36,8 +36,11 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def str_enum(enum_cls: type[enum.Enum], length: int = 32) -> sa.Enum:
-    """An enum stored as its value in a VARCHAR with a CHECK: portable and readable in SQL."""
+def str_enum(enum_cls: type[enum.Enum], length: int = 32, name: str | None = None) -> sa.Enum:
+    """An enum stored as its value in a VARCHAR with a CHECK: portable and readable in SQL.
+
+    `name` names the CHECK constraint; give one when a table has two columns of the same enum.
+    """
     return sa.Enum(
         enum_cls,
         native_enum=False,
@@ -45,5 +48,5 @@ def str_enum(enum_cls: type[enum.Enum], length: int = 32) -> sa.Enum:
         length=length,
         values_callable=lambda cls: [member.value for member in cls],
         validate_strings=True,
-        name=enum_cls.__name__.lower(),
+        name=name or enum_cls.__name__.lower(),
     )
