@@ -40,7 +40,7 @@ bp.add_url_rule("/openapi.json", "openapi", doc("This document (OpenAPI 3.1)", a
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, strict=True)
 
 
 class TokenIn(Body):

@@ -123,7 +123,7 @@ def json_body(model: type[BaseModel]) -> BaseModel:
     if not isinstance(data, dict):
         raise ApiAbort(400, _("The body must be a JSON object."))
     try:
-        return model.model_validate(data, strict=True)
+        return model.model_validate(data)  # models are strict (Body); a field may opt out
     except ValidationError as exc:
         raise _translate(exc) from None
 

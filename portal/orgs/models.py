@@ -343,3 +343,22 @@ class Worker(db.Model):
                 "employer_community_code": self.employer_community_code,
                 "employer_org_id": self.employer_org_id, "area_code": self.area_code,
                 "active": self.active}
+
+
+# --- where each object lives, for reading its audit trail ------------------------------------
+
+def _register_audit_objects() -> None:
+    from portal.core.audit import register_object
+
+    def by_id(model, area_of):
+        def resolve(object_id: str) -> str | None:
+            obj = db.session.get(model, int(object_id)) if object_id.isdigit() else None
+            return area_of(obj) if obj is not None else None
+        return resolve
+
+    register_object("org")(by_id(Org, lambda o: o.community_code))
+    register_object("incubation")(by_id(Incubation, lambda i: i.org.community_code))
+    register_object("worker")(by_id(Worker, lambda w: w.area_code))
+
+
+_register_audit_objects()

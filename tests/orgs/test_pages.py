@@ -1,0 +1,115 @@
+"""The organisation pages, walked as a person would: register, review, resubmit, incubate."""
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.orgs.models import Org, OrgState
+from tests.conftest import csrf_token
+from tests.orgs.conftest import URBAN, valid_uscc
+
+
+def form_post(client, page_url, post_url, data):
+    page = client.get(page_url)
+    assert page.status_code == 200, page_url
+    return client.post(post_url, data=dict(data, csrf_token=csrf_token(
+        page.get_data(as_text=True))))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_register_review_and_see_it_listed(app, client, people, login, lang):
+    login("founder")
+    response = form_post(client, f"/orgs/new?lang={lang}", "/orgs/new", {
+        "name": "八田地书画社", "category": "culture_sports", "registration": "registered",
+        "uscc": valid_uscc(9, "51"), "community_code": URBAN, "contact_name": "张老师",
+        "contact_phone": "13800138000", "founded_on": "2020-03-01", "rating": ""})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    org_url = response.headers["Location"]
+    with app.app_context():
+        org = db.session.scalars(sa.select(Org)).one()
+        assert org.status is OrgState.pending and org.legal_type.value == "social_group"
+    assert "review_form" not in client.get(org_url).get_data(as_text=True)
+    client.get("/logout")
+    login("zhanqian")
+    html = client.get(org_url + f"?lang={lang}").get_data(as_text=True)
+    assert f'action="{org_url}/review"' in html
+    decided = form_post(client, org_url, org_url + "/review",
+                        {"decision": "approve", "comment": ""})
+    assert decided.status_code == 302
+    listing = client.get(f"/orgs?lang={lang}").get_data(as_text=True)
+    assert "八田地书画社" in listing
+
+
+def test_a_bad_uscc_is_explained_next_to_the_field_and_nothing_saved(app, client, people,
+                                                                    login):
+    login("founder")
+    response = form_post(client, "/orgs/new?lang=en", "/orgs/new", {
+        "name": "x", "category": "charity", "registration": "registered",
+        "uscc": "52210800MJ00000100", "community_code": URBAN, "contact_name": "y",
+        "contact_phone": "13800138000"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "is-invalid" in html and "check" in html
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Org)) == 0
+
+
+def test_the_applicant_cannot_see_the_override_field(client, people, login):
+    login("founder")
+    assert "uscc_override_reason" not in client.get("/orgs/new").get_data(as_text=True)
+    client.get("/logout")
+    login("zhanqian")
+    assert "uscc_override_reason" in client.get("/orgs/new").get_data(as_text=True)
+
+
+def test_request_changes_then_resubmit_by_page(client, people, login, new_org):
+    org = new_org()
+    url = f"/orgs/{org['id']}"
+    login("zhanqian")
+    form_post(client, url, url + "/review", {"decision": "request_changes",
+                                             "comment": "请上传章程"})
+    client.get("/logout")
+    login("founder")
+    html = client.get(url + "?lang=en").get_data(as_text=True)
+    assert "asked for changes" in html and "请上传章程" in html
+    edited = form_post(client, url + "/edit", url + "/edit", {
+        "name": "八田地互助会", "category": "mutual_aid", "registration": "filed",
+        "community_code": URBAN, "contact_name": "王阿姨", "contact_phone": "13800138001",
+        "rating": ""})
+    assert edited.status_code == 302
+    resubmitted = form_post(client, url, url + "/resubmit", {"comment": "已补充"})
+    assert resubmitted.status_code == 302
+    assert re.search(r'id="org-status">[^<]*(Awaiting review|待审核)',
+                     client.get(url).get_data(as_text=True))
+
+
+def test_incubation_by_page(client, people, login, active_org):
+    org = active_org()
+    url = f"/orgs/{org['id']}"
+    login("founder")
+    applied = form_post(client, url, url + "/incubation", {"plan": "培育骨干"})
+    assert applied.status_code == 302
+    html = client.get(url).get_data(as_text=True)
+    incubation_url = re.search(r'href="(/incubations/\d+)"', html).group(1)
+    client.get("/logout")
+    login("zhanqian")
+    moved = form_post(client, incubation_url, incubation_url, {"to": "admitted",
+                                                               "comment": "入选"})
+    assert moved.status_code == 302
+    page = client.get(incubation_url + "?lang=en").get_data(as_text=True)
+    assert "Admitted" in page and "入选" in page
+
+
+def test_workers_page(client, people, login):
+    login("worker")
+    response = form_post(client, "/workers", "/workers", {
+        "name": "刘社工", "kind": "community_worker", "certificate": "assistant",
+        "employer_community_code": URBAN, "employer_org_id": ""})
+    assert response.status_code == 302
+    assert "刘社工" in client.get("/workers").get_data(as_text=True)
+    bad = form_post(client, "/workers", "/workers", {
+        "name": "x", "kind": "community_worker", "certificate": "none",
+        "employer_community_code": "", "employer_org_id": ""})
+    assert bad.status_code == 422
