@@ -67,6 +67,13 @@ RAW_SQL = sa.text(
     "LEFT JOIN orgs o ON o.community_code = a.code AND o.status = 'active' "
     "WHERE a.level = 'community' AND a.code LIKE :prefix "
     "GROUP BY a.code, a.kind")
+# For context only (not the goal): the other GROUP BY that coverage() needs, for indicators 4
+# and 9 (community workers per 10,000 urban residents, certified share), also hand-written.
+RAW_WORKERS_SQL = sa.text(
+    "SELECT w.area_code, COUNT(*), SUM(CASE WHEN w.certificate IN "
+    "('assistant', 'intermediate', 'senior') THEN 1 ELSE 0 END) FROM workers w "
+    "WHERE w.kind = 'community_worker' AND w.active AND w.area_code LIKE :prefix "
+    "GROUP BY w.area_code")
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国志文辉鹏"
@@ -302,6 +309,11 @@ def measure(app, token: str, runs: int) -> dict[str, list[float]]:
         mine = {r.code: (r.kind, r.active_orgs) for r in cov.rows}
         assert mine == raw, "coverage() and the raw GROUP BY disagree"
         assert len(mine) == N_COMMUNITIES, len(mine)
+        with db.engine.connect() as conn:
+            per_area = conn.execute(RAW_WORKERS_SQL, {"prefix": CITY + "%"}).all()
+        urban = {code for code, (kind, _n) in raw.items() if kind == AreaKind.urban.value}
+        assert cov.workers["urban_community_workers"] == sum(
+            n for code, n, _c in per_area if code in urban), "worker indicators disagree"
         body = client.get(f"/api/v1/stats/org-coverage?area={CITY}", headers=headers).get_json()
         assert {c["code"]: (c["kind"], c["active_orgs"]) for c in body["communities"]} == raw
         assert body["summary"]["active_orgs"] == sum(n for _k, n in raw.values())
@@ -309,6 +321,9 @@ def measure(app, token: str, runs: int) -> dict[str, list[float]]:
         with db.engine.connect() as conn:
             results["raw"] = timed(
                 lambda: conn.execute(RAW_SQL, {"prefix": CITY + "%"}).all(), runs)
+            results["raw+workers"] = timed(
+                lambda: (conn.execute(RAW_SQL, {"prefix": CITY + "%"}).all(),
+                         conn.execute(RAW_WORKERS_SQL, {"prefix": CITY + "%"}).all()), runs)
         # coverage(): the call alone, in the session the app context holds (as in a request).
         results["coverage()"] = timed(lambda: coverage(city), runs)
         db.session.remove()
@@ -361,7 +376,9 @@ def report(name: str, counts: dict, results: dict[str, list[float]]) -> bool:
     for label, samples in results.items():
         median = statistics.median(samples)
         ratio = "" if label == "raw" else f"{median / raw:.1f}x"
-        print(f"  {label:12} {median:7.2f}ms {p95(samples):7.2f}ms {ratio:>8}")
+        note = "  (context: the two GROUP BYs coverage() needs)" if label == "raw+workers" \
+            else ""
+        print(f"  {label:12} {median:7.2f}ms {p95(samples):7.2f}ms {ratio:>8}{note}")
     cov = statistics.median(results["coverage()"])
     http = statistics.median(results["HTTP"])
     ok_time = cov < GOAL_MS and http < GOAL_MS

@@ -15,6 +15,18 @@ from flask import current_app
 from portal.core.areas import Area, AreaData, create_area, import_areas
 from portal.core.users import Grant, Role, User, create_user
 from portal.extensions import db
+from portal.orgs import uscc
+from portal.orgs.models import (
+    Certificate,
+    LegalType,
+    Org,
+    OrgAdmin,
+    OrgCategory,
+    OrgState,
+    Registration,
+    Worker,
+    WorkerKind,
+)
 
 COMMUNITIES = [
     # code, name, population, households
@@ -60,4 +72,42 @@ def create_demo(divisions_csv: Path) -> tuple[str, bool]:
         if db.session.scalar(sa.select(User.id).where(User.username == username)) is None:
             create_user(username, password, grants, actor=None)
             created = True
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Org)) == 0:
+        _demo_orgs()
+        created = True
     return password, created
+
+
+DEMO_ORGS = [
+    # community, name, category, registration, status
+    ("210802001001", "八田地社区邻里互助会", "mutual_aid", "filed", "active"),
+    ("210802001001", "八田地社区夕阳红合唱团", "culture_sports", "filed", "active"),
+    ("210802001001", "营口市站前区八田地助老服务中心", "life_service", "registered", "active"),
+    ("210802001002", "胜利社区志愿服务队", "charity", "filed", "active"),
+    ("210802002001", "建丰社区调解会", "community_affairs", "filed", "pending"),
+    ("210804100201", "熊岳村果树技术协会", "rural_tech", "filed", "active"),
+    ("210804100201", "熊岳村秧歌队", "culture_sports", "filed", "active"),
+    ("210804100201", "熊岳村老年协会", "mutual_aid", "filed", "active"),
+    ("210804100202", "古城村红白理事会", "community_affairs", "filed", "active"),
+]
+
+
+def _demo_orgs() -> None:
+    """A few organisations and workers, so that the dashboard has something to show."""
+    founder = db.session.scalar(sa.select(User).where(User.username == "demo_org"))
+    for index, (community, name, category, registration, status) in enumerate(DEMO_ORGS):
+        org = Org(name=name, category=OrgCategory(category),
+                  registration=Registration(registration), community_code=community,
+                  contact_name="联系人", contact_phone="13800138000", status=OrgState(status),
+                  uscc=uscc.make("52210802", f"MJ{index:06d}") if registration == "registered"
+                  else None,
+                  legal_type=LegalType.private_non_enterprise if registration == "registered"
+                  else None)
+        org.admins.append(OrgAdmin(user_id=founder.id))
+        db.session.add(org)
+    for index in range(6):
+        db.session.add(Worker(name=f"社区工作者{index + 1}", kind=WorkerKind.community_worker,
+                              certificate=Certificate.assistant if index < 2 else
+                              Certificate.none, employer_community_code="210802001001",
+                              area_code="210802001001"))
+    db.session.flush()

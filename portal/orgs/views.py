@@ -128,7 +128,7 @@ def org_show(org_id: int):
                                            OrgState.dissolved}
         if targets:
             status_form = StatusForm()
-            status_form.to.choices = [(t.value, t.title) for t in sorted(targets)]
+            status_form.to.choices = [(t.value, t.title) for t in OrgState if t in targets]
     workers = db.session.scalars(sa.select(Worker).where(Worker.employer_org_id == org.id,
                                                          Worker.active.is_(True))).all()
     return render_template(

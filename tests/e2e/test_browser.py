@@ -83,3 +83,42 @@ def test_job_progress_bar_moves_to_done(live_server, browser, yingkou, make_user
     page.wait_for_selector(".job-status:has-text('Done.')", timeout=20000)
     assert page.locator("progress.job-bar").get_attribute("value") in ("100", None) or \
         page.evaluate("document.querySelector('progress.job-bar').value") == 100
+
+
+def test_register_an_org_then_the_bureau_approves_it_and_sees_the_dashboard(
+        live_server, browser, yingkou, make_user, tmp_path):
+    make_user("founder")
+    make_user("zhanqian", ("bureau", "210802"))
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{live_server}/login?lang=zh")
+    page.fill("#username", "founder")
+    page.fill("#password", "correct-horse-1")
+    page.click("#submit")
+    page.goto(f"{live_server}/orgs/new")
+    page.fill("#name", "八田地读书会")
+    page.select_option("#category", "culture_sports")
+    page.select_option("#registration", "filed")
+    page.select_option("#community_code", "210802001001")
+    page.fill("#contact_name", "赵老师")
+    page.fill("#contact_phone", "13800138000")
+    page.click("#submit")
+    assert page.locator("#org-status").inner_text() == "待审核"
+    org_url = page.url
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    bureau = browser.new_page(viewport={"width": 1280, "height": 900})
+    bureau.goto(f"{live_server}/login?lang=en")
+    bureau.fill("#username", "zhanqian")
+    bureau.fill("#password", "correct-horse-1")
+    bureau.click("#submit")
+    bureau.goto(org_url)
+    bureau.select_option("#decision", "approve")
+    bureau.click("#submit")
+    assert bureau.locator("#org-status").inner_text() == "Active"
+    bureau.goto(f"{live_server}/dashboard")
+    assert bureau.locator("svg.bar-chart rect").count() >= 1
+    assert bureau.locator("#short .lacking").first.inner_text() == "9"
+    with bureau.expect_download() as download:
+        bureau.click("text=Export to Excel")
+    assert download.value.suggested_filename == "org-coverage-210802.xlsx"
+    bureau.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)

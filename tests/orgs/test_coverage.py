@@ -142,7 +142,8 @@ def test_workers_validation_and_scope(client, people, token, active_org):
     assert [w["name"] for w in listed["items"]] == ["小李"]
 
 
-@pytest.mark.parametrize("lang,word", [("zh", "未达标社区"), ("en", "Communities short of the target")])
+@pytest.mark.parametrize("lang,word", [("zh", "未达标社区"),
+                                       ("en", "Communities short of the target")])
 def test_dashboard_page_with_chart_in_both_languages(client, people, login, orgs_in, lang, word):
     orgs_in(URBAN, 4)
     login("city")
