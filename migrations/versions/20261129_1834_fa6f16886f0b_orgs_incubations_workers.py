@@ -109,7 +109,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_workers'))
     )
     with op.batch_alter_table('workers', schema=None) as batch_op:
-        batch_op.create_index('ix_workers_area_kind', ['area_code', 'kind'], unique=False)
+        batch_op.create_index('ix_workers_kind_area', ['kind', 'area_code', 'active', 'certificate'], unique=False)
 
     op.create_table('incubation_moves',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -137,7 +137,7 @@ def downgrade():
 
     op.drop_table('incubation_moves')
     with op.batch_alter_table('workers', schema=None) as batch_op:
-        batch_op.drop_index('ix_workers_area_kind')
+        batch_op.drop_index('ix_workers_kind_area')
 
     op.drop_table('workers')
     with op.batch_alter_table('org_documents', schema=None) as batch_op:

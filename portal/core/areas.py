@@ -1,7 +1,7 @@
 """行政区划: city → county → township → community, keyed by the national statistical code.
 
-A code extends its parent's code, so "everything under an area" is a prefix match on the code:
-one indexed range scan, no recursive query.
+A code extends its parent's code, so "everything under an area" is a range of codes: one indexed
+range scan, no recursive query.
 """
 
 from __future__ import annotations
@@ -97,8 +97,16 @@ def covers(scope_code: str, code: str) -> bool:
 
 
 def under(column, scope_code: str):
-    """SQL condition: column holds a code at or under scope_code (an index-friendly prefix)."""
-    return column.like(scope_code + "%")
+    """SQL condition: column holds a code at or under scope_code.
+
+    A range, not LIKE: codes are digit strings of at most 12 characters, so everything under P
+    lies between P and P followed by nines. A range uses the index on SQLite and on PostgreSQL
+    whatever the collation (LIKE 'P%' does neither), and no % or _ in the input can widen it.
+    """
+    code = scope_code if scope_code.isascii() and scope_code.isdigit() else ""
+    if not code:
+        return sa.false()
+    return sa.and_(column >= code, column <= code + "9" * (12 - len(code)))
 
 
 def community_kind(code: str) -> AreaKind | None:

@@ -71,6 +71,26 @@ def form_errors_from(form, exc: DomainError) -> None:
         flash(exc.message, "danger")
 
 
+def submit(form, action):
+    """The page's one transaction: validate the form, run one service call, commit.
+
+    Returns (result, status). On a refusal nothing is written and the service's messages are put
+    by their fields (403 and 404 propagate to the error page). (None, 200) means "show the form".
+    """
+    if not form.validate_on_submit():
+        return None, 422 if request.method == "POST" else 200
+    try:
+        result = action()
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status in (403, 404):
+            raise
+        form_errors_from(form, exc)
+        return None, exc.status
+    db.session.commit()
+    return result, 200
+
+
 # --- signing in and out ------------------------------------------------------------------
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -160,26 +180,20 @@ def add_area(code: str):
         abort(404)
     authorize(current_user, "area.create", parent.code)
     form = AreaForm()
-    if form.validate_on_submit():
-        try:
-            child = area_service.create_area(AreaData(
-                code=form.code.data.strip(), name=form.name.data, parent_code=parent.code,
-                population=form.population.data, households=form.households.data),
-                actor=current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            form_errors_from(form, exc)
-        else:
-            db.session.commit()
-            message = _("Added {name} ({code}).").format(name=child.name, code=child.code)
-            if child.kind:
-                message += " " + child.kind.title
-            flash(message, "success")
-            return redirect(url_for("core.areas", code=parent.code))
+    child, status = submit(form, lambda: area_service.create_area(AreaData(
+        code=form.code.data.strip(), name=form.name.data, parent_code=parent.code,
+        population=form.population.data, households=form.households.data),
+        actor=current_user))
+    if child is not None:
+        message = _("Added {name} ({code}).").format(name=child.name, code=child.code)
+        if child.kind:
+            message += " " + child.kind.title
+        flash(message, "success")
+        return redirect(url_for("core.areas", code=parent.code))
     rows = db.session.scalars(area_service.children(parent.code)).all()
     return render_template("core/areas.html", area=parent, rows=rows, counts={},
                            trail=_trail(parent), form=form,
-                           child_level=CHILD_LEVEL.get(parent.level)), 422
+                           child_level=CHILD_LEVEL.get(parent.level)), status
 
 
 def _trail(area: Area) -> list[Area]:
@@ -213,25 +227,17 @@ def new_user():
         form.roles.choices = [c for c in form.roles.choices if c[0] != Role.admin.value]
         if request.method == "GET":
             form.area_code.data = current_user.primary_area_code
-    status = 200
-    if form.validate_on_submit():
-        try:
-            grants = parse_grants(form.roles.data, (form.area_code.data or "").strip() or None)
-            authorize(current_user, "user.grant", grants)
-            user = create_user(form.username.data, form.password.data, grants,
-                               actor=current_user, display_name=form.display_name.data or None)
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status == 403:
-                raise
-            form_errors_from(form, exc)
-            status = exc.status
-        else:
-            db.session.commit()
-            flash(_("Account {name} created.").format(name=user.username), "success")
-            return redirect(url_for("core.users"))
-    elif request.method == "POST":
-        status = 422
+
+    def create():
+        grants = parse_grants(form.roles.data, (form.area_code.data or "").strip() or None)
+        authorize(current_user, "user.grant", grants)
+        return create_user(form.username.data, form.password.data, grants, actor=current_user,
+                           display_name=form.display_name.data or None)
+
+    user, status = submit(form, create)
+    if user is not None:
+        flash(_("Account {name} created.").format(name=user.username), "success")
+        return redirect(url_for("core.users"))
     return render_template("core/user_new.html", form=form), status
 
 

@@ -319,7 +319,8 @@ class Worker(db.Model):
     __table_args__ = (
         sa.CheckConstraint("(employer_org_id IS NULL) <> (employer_community_code IS NULL)",
                            name="one_employer"),
-        sa.Index("ix_workers_area_kind", "area_code", "kind"),
+        # Covers the indicators' aggregate: kind, then the area range, then what is summed.
+        sa.Index("ix_workers_kind_area", "kind", "area_code", "active", "certificate"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.orgs.models import CERTIFIED, Incubation, Org, OrgState, Stage, Worker, WorkerKind
 
 
-@dataclass
+@dataclass(slots=True)
 class CommunityRow:
     code: str
     name: str
@@ -41,11 +41,6 @@ class Tally:
     communities: int = 0
     meeting_target: int = 0
     active_orgs: int = 0
-
-    def add(self, row: CommunityRow) -> None:
-        self.communities += 1
-        self.meeting_target += row.meets_target
-        self.active_orgs += row.active_orgs
 
     @property
     def share(self) -> float | None:
@@ -86,7 +81,7 @@ class Coverage:
             "summary": summary,
             "targets": {"urban": target_for(AreaKind.urban), "rural": target_for(AreaKind.rural)},
             "communities": [r.to_dict() for r in self.rows],
-            "short": [r.to_dict() for r in self.short],
+            "short": [{"code": r.code, "lacking": r.lacking} for r in self.short],
             "children": [dict(area.to_dict(), **tally.to_dict()) for area, tally in
                          self.children],
             "indicators": self.workers,
@@ -101,55 +96,63 @@ def target_for(kind: AreaKind | str) -> int:
 def coverage(area: Area) -> Coverage:
     """Active community social organisations per community under `area`, against the target.
 
-    Counted: status active, by home community, registered and filed alike. Two indexed queries
-    (the communities under the area, and one GROUP BY of active organisations), the rest in
-    Python over at most a city's communities.
+    Counted: status active, by home community, registered and filed alike. One query (the
+    communities under the area joined to a GROUP BY of their active organisations), the rest in
+    Python over at most a city's communities; the worker indicators add one aggregate.
     """
+    active = (sa.select(Org.community_code, sa.func.count().label("n"))
+              .where(Org.status == OrgState.active, under(Org.community_code, area.code))
+              .group_by(Org.community_code).subquery())
     communities = db.session.execute(
-        sa.select(Area.code, Area.name, Area.kind, Area.population)
+        sa.select(Area.code, Area.name, Area.kind, Area.population,
+                  sa.func.coalesce(active.c.n, 0))
+        .outerjoin(active, active.c.community_code == Area.code)
         .where(Area.level == AreaLevel.community, under(Area.code, area.code))
         .order_by(Area.code)).all()
-    counts = dict(db.session.execute(
-        sa.select(Org.community_code, sa.func.count())
-        .where(Org.status == OrgState.active, under(Org.community_code, area.code))
-        .group_by(Org.community_code)).all())
     urban_target, rural_target = target_for(AreaKind.urban), target_for(AreaKind.rural)
-    result = Coverage(area=area, rows=[])
     child_level = CHILD_LEVEL.get(area.level)
-    child_tallies: dict[str, Tally] = {}
     child_len = CODE_LENGTH[child_level] if child_level and child_level is not \
-        AreaLevel.community else None
-    for code, name, kind, population in communities:
-        row = CommunityRow(code=code, name=name, kind=kind.value, population=population,
-                           active_orgs=counts.get(code, 0),
-                           target=urban_target if kind is AreaKind.urban else rural_target)
-        result.rows.append(row)
-        result.total.add(row)
-        (result.urban if kind is AreaKind.urban else result.rural).add(row)
-        if child_len:
-            child_tallies.setdefault(code[:child_len], Tally()).add(row)
+        AreaLevel.community else 0
+    # Plain counters in the loop (communities, meeting, organisations): this runs per community.
+    total, urban, rural = [0, 0, 0], [0, 0, 0], [0, 0, 0]
+    by_child: dict[str, list[int]] = {}
+    rows = []
+    urban_residents = residents = 0
+    for code, name, kind, population, active_orgs in communities:
+        is_urban = kind is AreaKind.urban
+        target = urban_target if is_urban else rural_target
+        meets = active_orgs >= target
+        rows.append(CommunityRow(code, name, kind.value, population, active_orgs, target))
+        residents += population or 0
+        if is_urban:
+            urban_residents += population or 0
+        tallies = (total, urban if is_urban else rural,
+                   by_child.setdefault(code[:child_len], [0, 0, 0]) if child_len else None)
+        for tally in tallies:
+            if tally is not None:
+                tally[0] += 1
+                tally[1] += meets
+                tally[2] += active_orgs
+    result = Coverage(area=area, rows=rows, total=Tally(*total), urban=Tally(*urban),
+                      rural=Tally(*rural))
     if child_len:
         children = db.session.scalars(sa.select(Area).where(Area.parent_code == area.code)
                                       .order_by(Area.code)).all()
-        result.children = [(c, child_tallies.get(c.code, Tally())) for c in children]
-    result.workers = worker_indicators(area, communities)
+        result.children = [(c, Tally(*by_child.get(c.code, (0, 0, 0)))) for c in children]
+    result.workers = worker_indicators(area, residents=area.population or residents,
+                                       urban_residents=urban_residents)
     return result
 
 
-def worker_indicators(area: Area, communities) -> dict:
+def worker_indicators(area: Area, *, residents: int, urban_residents: int) -> dict:
     """Indicators 4 and 9 over urban communities; volunteers per 100 residents."""
     cfg = current_app.config
-    urban_codes = {c.code for c in communities if c.kind is AreaKind.urban}
-    urban_residents = sum(c.population or 0 for c in communities if c.kind is AreaKind.urban)
-    residents = area.population or sum(c.population or 0 for c in communities)
     certified = sa.case((Worker.certificate.in_(CERTIFIED), 1), else_=0)
-    rows = db.session.execute(
-        sa.select(Worker.area_code, sa.func.count(), sa.func.sum(certified))
+    urban_workers, urban_certified = db.session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(certified), 0))
+        .select_from(Worker).join(Area, Area.code == Worker.area_code)
         .where(Worker.kind == WorkerKind.community_worker, Worker.active.is_(True),
-               under(Worker.area_code, area.code))
-        .group_by(Worker.area_code)).all()
-    urban_workers = sum(n for code, n, _c in rows if code in urban_codes)
-    urban_certified = sum(c or 0 for code, _n, c in rows if code in urban_codes)
+               Area.kind == AreaKind.urban, under(Worker.area_code, area.code))).one()
     per_10k = round(urban_workers * 10000 / urban_residents, 1) if urban_residents else None
     share = round(100 * urban_certified / urban_workers, 1) if urban_workers else None
     volunteers = _volunteer_count(area)

@@ -12,7 +12,7 @@ from portal.core.audit import entries_for
 from portal.core.errors import DomainError
 from portal.core.permissions import authorize, can
 from portal.core.users import Role
-from portal.core.views import form_errors_from
+from portal.core.views import submit
 from portal.extensions import db
 from portal.orgs import exports, queries, services
 from portal.orgs.api import default_area, visible_orgs
@@ -90,25 +90,14 @@ def org_list():
 def org_new():
     authorize(current_user, "org.register")
     form = OrgForm(communities=_communities())
-    status = 200
-    if form.validate_on_submit():
-        fields = None if current_user.has_role(Role.bureau) else [
-            f for f in services.OrgInput.__dataclass_fields__
-            if f not in ("given", "uscc_override_reason")]
-        try:
-            org = services.register_org(_input_from(form, fields), actor=current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status == 403:
-                raise
-            form_errors_from(form, exc)
-            status = exc.status
-        else:
-            db.session.commit()
-            flash(_("Registered. The bureau will review it."), "success")
-            return redirect(url_for("orgs.org_show", org_id=org.id))
-    elif request.method == "POST":
-        status = 422
+    fields = None if current_user.has_role(Role.bureau) else [
+        f for f in services.OrgInput.__dataclass_fields__
+        if f not in ("given", "uscc_override_reason")]
+    org, status = submit(form, lambda: services.register_org(_input_from(form, fields),
+                                                             actor=current_user))
+    if org is not None:
+        flash(_("Registered. The bureau will review it."), "success")
+        return redirect(url_for("orgs.org_show", org_id=org.id))
     return render_template("orgs/form.html", form=form, org=None,
                            show_override=current_user.has_role(Role.bureau)), status
 
@@ -157,29 +146,18 @@ def org_edit(org_id: int):
         form.category.data = org.category.value
         form.registration.data = org.registration.value
         form.rating.data = org.rating or ""
-    status = 200
-    if form.validate_on_submit():
-        if is_bureau:
-            fields = None
-        elif org.status is OrgState.active:
-            fields = sorted(services.EDITABLE_WHEN_ACTIVE)
-        else:
-            fields = [f for f in services.OrgInput.__dataclass_fields__
-                      if f not in ("given", "uscc_override_reason")]
-        try:
-            services.update_org(org, _input_from(form, fields), actor=current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status == 403:
-                raise
-            form_errors_from(form, exc)
-            status = exc.status
-        else:
-            db.session.commit()
-            flash(_("Saved."), "success")
-            return redirect(url_for("orgs.org_show", org_id=org.id))
-    elif request.method == "POST":
-        status = 422
+    if is_bureau:
+        fields = None
+    elif org.status is OrgState.active:
+        fields = sorted(services.EDITABLE_WHEN_ACTIVE)
+    else:
+        fields = [f for f in services.OrgInput.__dataclass_fields__
+                  if f not in ("given", "uscc_override_reason")]
+    saved, status = submit(form, lambda: services.update_org(
+        org, _input_from(form, fields), actor=current_user))
+    if saved is not None:
+        flash(_("Saved."), "success")
+        return redirect(url_for("orgs.org_show", org_id=org.id))
     locked = set() if is_bureau or org.status is not OrgState.active else \
         {f for f in services.OrgInput.__dataclass_fields__} - services.EDITABLE_WHEN_ACTIVE
     return render_template("orgs/form.html", form=form, org=org, show_override=is_bureau,
@@ -349,27 +327,15 @@ def workers():
     my_orgs = db.session.scalars(sa.select(Org).join(OrgAdmin).where(
         OrgAdmin.user_id == current_user.id)).all()
     form = WorkerForm(communities=communities, orgs=my_orgs)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            worker = services.register_worker(services.WorkerInput(
-                name=form.name.data, phone=form.phone.data, kind=form.kind.data,
-                certificate=form.certificate.data,
-                employer_community_code=form.employer_community_code.data or None,
-                employer_org_id=int(form.employer_org_id.data) if form.employer_org_id.data
-                else None), actor=current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status == 403:
-                raise
-            form_errors_from(form, exc)
-            status = exc.status
-        else:
-            db.session.commit()
-            flash(_("Registered {name}.").format(name=worker.name), "success")
-            return redirect(url_for("orgs.workers"))
-    elif request.method == "POST":
-        status = 422
+    worker, status = submit(form, lambda: services.register_worker(services.WorkerInput(
+        name=form.name.data, phone=form.phone.data, kind=form.kind.data,
+        certificate=form.certificate.data,
+        employer_community_code=form.employer_community_code.data or None,
+        employer_org_id=int(form.employer_org_id.data) if form.employer_org_id.data else None),
+        actor=current_user))
+    if worker is not None:
+        flash(_("Registered {name}.").format(name=worker.name), "success")
+        return redirect(url_for("orgs.workers"))
     query = sa.select(Worker).where(Worker.active.is_(True)).order_by(Worker.area_code, Worker.id)
     if not current_user.is_admin:
         visible = [under(Worker.area_code, s) for s in scopes]

@@ -214,3 +214,12 @@ def test_a_failed_registration_writes_nothing(app, client, people, token):
             AuditEntry.object_type == "org")) == 0
         founder = db.session.scalar(sa.select(User).where(User.username == "founder"))
         assert founder.roles == []
+
+
+def test_area_filters_take_codes_only(client, people, token, active_org):
+    active_org()
+    assert client.get("/api/v1/orgs?area=2108").get_json()["total"] == 1
+    assert client.get("/api/v1/orgs?area=210802001").get_json()["total"] == 1
+    assert client.get("/api/v1/orgs?area=210804").get_json()["total"] == 0
+    assert client.get("/api/v1/orgs?area=%25").get_json()["total"] == 0
+    assert client.get("/api/v1/orgs?area=2_08").get_json()["total"] == 0
