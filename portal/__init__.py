@@ -60,6 +60,8 @@ def _import_models() -> None:
     from portal.core import areas, audit, jobs, throttle, users  # noqa: F401
     from portal.orgs import models as org_models  # noqa: F401
     from portal.orgs import permissions as org_permissions  # noqa: F401
+    from portal.volunteers import models as volunteer_models  # noqa: F401
+    from portal.volunteers import permissions as volunteer_permissions  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -67,10 +69,13 @@ def _register_blueprints(app: Flask) -> None:
     from portal.core.views import bp as core_pages
     from portal.orgs.api import bp as orgs_api
     from portal.orgs.views import bp as orgs_pages
+    from portal.volunteers.api import bp as volunteers_api
+    from portal.volunteers.views import bp as volunteers_pages
 
     app.register_blueprint(core_pages)
     app.register_blueprint(orgs_pages)
-    for api in (core_api, orgs_api):
+    app.register_blueprint(volunteers_pages)
+    for api in (core_api, orgs_api, volunteers_api):
         app.register_blueprint(api)
         csrf.exempt(api)  # the API takes bearer tokens, never the cookie, for writes
 

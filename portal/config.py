@@ -41,6 +41,21 @@ def load_settings(instance_path: str) -> dict:
         database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
     elif database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    id_key = env("ID_ENCRYPTION_KEY")
+    id_hash_key = env("ID_HASH_KEY")
+    if production and not (id_key and id_hash_key):
+        raise RuntimeError("ID_ENCRYPTION_KEY and ID_HASH_KEY must be set when "
+                           "PORTAL_ENV=production")
+    if not id_key:
+        from cryptography.fernet import Fernet
+
+        path = Path(instance_path) / "id_encryption_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(Fernet.generate_key().decode())
+            path.chmod(0o600)
+        id_key = path.read_text().strip()
+    id_hash_key = id_hash_key or _instance_secret(instance_path, "id_hash_key")
     secret_key = env("SECRET_KEY")
     if not secret_key:
         if production:
@@ -49,6 +64,9 @@ def load_settings(instance_path: str) -> dict:
     return {
         "PORTAL_ENV": "production" if production else "development",
         "SECRET_KEY": secret_key,
+        # ID numbers: encrypted at rest, looked up by a keyed hash (see portal/core/crypto.py).
+        "ID_ENCRYPTION_KEY": id_key,
+        "ID_HASH_KEY": id_hash_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": env("REDIS_URL") or None,
@@ -75,6 +93,9 @@ def load_settings(instance_path: str) -> dict:
         "LOGIN_FAILURE_WINDOW_SECONDS": _int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60),
         # Number of proxies in front of the app that set X-Forwarded-For / -Proto.
         "PROXY_COUNT": _int("PROXY_COUNT", 0),
+        # Refused self-registrations per address before 429, in a sliding window.
+        "REGISTRATION_FAILURES_PER_ADDRESS": _int("REGISTRATION_FAILURES_PER_ADDRESS", 30),
+        "REGISTRATION_FAILURE_WINDOW_SECONDS": _int("REGISTRATION_FAILURE_WINDOW_SECONDS", 900),
         # Organisations: documents, and the plan's targets (专栏1), all settings.
         "UPLOAD_DIR": env("UPLOAD_DIR") or None,
         "ORG_DOCUMENT_MAX_MB": _int("ORG_DOCUMENT_MAX_MB", 10),

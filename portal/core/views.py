@@ -59,11 +59,11 @@ def _safe_next(target: str | None) -> str:
     return url_for("core.home")
 
 
-def form_errors_from(form, exc: DomainError) -> None:
+def form_errors_from(form, exc: DomainError, aliases: dict | None = None) -> None:
     """Put a service's field errors next to the form's fields (translated by the service)."""
     placed = False
     for name, messages in exc.fields.items():
-        field = getattr(form, name, None)
+        field = getattr(form, (aliases or {}).get(name, name), None)
         if field is not None:
             field.errors = list(field.errors) + list(messages)
             placed = True
@@ -71,7 +71,7 @@ def form_errors_from(form, exc: DomainError) -> None:
         flash(exc.message, "danger")
 
 
-def submit(form, action):
+def submit(form, action, aliases: dict | None = None):
     """The page's one transaction: validate the form, run one service call, commit.
 
     Returns (result, status). On a refusal nothing is written and the service's messages are put
@@ -85,7 +85,7 @@ def submit(form, action):
         db.session.rollback()
         if exc.status in (403, 404):
             raise
-        form_errors_from(form, exc)
+        form_errors_from(form, exc, aliases)
         return None, exc.status
     db.session.commit()
     return result, 200

@@ -42,7 +42,7 @@ class OrgForm(FlaskForm):
                                 render_kw={"inputmode": "tel", "autocomplete": "tel"})
     description = TextAreaField(_l("What the organisation does"),
                                 validators=[Optional(), Length(max=5000)])
-    rating = SelectField(_l("Evaluation grade (if known)"), choices=[])
+    rating = SelectField(_l("Evaluation grade (if known)"), choices=[], default="")
     submit = SubmitField(_l("Save"))
 
     def __init__(self, *args, communities=(), **kwargs):
@@ -111,8 +111,8 @@ class WorkerForm(FlaskForm):
                         render_kw={"inputmode": "tel"})
     kind = SelectField(_l("Kind"), choices=[])
     certificate = SelectField(_l("Social work certificate"), choices=[])
-    employer_community_code = SelectField(_l("Employer: community"), choices=[])
-    employer_org_id = SelectField(_l("or employer: organisation"), choices=[])
+    employer_community_code = SelectField(_l("Employer: community"), choices=[], default="")
+    employer_org_id = SelectField(_l("or employer: organisation"), choices=[], default="")
     submit = SubmitField(_l("Register"))
 
     def __init__(self, *args, communities=(), orgs=(), **kwargs):

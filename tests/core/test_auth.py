@@ -160,12 +160,20 @@ def test_forms_without_csrf_token_are_refused(client, alice):
 
 
 def test_production_cookies_are_secure(monkeypatch, tmp_path):
+    from portal.core.crypto import new_fernet_key
+
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("ID_ENCRYPTION_KEY", new_fernet_key())
+    monkeypatch.setenv("ID_HASH_KEY", "y" * 40)
     from portal.config import load_settings
 
     settings = load_settings(str(tmp_path))
     assert settings["SESSION_COOKIE_SECURE"] is True
-    monkeypatch.delenv("SECRET_KEY")
-    with pytest.raises(RuntimeError):
-        load_settings(str(tmp_path))
+    assert not (tmp_path / "secret_key").exists()  # production never makes its own secrets
+    for name in ("SECRET_KEY", "ID_HASH_KEY"):
+        value = settings[name] if name != "SECRET_KEY" else "x" * 40
+        monkeypatch.delenv(name)
+        with pytest.raises(RuntimeError):
+            load_settings(str(tmp_path))
+        monkeypatch.setenv(name, value)

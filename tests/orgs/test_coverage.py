@@ -123,7 +123,8 @@ def test_worker_indicators(app, client, people, token, add_community):
     assert indicators["urban_community_workers"] == 9
     assert indicators["community_workers_per_10k_urban"] == 18.0
     assert indicators["certified_share_urban"] == 22.2
-    assert indicators["volunteers_per_100_residents"] is None  # until volunteers exist
+    assert indicators["registered_volunteers"] == 0
+    assert indicators["volunteers_per_100_residents"] == 0.0
 
 
 def test_workers_validation_and_scope(client, people, token, active_org):

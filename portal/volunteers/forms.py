@@ -1,0 +1,64 @@
+"""Forms of the volunteer pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from portal.core.forms import MultiCheckboxField
+from portal.volunteers.catalogues import DAYPARTS, SERVICE_TYPES, SKILLS, WEEKDAYS
+from portal.volunteers.models import ID_TYPE_TITLES
+
+
+class RegisterForm(FlaskForm):
+    real_name = StringField(_l("Real name"), validators=[DataRequired(), Length(max=50)],
+                            render_kw={"autocomplete": "name"})
+    id_type = SelectField(_l("Document"), choices=[])
+    id_number = StringField(_l("Document number"), validators=[DataRequired(), Length(max=40)],
+                            render_kw={"autocomplete": "off", "spellcheck": "false",
+                                       "autocapitalize": "characters"})
+    birth_date = DateField(_l("Birth date (only for documents other than the resident ID)"),
+                           validators=[Optional()])
+    gender = SelectField(_l("Gender (only for documents other than the resident ID)"),
+                         choices=[("", "—"), ("female", _l("Female")), ("male", _l("Male"))],
+                         default="")
+    phone = StringField(_l("Mobile phone"), validators=[DataRequired(), Length(max=30)],
+                        render_kw={"inputmode": "tel", "autocomplete": "tel"})
+    community_code = SelectField(_l("Your community"), choices=[])
+    service_types = MultiCheckboxField(_l("Services you would like to give"), choices=[])
+    skills = MultiCheckboxField(_l("Skills"), choices=[])
+    availability = MultiCheckboxField(_l("When you are usually free"), choices=[])
+    guardian_name = StringField(_l("Guardian's name (under 18 only)"),
+                                validators=[Optional(), Length(max=50)])
+    guardian_phone = StringField(_l("Guardian's phone (under 18 only)"),
+                                 validators=[Optional(), Length(max=30)])
+    guardian_consent = BooleanField(_l("My guardian agrees to my volunteering (under 18 only)"))
+    username = StringField(_l("Username for signing in"), validators=[Optional(),
+                                                                     Length(max=64)],
+                           render_kw={"autocomplete": "username", "autocapitalize": "none"})
+    password = PasswordField(_l("Password (at least 8 characters)"),
+                             validators=[Optional(), Length(max=1024)],
+                             render_kw={"autocomplete": "new-password"})
+    submit = SubmitField(_l("Register"))
+
+    def __init__(self, *args, communities=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.id_type.choices = [(k, v) for k, v in ID_TYPE_TITLES.items()]
+        self.community_code.choices = [(a.code, f"{a.name} ({a.code})") for a in communities]
+        self.service_types.choices = list(SERVICE_TYPES.items())
+        self.skills.choices = list(SKILLS.items())
+        self.availability.choices = [(f"{d}_{p}", f"{dt} · {pt}")
+                                     for d, dt in WEEKDAYS.items() for p, pt in DAYPARTS.items()]
+
+
+class VerifyForm(FlaskForm):
+    submit = SubmitField(_l("Verify"))

@@ -1,0 +1,130 @@
+"""Pages: volunteer registration (oneself or by staff), the staff's list, the volunteer's /me."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user
+
+from portal.core.areas import Area, AreaLevel, under
+from portal.core.auth import client_address
+from portal.core.errors import TooManyAttempts
+from portal.core.permissions import authorize, can
+from portal.core.users import Role
+from portal.core.views import submit
+from portal.extensions import db
+from portal.volunteers import services
+from portal.volunteers.api import registration_throttle
+from portal.volunteers.catalogues import SERVICE_TYPES, SKILLS
+from portal.volunteers.forms import RegisterForm, VerifyForm
+from portal.volunteers.models import ID_TYPE_TITLES, Volunteer, VolunteerState
+
+bp = Blueprint("volunteers", __name__)
+GUARDIAN_FIELD = {"guardian": "guardian_consent"}
+
+
+def _communities(scopes: list[str] | None = None):
+    query = sa.select(Area).where(Area.level == AreaLevel.community).order_by(Area.code)
+    if scopes:
+        query = query.where(sa.or_(*[under(Area.code, s) for s in scopes]))
+    return db.session.scalars(query).all()
+
+
+def _input(form: RegisterForm) -> services.VolunteerInput:
+    return services.VolunteerInput(
+        real_name=form.real_name.data, id_type=form.id_type.data, id_number=form.id_number.data,
+        phone=form.phone.data, community_code=form.community_code.data,
+        skills=form.skills.data or [], service_types=form.service_types.data or [],
+        availability=form.availability.data or [], birth_date=form.birth_date.data,
+        gender=form.gender.data or None, guardian_name=form.guardian_name.data,
+        guardian_phone=form.guardian_phone.data, guardian_consent=form.guardian_consent.data,
+        username=(form.username.data or "").strip() or None,
+        password=form.password.data or None)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """Self-registration; refused attempts count towards the per-address limit."""
+    form = RegisterForm(communities=_communities())
+    throttle, address = registration_throttle(), client_address()
+    if request.method == "POST" and throttle.blocked(address):
+        raise TooManyAttempts(_("Too many refused registrations from this address. Please "
+                                "wait 15 minutes and try again."))
+    volunteer, status = submit(form, lambda: services.register_volunteer(_input(form),
+                                                                         actor=None),
+                               aliases=GUARDIAN_FIELD)
+    if volunteer is not None:
+        login_user(volunteer.user)
+        db.session.commit()
+        flash(_("Welcome! Your volunteer number is {code}.").format(
+            code=volunteer.volunteer_code), "success")
+        return redirect(url_for("volunteers.me"))
+    if request.method == "POST":
+        throttle.hit(address)
+    return render_template("volunteers/register.html", form=form, staff=False), status
+
+
+@bp.route("/volunteers/new", methods=["GET", "POST"])
+@login_required
+def register_for_someone():
+    scopes = current_user.scopes(Role.community_worker) + current_user.scopes(Role.bureau)
+    if not scopes and not current_user.is_admin:
+        abort(403)
+    form = RegisterForm(communities=_communities(None if current_user.is_admin else scopes))
+
+    def create():
+        authorize(current_user, "volunteer.register_for", form.community_code.data)
+        return services.register_volunteer(_input(form), actor=current_user)
+
+    volunteer, status = submit(form, create, aliases=GUARDIAN_FIELD)
+    if volunteer is not None:
+        flash(_("Registered {name}: volunteer number {code}.").format(
+            name=volunteer.real_name, code=volunteer.volunteer_code), "success")
+        return redirect(url_for("volunteers.volunteer_list"))
+    return render_template("volunteers/register.html", form=form, staff=True), status
+
+
+@bp.route("/volunteers")
+@login_required
+def volunteer_list():
+    authorize(current_user, "volunteer.list")
+    query = sa.select(Volunteer).order_by(Volunteer.id.desc())
+    if not current_user.is_admin:
+        scopes = current_user.scopes(Role.community_worker) + current_user.scopes(Role.bureau)
+        query = query.where(sa.or_(*[under(Volunteer.community_code, s) for s in scopes]))
+    q = (request.args.get("q") or "").strip()
+    if q:
+        query = query.where(sa.or_(Volunteer.real_name.contains(q, autoescape=True),
+                                   Volunteer.volunteer_code == q))
+    status = request.args.get("status")
+    if status in VolunteerState.__members__:
+        query = query.where(Volunteer.status == VolunteerState(status))
+    page = db.paginate(query, page=max(request.args.get("page", 1, type=int), 1), per_page=30,
+                       error_out=False)
+    return render_template("volunteers/list.html", page=page, verify_form=VerifyForm(),
+                           VolunteerState=VolunteerState)
+
+
+@bp.post("/volunteers/<int:volunteer_id>/verify")
+@login_required
+def verify(volunteer_id: int):
+    volunteer = db.session.get(Volunteer, volunteer_id)
+    if volunteer is None or not can(current_user, "volunteer.view", volunteer):
+        abort(404)
+    form = VerifyForm()
+    _result, _status = submit(form, lambda: services.verify_volunteer(volunteer,
+                                                                      actor=current_user))
+    if _result is not None:
+        flash(_("{name} is verified.").format(name=volunteer.real_name), "success")
+    return redirect(request.referrer if request.referrer and request.referrer.startswith(
+        request.host_url) else url_for("volunteers.volunteer_list"))
+
+
+@bp.route("/me")
+@login_required
+def me():
+    volunteer = db.session.scalar(sa.select(Volunteer).where(
+        Volunteer.user_id == current_user.id))
+    return render_template("volunteers/me.html", v=volunteer, SKILLS=SKILLS,
+                           SERVICE_TYPES=SERVICE_TYPES, ID_TYPE_TITLES=ID_TYPE_TITLES)
