@@ -22,7 +22,7 @@ from portal.volunteers.models import ID_TYPE_TITLES
 class RegisterForm(FlaskForm):
     real_name = StringField(_l("Real name"), validators=[DataRequired(), Length(max=50)],
                             render_kw={"autocomplete": "name"})
-    id_type = SelectField(_l("Document"), choices=[])
+    id_type = SelectField(_l("ID document"), choices=[])
     id_number = StringField(_l("Document number"), validators=[DataRequired(), Length(max=40)],
                             render_kw={"autocomplete": "off", "spellcheck": "false",
                                        "autocapitalize": "characters"})

@@ -122,3 +122,28 @@ def test_register_an_org_then_the_bureau_approves_it_and_sees_the_dashboard(
         bureau.click("text=Export to Excel")
     assert download.value.suggested_filename == "org-coverage-210802.xlsx"
     bureau.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+
+
+def test_an_elderly_volunteer_registers_on_a_phone_and_sees_their_number(live_server, browser,
+                                                                          yingkou):
+    from datetime import date
+
+    from portal.volunteers.idcards import make_resident_id
+
+    number = make_resident_id("210802", date(1949, 10, 1), 7)  # county created after birth
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{live_server}/register?lang=zh")
+    page.fill("#real_name", "刘奶奶")
+    page.fill("#id_number", number.lower())
+    page.fill("#phone", "13800138000")
+    page.select_option("#community_code", "210802001001")
+    page.check("input[name=service_types][value=elderly_care]")
+    page.check("input[name=availability][value=sat_morning]")
+    page.fill("#username", "liunainai")
+    page.fill("#password", "a-long-password")
+    page.click("#submit")
+    page.wait_for_url(f"{live_server}/me")
+    assert page.locator("#volunteer-code").inner_text().startswith("YK")
+    html = page.content()
+    assert number not in html and number[:4] + "**" in html
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
