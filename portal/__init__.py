@@ -32,6 +32,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     _import_models()
     db.init_app(app)
+    with app.app_context():
+        from portal.core.sqlite import harden
+
+        harden(db.engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..",
                                                      "migrations"), render_as_batch=True)
     login_manager.init_app(app)

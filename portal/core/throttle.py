@@ -49,8 +49,9 @@ class Throttle:
             ThrottleHit.bucket == bucket, ThrottleHit.at > since)) or 0
 
     def hit(self, key: str) -> None:
-        """Count one failure. Commits on its own connection: a failure counts even when the
-        request's transaction rolls back."""
+        """Count one failure. Call it on a refusal path only: in the database backend it ends the
+        request's transaction (whatever it read is abandoned) and commits the hit, so that the
+        failure counts although the request itself fails."""
         bucket = self._bucket(key)
         if current_app.config.get("REDIS_URL"):
             conn, rkey, now = _redis(), _rkey(bucket), time.time()
@@ -61,11 +62,11 @@ class Throttle:
             pipe.execute()
             return
         now = datetime.now(UTC)
-        table = ThrottleHit.__table__
-        with db.engine.begin() as conn:
-            conn.execute(table.insert().values(bucket=bucket, at=now))
-            conn.execute(table.delete().where(table.c.bucket == bucket,
-                                              table.c.at <= now - timedelta(seconds=self.window)))
+        db.session.rollback()
+        db.session.add(ThrottleHit(bucket=bucket, at=now))
+        db.session.execute(sa.delete(ThrottleHit).where(
+            ThrottleHit.bucket == bucket, ThrottleHit.at <= now - timedelta(seconds=self.window)))
+        db.session.commit()
 
 
 def _redis():
