@@ -22,6 +22,9 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.json.ensure_ascii = False  # the contract: Chinese text unescaped
+    from portal.core.db import BoundedInt
+
+    app.url_map.converters["int"] = BoundedInt  # ids beyond the database's range are 404
     app.json.sort_keys = False
 
     if app.config["PROXY_COUNT"]:
@@ -122,6 +125,17 @@ def _register_error_handlers(app: Flask) -> None:
             return exc
         return page(exc.code or 500)
 
+    from sqlalchemy.exc import OperationalError
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc):
+        log.error("database unavailable on %s %s: %s", request.method, request.path,
+                  type(exc).__name__)
+        db.session.rollback()
+        if is_api_request():
+            return error_response(503, "unavailable", default_message(503))
+        return page(503)
+
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
@@ -144,6 +158,16 @@ def _register_hooks(app: Flask) -> None:
 
         return {"can": user_can, "html_lang": html_lang(get_locale()),
                 "current_locale": str(get_locale())}
+
+    @app.before_request
+    def refuse_nul_characters():
+        """PostgreSQL refuses NUL in text; refuse it at the door, in the path, query or form."""
+        from werkzeug.exceptions import BadRequest
+
+        values = [request.path, *request.args.values(), *request.form.values()] \
+            if request.method != "GET" else [request.path, *request.args.values()]
+        if any("\x00" in v for v in values):
+            raise BadRequest()
 
     @app.after_request
     def security_headers(response):

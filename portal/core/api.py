@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import sqlalchemy as sa
 from flask import Blueprint, g, jsonify
 from flask import request as flask_request
@@ -15,14 +17,18 @@ from portal.core.apiframe import (
     json_body,
     openapi_view,
     paginate,
+    raw_json,
     require_user,
 )
 from portal.core.areas import Area, AreaData, AreaLevel
 from portal.core.audit import AuditEntry, entries_for, object_area
 from portal.core.auth import authenticate
+from portal.core.db import MAX_ID
 from portal.core.jobs import JobRun
 from portal.core.permissions import authorize, can
 from portal.core.users import (
+    SCOPE_LEVELS,
+    Grant,
     Role,
     RoleGrant,
     User,
@@ -37,6 +43,10 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 bp.add_url_rule("/openapi.json", "openapi", doc("This document (OpenAPI 3.1)", auth=False)(
     openapi_view))
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Count = Annotated[int, Field(ge=0, le=MAX_ID)]
 
 
 class Body(BaseModel):
@@ -94,6 +104,13 @@ class UserIn(Body):
 def post_user():
     actor = require_user()
     authorize(actor, "user.create")
+    # Which roles and area are asked for decides who may ask, before the body is judged.
+    raw = raw_json()
+    if isinstance(raw, dict) and isinstance(raw.get("roles"), list):
+        area = raw.get("area_code") if isinstance(raw.get("area_code"), str) else None
+        asked = [Grant(Role(r), area if Role(r) in SCOPE_LEVELS else None)
+                 for r in raw["roles"] if isinstance(r, str) and r in Role.__members__]
+        authorize(actor, "user.grant", asked)
     data = json_body(UserIn)
     grants = parse_grants(data.roles, data.area_code)
     authorize(actor, "user.grant", grants)
@@ -151,8 +168,8 @@ class AreaIn(Body):
     code: str = Field(min_length=1, max_length=12)
     name: str = Field(min_length=1, max_length=100)
     parent_code: str | None = Field(default=None, max_length=12)
-    population: int | None = Field(default=None, ge=0)
-    households: int | None = Field(default=None, ge=0)
+    population: Count | None = None
+    households: Count | None = None
 
 
 @bp.post("/areas")
@@ -162,14 +179,15 @@ def post_area():
     actor = require_user()
     authorize(actor, "area.manage_any")
     # Where the area would go decides who may add it, before the rest of the body is judged.
-    raw = flask_request.get_json(silent=True)
-    if isinstance(raw, dict) and isinstance(raw.get("code"), str):
-        parent = raw.get("parent_code") if isinstance(raw.get("parent_code"), str) else None
-        target = parent or _implied_parent(raw["code"].strip())
-        if target:
-            authorize(actor, "area.create", target)
+    raw = raw_json()
+    if isinstance(raw, dict):
+        for target in (raw.get("parent_code"), _implied_parent(raw.get("code"))):
+            if isinstance(target, str) and area_service.level_of(target):
+                authorize(actor, "area.create", target)
     data = json_body(AreaIn)
-    authorize(actor, "area.create", data.parent_code or _implied_parent(data.code))
+    for target in (data.parent_code, _implied_parent(data.code)):
+        if target and area_service.level_of(target):
+            authorize(actor, "area.create", target)
     area = area_service.create_area(
         AreaData(code=data.code, name=data.name, parent_code=data.parent_code,
                  population=data.population, households=data.households), actor=actor)
@@ -177,7 +195,10 @@ def post_area():
     return jsonify(area.to_dict()), 201
 
 
-def _implied_parent(code: str) -> str | None:
+def _implied_parent(code) -> str | None:
+    if not isinstance(code, str):
+        return None
+    code = code.strip()
     level = area_service.level_of(code)
     if level in (None, AreaLevel.city):
         return None
@@ -200,14 +221,14 @@ def get_job(job_id):
 @doc("An object's audit trail, oldest first (admin; bureau of the object's area)", tag="audit")
 def get_audit():
     actor = require_user()
+    if not (actor.is_admin or actor.has_role(Role.bureau)):
+        raise ApiAbort(403)
     object_type = flask_request.args.get("object_type", "")
     object_id = flask_request.args.get("object_id", "")
     if not object_type or not object_id:
         raise ApiAbort(422, _("Please correct the marked fields."),
                        {k: [_("This field is required.")] for k, v in
                         (("object_type", object_type), ("object_id", object_id)) if not v})
-    if not (actor.is_admin or actor.has_role(Role.bureau)):
-        raise ApiAbort(403)
     if object_area(object_type, object_id) is None and not actor.is_admin:
         raise ApiAbort(404)
     authorize(actor, "audit.read", (object_type, object_id))

@@ -116,12 +116,32 @@ TYPE_ERRORS = {"string_type", "int_type", "int_parsing", "float_type", "bool_typ
                "date_type", "datetime_type", "none_required", "dataclass_type"}
 
 
+def raw_json():
+    """The parsed body, or None when it is not JSON. Never raises: a body nested too deep for
+    the parser is simply not JSON here."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        return None
+
+
+def has_nul(value) -> bool:
+    """NUL characters: PostgreSQL refuses them in text, so they are refused at the door."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
+
 def json_body(model: type[BaseModel]) -> BaseModel:
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ApiAbort(400, _("The body must be a JSON object."))
+    data = raw_json()
     if not isinstance(data, dict):
         raise ApiAbort(400, _("The body must be a JSON object."))
+    if has_nul(data):
+        raise ApiAbort(400, _("The request contains a NUL character."))
     try:
         return model.model_validate(data)  # models are strict (Body); a field may opt out
     except ValidationError as exc:
@@ -160,13 +180,16 @@ def _translate(exc: ValidationError) -> ApiAbort:
     return ApiAbort(422, _("Please correct the marked fields."), fields)
 
 
+MAX_PAGE = 100_000
+
+
 def pagination() -> tuple[int, int]:
     try:
         page = int(request.args.get("page", 1))
         per_page = int(request.args.get("per_page", 20))
     except ValueError:
         raise ApiAbort(400, _("page and per_page are whole numbers.")) from None
-    if page < 1 or not 1 <= per_page <= 100:
+    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= 100:
         raise ApiAbort(422, _("page ≥ 1 and 1 ≤ per_page ≤ 100."),
                        {"per_page": [_("page ≥ 1 and 1 ≤ per_page ≤ 100.")]})
     return page, per_page

@@ -154,6 +154,8 @@ def check_area(data: AreaData, parent: Area | None) -> tuple[AreaLevel, AreaKind
         errors.setdefault("name", []).append(_("This field is required."))
     elif len(data.name.strip()) > 100:
         errors.setdefault("name", []).append(_("At most {n} characters.").format(n=100))
+    elif any(ord(c) < 32 for c in data.name):
+        errors.setdefault("name", []).append(_("A name is one line of text."))
     for field in ("population", "households"):
         value = getattr(data, field)
         if value is not None and value < 0:
@@ -185,10 +187,15 @@ def create_area(data: AreaData, *, actor) -> Area:
         raise Conflict(_("An area with code {code} already exists.").format(code=code),
                        {"code": [_("This code is taken.")]})
     area = Area(code=code, name=data.name.strip(), level=level, kind=kind,
-                parent_code=parent.code if parent else (data.parent_code or None),
+                parent_code=parent.code if parent else (data.parent_code or code[:2]),
                 population=data.population, households=data.households)
-    db.session.add(area)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(area)
+            db.session.flush()
+    except sa.exc.IntegrityError:  # the same code at the same moment: the primary key decided
+        raise Conflict(_("An area with code {code} already exists.").format(code=code),
+                       {"code": [_("This code is taken.")]}) from None
     record(actor, "area", code, "create", to=area.name, area_code=code)
     return area
 
@@ -225,7 +232,8 @@ def import_areas(text: str, *, actor=None) -> ImportResult:
     rows: list[tuple[int, AreaData]] = []
     errors: list[str] = []
     seen: dict[str, int] = {}
-    for line, row in enumerate(reader, start=2):
+    for row in reader:
+        line = reader.line_num  # the physical line where the row ends (quoted fields may span)
         try:
             level = AreaLevel((row.get("level") or "").strip())
         except ValueError:

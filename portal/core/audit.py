@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from portal.core.db import UTCDateTime, utcnow
+from portal.core.db import UTCDateTime, parse_id, utcnow
 from portal.extensions import db
 
 
@@ -90,7 +90,7 @@ def _area_of_area(code: str) -> str | None:
 def _area_of_user(user_id: str) -> str | None:
     from portal.core.users import User
 
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    user = db.session.get(User, parse_id(user_id) or 0)
     if user is None:
         return None
     return user.primary_area_code or NO_AREA

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
+from werkzeug.routing import IntegerConverter
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -50,3 +51,23 @@ def str_enum(enum_cls: type[enum.Enum], length: int = 32, name: str | None = Non
         validate_strings=True,
         name=name or enum_cls.__name__.lower(),
     )
+
+
+MAX_ID = 2**31 - 1  # PostgreSQL's INTEGER; SQLite's is wider, the API's is this on both
+
+
+def parse_id(value: str | None) -> int | None:
+    """An id from text (a path, a query, an audit object id): ASCII digits in range, or None."""
+    if value and value.isascii() and value.isdigit() and len(value) <= 10:
+        number = int(value)
+        return number if 0 < number <= MAX_ID else None
+    return None
+
+
+class BoundedInt(IntegerConverter):
+    """<int:...> in routes, limited to what the database can hold: a larger id is a 404, not a
+    database overflow."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)

@@ -49,3 +49,8 @@ class Unauthorized(DomainError):
 class TooManyAttempts(DomainError):
     status = 429
     code = "rate_limited"
+
+
+class TooLarge(DomainError):
+    status = 413
+    code = "too_large"

@@ -283,9 +283,16 @@ def grant_role(user: User, role: Role, area_code: str | None = None, *, actor) -
     for grant in user.grants:
         if grant.role == role and grant.area_code == area_code:
             return grant
-    grant = RoleGrant(role=role, area_code=area_code)
-    user.grants.append(grant)
-    db.session.flush()
+    grant = RoleGrant(user_id=user.id, role=role, area_code=area_code)
+    try:
+        with db.session.begin_nested():
+            db.session.add(grant)
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        # Granted at the same moment by another request: the unique index decided; same result.
+        db.session.expire(user, ["grants"])
+        return next(g for g in user.grants if g.role == role and g.area_code == area_code)
+    db.session.expire(user, ["grants"])
     record(actor, "user", user.id, "grant", to=f"{role.value}@{area_code}" if area_code
            else role.value, area_code=area_code)
     return grant

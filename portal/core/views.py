@@ -22,6 +22,7 @@ from portal.core import areas as area_service
 from portal.core.areas import CHILD_LEVEL, Area, AreaData
 from portal.core.audit import entries_for, object_area
 from portal.core.auth import authenticate
+from portal.core.db import parse_id
 from portal.core.errors import DomainError
 from portal.core.forms import AreaForm, LoginForm, LogoutForm, UserForm
 from portal.core.i18n import normalise
@@ -35,7 +36,7 @@ bp = Blueprint("core", __name__)
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return db.session.get(User, parse_id(user_id) or 0)
 
 
 @bp.before_app_request
@@ -48,6 +49,13 @@ def remember_language():
             not request.path.startswith("/api/"):
         current_user.locale = chosen
         db.session.commit()
+
+
+def page_number() -> int:
+    """?page= for page lists: a whole number between 1 and MAX_PAGE, whatever was sent."""
+    from portal.core.apiframe import MAX_PAGE
+
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
 
 
 def _safe_next(target: str | None) -> str:
@@ -213,7 +221,7 @@ def users():
         scopes = current_user.scopes(Role.bureau)
         query = query.where(User.id.in_(sa.select(RoleGrant.user_id).where(
             sa.or_(*[area_service.under(RoleGrant.area_code, s) for s in scopes]))))
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number()
     rows = db.paginate(query, page=page, per_page=50, error_out=False)
     return render_template("core/users.html", rows=rows)
 

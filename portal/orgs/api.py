@@ -9,9 +9,18 @@ from flask import Blueprint, jsonify, request, send_file
 from flask_babel import gettext as _
 from pydantic import Field
 
-from portal.core.api import Body
-from portal.core.apiframe import ApiAbort, api_user, doc, json_body, paginate, require_user
+from portal.core.api import Body, Id
+from portal.core.apiframe import (
+    ApiAbort,
+    api_user,
+    doc,
+    json_body,
+    paginate,
+    raw_json,
+    require_user,
+)
 from portal.core.areas import Area, under
+from portal.core.db import MAX_ID
 from portal.core.errors import ValidationFailed
 from portal.core.permissions import authorize, can
 from portal.core.users import Role
@@ -62,6 +71,7 @@ class OrgIn(Body):
     founded_on: date | None = Field(default=None, strict=False)  # "YYYY-MM-DD" in JSON
     description: str | None = Field(default=None, max_length=5000)
     rating: str | None = Field(default=None, max_length=4)
+    uscc_confirmed: bool = False
 
 
 def _org_input(data: OrgIn) -> services.OrgInput:
@@ -136,7 +146,7 @@ class CommentIn(Body):
 def resubmit_org(org_id):
     actor = require_user()
     org = _org_or_404(org_id, actor)
-    authorize(actor, "org.edit", org)
+    authorize(actor, "org.resubmit", org)
     data = json_body(CommentIn)
     services.resubmit_org(org, actor=actor, comment=data.comment)
     db.session.commit()
@@ -241,7 +251,7 @@ def send_document(org: Org, doc_id: int):
 # --- incubation --------------------------------------------------------------------------------
 
 class IncubationIn(Body):
-    org_id: int
+    org_id: Id
     plan: str | None = Field(default=None, max_length=10000)
 
 
@@ -251,15 +261,15 @@ class IncubationIn(Body):
      tag="incubation")
 def post_incubation():
     actor = require_user()
-    raw = request.get_json(silent=True)
+    raw = raw_json()
     org_id = raw.get("org_id") if isinstance(raw, dict) else None
-    if isinstance(org_id, int):
-        org = db.session.get(Org, org_id)
-        if org is not None:
-            authorize(actor, "incubation.apply", org)
+    org = db.session.get(Org, org_id) if isinstance(org_id, int) and 0 < org_id <= MAX_ID \
+        else None
+    if org is not None and can(actor, "org.view", org):
+        authorize(actor, "incubation.apply", org)
     data = json_body(IncubationIn)
     org = db.session.get(Org, data.org_id)
-    if org is None:
+    if org is None or not can(actor, "org.view", org):  # one it may not know is no org
         raise ValidationFailed.on("org_id", _("No such organisation."))
     incubation = services.apply_incubation(org, data.plan, actor=actor)
     db.session.commit()
@@ -284,7 +294,7 @@ def _incubation_or_404(incubation_id: int, user) -> Incubation:
 def move_incubation(incubation_id):
     actor = require_user()
     incubation = _incubation_or_404(incubation_id, actor)
-    raw = request.get_json(silent=True)
+    raw = raw_json()
     to = raw.get("to") if isinstance(raw, dict) else None
     try:
         target = Stage(to) if isinstance(to, str) else None
@@ -302,11 +312,11 @@ def move_incubation(incubation_id):
 def list_incubations():
     actor = require_user()
     authorize(actor, "incubation.list")
-    stage = _choice(Stage, "stage")
     area = request.args.get("area")
-    scopes = [area] if area else ([] if actor.is_admin else actor.scopes(Role.bureau))
     if area and not (actor.is_admin or actor.covers(Role.bureau, area)):
         raise ApiAbort(403)
+    stage = _choice(Stage, "stage")
+    scopes = [area] if area else ([] if actor.is_admin else actor.scopes(Role.bureau))
     query = queries.pipeline(stage=stage)
     if scopes:
         query = query.where(sa.or_(*[under(Org.community_code, s) for s in scopes]))
@@ -329,7 +339,7 @@ class WorkerIn(Body):
     kind: str | None = None
     certificate: str | None = "none"
     employer_community_code: str | None = Field(default=None, max_length=12)
-    employer_org_id: int | None = None
+    employer_org_id: Id | None = None
 
 
 @bp.post("/workers")
@@ -338,6 +348,14 @@ class WorkerIn(Body):
 def post_worker():
     actor = require_user()
     authorize(actor, "worker.list")
+    raw = raw_json()
+    if isinstance(raw, dict):  # the employer decides who may register, before the body is judged
+        org_id, code = raw.get("employer_org_id"), raw.get("employer_community_code")
+        employer = (db.session.get(Org, org_id) if isinstance(org_id, int)
+                    and 0 < org_id <= MAX_ID else None) or \
+            (db.session.get(Area, code) if isinstance(code, str) else None)
+        if employer is not None:
+            authorize(actor, "worker.register", employer)
     data = json_body(WorkerIn)
     worker = services.register_worker(services.WorkerInput(**data.model_dump()), actor=actor)
     db.session.commit()

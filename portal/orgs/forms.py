@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.orgs.models import (
@@ -31,6 +31,8 @@ class OrgForm(FlaskForm):
     uscc = StringField(_l("Unified social credit code (registered organisations)"),
                        validators=[Optional(), Length(max=40)],
                        render_kw={"autocapitalize": "characters", "spellcheck": "false"})
+    uscc_confirmed = BooleanField(
+        _l("The code fails the check, but my registration certificate shows exactly this code"))
     uscc_override_reason = TextAreaField(
         _l("Bureau only: record a code that fails the check, with the reason"),
         validators=[Optional(), Length(max=1000)])

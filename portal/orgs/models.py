@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.core.db import UTCDateTime, str_enum, utcnow
+from portal.core.db import UTCDateTime, parse_id, str_enum, utcnow
 from portal.extensions import db
 
 
@@ -113,6 +113,9 @@ class Org(db.Model):
     uscc: Mapped[str | None] = mapped_column(sa.String(18), unique=True)
     legal_type: Mapped[LegalType | None] = mapped_column(str_enum(LegalType, 32))
     uscc_override_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # The code fails GB 32100 / GB 11714 but the applicant confirmed their certificate shows it.
+    uscc_check_failed: Mapped[bool] = mapped_column(sa.Boolean, default=False,
+                                                    server_default=sa.false())
     community_code: Mapped[str] = mapped_column(sa.ForeignKey("areas.code"), index=True)
     founded_on: Mapped[date | None] = mapped_column(sa.Date)
     contact_name: Mapped[str] = mapped_column(sa.String(100))
@@ -145,6 +148,7 @@ class Org(db.Model):
             data.update({"contact_name": self.contact_name, "contact_phone": self.contact_phone,
                          "description": self.description,
                          "uscc_override_reason": self.uscc_override_reason,
+                         "uscc_check_failed": self.uscc_check_failed,
                          "admins": sorted(self.admin_ids()),
                          "created_at": self.created_at.isoformat()})
         return data
@@ -353,7 +357,7 @@ def _register_audit_objects() -> None:
 
     def by_id(model, area_of):
         def resolve(object_id: str) -> str | None:
-            obj = db.session.get(model, int(object_id)) if object_id.isdigit() else None
+            obj = db.session.get(model, parse_id(object_id) or 0)
             return area_of(obj) if obj is not None else None
         return resolve
 

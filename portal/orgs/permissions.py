@@ -47,9 +47,16 @@ def _review(user, org: Org) -> bool:
     return _bureau_of(user, org.community_code)
 
 
+@policy("org.resubmit")
+def _resubmit(user, org: Org) -> bool:
+    """The applicant resubmits after changes were requested."""
+    return _admin_of(user, org)
+
+
 @policy("org.override_uscc", admin=False)
-def _override(user, community_code: str | None) -> bool:
-    return _bureau_of(user, community_code)
+def _override(user, org: Org) -> bool:
+    """The bureau of the area, never one of the organisation's own admins."""
+    return _bureau_of(user, org.community_code) and not _admin_of(user, org)
 
 
 @policy("org.manage_admins")

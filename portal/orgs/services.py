@@ -3,6 +3,7 @@ flush and audit; the caller commits."""
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -12,11 +13,13 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from portal.core import validators
 from portal.core.areas import Area, AreaLevel
 from portal.core.audit import record
-from portal.core.errors import Conflict, Forbidden, ValidationFailed
+from portal.core.errors import Conflict, Forbidden, TooLarge, ValidationFailed
 from portal.core.permissions import authorize, can
 from portal.core.states import transition
 from portal.core.users import Role, User, grant_role
@@ -45,7 +48,7 @@ from portal.orgs.models import (
 
 # Fields an organisation's admins may still change once it is active; the rest is what the
 # bureau approved.
-EDITABLE_WHEN_ACTIVE = {"contact_name", "contact_phone", "description", "rating"}
+EDITABLE_WHEN_ACTIVE = {"contact_name", "contact_phone", "description"}
 
 
 @dataclass
@@ -61,6 +64,7 @@ class OrgInput:
     contact_phone: str | None = None
     description: str | None = None
     rating: str | None = None
+    uscc_confirmed: bool = False  # "my registration certificate shows exactly this code"
     given: set[str] = field(default_factory=set)  # which fields the caller sent (for edits)
 
 
@@ -111,8 +115,6 @@ def _clean(data: OrgInput, *, actor, org: Org | None) -> dict:
                 _("Choose the community (12-digit code) the organisation serves."))
         else:
             values["community_code"] = area.code
-    community_code = values.get("community_code") or (current.community_code if current
-                                                      else None)
     if "founded_on" in given and data.founded_on is not None:
         try:
             values["founded_on"] = validators.not_future(data.founded_on)
@@ -133,16 +135,24 @@ def _clean(data: OrgInput, *, actor, org: Org | None) -> dict:
             errors.setdefault("rating", []).append(_("A rating is 1A to 5A."))
         values["rating"] = rating
 
-    # USCC: required for registered organisations, absent for filed ones.
+    # USCC: required for registered organisations, absent for filed ones. A code that fails the
+    # check (real ones exist) is kept only when the applicant confirms their certificate shows
+    # it, and the organisation cannot be approved until the bureau, never the applicant,
+    # records why the code is accepted.
+    override = (data.uscc_override_reason or "").strip() if "uscc_override_reason" in given \
+        else None
+    if override and (current is None or not can(actor, "org.override_uscc", current)):
+        raise Forbidden(_("Only the bureau, never the applicant, records a code that fails the "
+                          "check."))
     if {"uscc", "registration"} & given and registration is not None:
         code = uscc_rules.normalise(data.uscc if "uscc" in given else
                                     (current.uscc if current else ""))
-        override = (data.uscc_override_reason or "").strip()
+        values.update(uscc_check_failed=False, legal_type=None)
         if registration is Registration.filed:
             if code:
                 errors.setdefault("uscc", []).append(
                     _("A group filed with the township has no unified social credit code."))
-            values.update(uscc=None, legal_type=None, uscc_override_reason=None)
+            values.update(uscc=None, uscc_override_reason=None)
         elif not code:
             errors.setdefault("uscc", []).append(
                 _("A registered organisation needs its unified social credit code."))
@@ -155,16 +165,20 @@ def _clean(data: OrgInput, *, actor, org: Org | None) -> dict:
             legal = uscc_rules.legal_type(code)
             if reason is None and legal is None:
                 reason = "civil_affairs"
-            if reason is not None and override:
-                if not can(actor, "org.override_uscc", community_code):
-                    raise Forbidden(_("Only the bureau may record a code that fails the check."))
-                values["uscc_override_reason"] = override
-            elif reason is not None:
-                errors.setdefault("uscc", []).append(_uscc_message(reason))
-            else:
+            unchanged = current is not None and current.uscc == code
+            if reason is None:
                 values["uscc_override_reason"] = None
+            elif data.uscc_confirmed or override or (unchanged and current.uscc_check_failed):
+                values["uscc_check_failed"] = True
+            else:
+                errors.setdefault("uscc", []).append(
+                    _uscc_message(reason) + " " + _("If your registration certificate shows "
+                                                    "exactly this code, confirm it: the bureau "
+                                                    "will check it."))
             values["uscc"] = code
             values["legal_type"] = LegalType(legal) if legal else None
+    if override:
+        values["uscc_override_reason"] = override
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), errors)
     return values
@@ -198,36 +212,43 @@ def register_org(data: OrgInput, *, actor: User) -> Org:
     grant_role(actor, Role.org_admin, actor=actor)
     record(actor, "org", org.id, "register", to=OrgState.pending.value,
            area_code=org.community_code)
-    if org.uscc_override_reason:
-        record(actor, "org", org.id, "uscc_override", to=org.uscc,
-               reason=org.uscc_override_reason, area_code=org.community_code)
     return org
 
 
 def update_org(org: Org, data: OrgInput, *, actor: User) -> Org:
     authorize(actor, "org.edit", org)
     is_bureau = can(actor, "org.review", org)
+    values = _clean(data, actor=actor, org=org)  # validation first, then state (the contract)
     if not is_bureau:
         if org.status in (OrgState.rejected, OrgState.dissolved, OrgState.suspended):
             raise Conflict(_("This organisation can no longer be edited."))
         if org.status is OrgState.active and data.given - EDITABLE_WHEN_ACTIVE:
             fields = sorted(data.given - EDITABLE_WHEN_ACTIVE)
-            raise Conflict(_("Once approved, only the contact, description and rating can be "
+            raise Conflict(_("Once approved, only the contact and the description can be "
                              "changed here; ask the bureau for the rest."),
                            {f: [_("Approved; ask the bureau to change it.")] for f in fields})
-    before = org.to_dict()
-    values = _clean(data, actor=actor, org=org)
+    moving_to = values.get("community_code")
+    under_review = org.status in (OrgState.pending, OrgState.changes_requested)
+    if moving_to and moving_to != org.community_code and not under_review \
+            and not (is_bureau and actor.covers(Role.bureau, moving_to)):
+        # An approved organisation moves only between communities its bureau covers.
+        raise Forbidden(_("Only the bureau covering both communities can move an approved "
+                          "organisation."))
     if values.get("uscc") and values["uscc"] != org.uscc and db.session.scalar(
             sa.select(Org.id).where(Org.uscc == values["uscc"], Org.id != org.id)) is not None:
         raise Conflict(_("An organisation with this unified social credit code is already "
                          "registered."), {"uscc": [_("This code is already registered.")]})
+    before = org.to_dict()
     for key, value in values.items():
         setattr(org, key, value)
     _flush_unique_uscc(org.uscc)
     after = org.to_dict()
     changed = sorted(k for k in after if before.get(k) != after.get(k))
     if changed:
-        record(actor, "org", org.id, "edit", to=", ".join(changed), area_code=org.community_code)
+        record(actor, "org", org.id, "edit",
+               from_=json.dumps({k: before.get(k) for k in changed}, ensure_ascii=False),
+               to=json.dumps({k: after.get(k) for k in changed}, ensure_ascii=False),
+               area_code=org.community_code)
     if "uscc_override_reason" in changed and org.uscc_override_reason:
         record(actor, "org", org.id, "uscc_override", to=org.uscc,
                reason=org.uscc_override_reason, area_code=org.community_code)
@@ -235,7 +256,7 @@ def update_org(org: Org, data: OrgInput, *, actor: User) -> Org:
 
 
 def resubmit_org(org: Org, *, actor: User, comment: str | None = None) -> Org:
-    authorize(actor, "org.edit", org)
+    authorize(actor, "org.resubmit", org)
     transition(org, OrgState.pending, ORG_MOVES, actor=actor, object_type="org",
                area_code=org.community_code, reason=comment, stamp="status_changed_at",
                action="resubmit")
@@ -252,8 +273,13 @@ def review_org(org: Org, decision: str, comment: str | None, *, actor: User) -> 
     if to is not OrgState.active and not comment:
         raise ValidationFailed.on("comment", _("Say why, so that the applicant knows what to "
                                                "do."))
+    if actor.id in org.admin_ids():
+        raise Forbidden(_("Nobody reviews an organisation they manage."))
     if org.status is not OrgState.pending:
         raise Conflict(_("Only an organisation awaiting review can be reviewed."))
+    if to is OrgState.active and org.uscc_check_failed and not org.uscc_override_reason:
+        raise ValidationFailed.on("uscc", _("The code fails the check: record why it is "
+                                            "accepted before approving."))
     transition(org, to, ORG_MOVES, actor=actor, object_type="org", area_code=org.community_code,
                reason=comment, stamp="status_changed_at", action="review:" + decision)
     return org
@@ -320,22 +346,41 @@ def add_document(org: Org, kind: str, filename: str, content: bytes, *, actor: U
     if not content:
         raise ValidationFailed.on("file", _("Choose a file."))
     if len(content) > limit:
-        raise ValidationFailed.on("file", _("At most {n} MB.").format(
-            n=current_app.config["ORG_DOCUMENT_MAX_MB"]))
+        raise TooLarge(_("At most {n} MB.").format(n=current_app.config["ORG_DOCUMENT_MAX_MB"]),
+                       {"file": [_("At most {n} MB.").format(
+                           n=current_app.config["ORG_DOCUMENT_MAX_MB"])]})
     detected = next((v for sig, v in SIGNATURES.items() if content.startswith(sig)), None)
     if detected is None:
         raise ValidationFailed.on("file", _("Only PDF, PNG or JPEG files."))
+    if org.status in (OrgState.rejected, OrgState.dissolved) and \
+            not can(actor, "org.review", org):
+        raise Conflict(_("This organisation can no longer be edited."))
     content_type, ext = detected
     key = uuid.uuid4().hex + ext
-    (upload_dir() / key).write_bytes(content)
-    safe_name = os.path.basename((filename or "document").replace("\\", "/"))[:200] or "document"
+    safe_name = os.path.basename((filename or "document").replace("\\", "/"))[:200] \
+        or "document"
     doc = OrgDocument(org_id=org.id, kind=doc_kind, filename=safe_name, content_type=content_type,
                       size=len(content), storage_key=key, uploaded_by=actor.id)
     db.session.add(doc)
     db.session.flush()
+    path = upload_dir() / key
+    path.write_bytes(content)
+    # If the transaction rolls back after all, the file goes with it.
+    db.session.info.setdefault("files_to_remove_on_rollback", []).append(path)
     record(actor, "org", org.id, "add_document", to=f"{doc_kind.value}: {safe_name}",
            area_code=org.community_code)
     return doc
+
+
+@event.listens_for(Session, "after_rollback")
+def _remove_orphan_files(session):
+    for path in session.info.pop("files_to_remove_on_rollback", []):
+        path.unlink(missing_ok=True)
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_committed_files(session):
+    session.info.pop("files_to_remove_on_rollback", None)
 
 
 def document_path(doc: OrgDocument) -> Path:
@@ -427,6 +472,15 @@ def register_worker(data: WorkerInput, *, actor: User) -> Worker:
         kind = WorkerKind(data.kind)
     except ValueError:
         errors["kind"] = [_("Not one of the allowed values.")]
+        kind = None
+    if org is not None and kind is WorkerKind.community_worker:
+        # 社区工作者 are employed by a community: an organisation's admins cannot add to the
+        # community-worker indicators.
+        errors["kind"] = [_("Community workers are employed by a community.")]
+    if org is not None and org.status is not OrgState.active \
+            and not actor.covers(Role.bureau, org.community_code):
+        errors["employer_org_id"] = [_("Only an approved (active) organisation registers its "
+                                       "social workers.")]
     try:
         certificate = Certificate(data.certificate or "none")
     except ValueError:

@@ -12,7 +12,7 @@ from portal.core.audit import entries_for
 from portal.core.errors import DomainError
 from portal.core.permissions import authorize, can
 from portal.core.users import Role
-from portal.core.views import submit
+from portal.core.views import page_number, submit
 from portal.extensions import db
 from portal.orgs import exports, queries, services
 from portal.orgs.api import default_area, visible_orgs
@@ -79,7 +79,7 @@ def org_list():
     query = visible_orgs(user, queries.orgs_query(
         status=status, category=category, q=(request.args.get("q") or "").strip() or None,
         area=request.args.get("area") or None))
-    page = db.paginate(query, page=max(request.args.get("page", 1, type=int), 1), per_page=30,
+    page = db.paginate(query, page=page_number(), per_page=30,
                        error_out=False)
     return render_template("orgs/list.html", page=page, OrgState=OrgState,
                            OrgCategory=OrgCategory)
@@ -90,16 +90,14 @@ def org_list():
 def org_new():
     authorize(current_user, "org.register")
     form = OrgForm(communities=_communities())
-    fields = None if current_user.has_role(Role.bureau) else [
-        f for f in services.OrgInput.__dataclass_fields__
-        if f not in ("given", "uscc_override_reason")]
+    fields = [f for f in services.OrgInput.__dataclass_fields__
+              if f not in ("given", "uscc_override_reason")]
     org, status = submit(form, lambda: services.register_org(_input_from(form, fields),
                                                              actor=current_user))
     if org is not None:
         flash(_("Registered. The bureau will review it."), "success")
         return redirect(url_for("orgs.org_show", org_id=org.id))
-    return render_template("orgs/form.html", form=form, org=None,
-                           show_override=current_user.has_role(Role.bureau)), status
+    return render_template("orgs/form.html", form=form, org=None, show_override=False), status
 
 
 @bp.route("/orgs/<int:org_id>")
@@ -126,7 +124,7 @@ def org_show(org_id: int):
         review_form=ReviewForm() if can(current_user, "org.review", org)
         and org.status is OrgState.pending else None,
         status_form=status_form,
-        resubmit_form=CommentForm() if can(current_user, "org.edit", org)
+        resubmit_form=CommentForm() if can(current_user, "org.resubmit", org)
         and org.status is OrgState.changes_requested else None,
         admin_form=AdminForm() if can(current_user, "org.manage_admins", org) else None,
         document_form=DocumentForm() if can(current_user, "org.edit", org) else None,
@@ -146,8 +144,10 @@ def org_edit(org_id: int):
         form.category.data = org.category.value
         form.registration.data = org.registration.value
         form.rating.data = org.rating or ""
+    may_override = can(current_user, "org.override_uscc", org)
     if is_bureau:
-        fields = None
+        fields = [f for f in services.OrgInput.__dataclass_fields__ if f != "given"
+                  and (may_override or f != "uscc_override_reason")]
     elif org.status is OrgState.active:
         fields = sorted(services.EDITABLE_WHEN_ACTIVE)
     else:
@@ -160,7 +160,7 @@ def org_edit(org_id: int):
         return redirect(url_for("orgs.org_show", org_id=org.id))
     locked = set() if is_bureau or org.status is not OrgState.active else \
         {f for f in services.OrgInput.__dataclass_fields__} - services.EDITABLE_WHEN_ACTIVE
-    return render_template("orgs/form.html", form=form, org=org, show_override=is_bureau,
+    return render_template("orgs/form.html", form=form, org=org, show_override=may_override,
                            locked=locked), status
 
 
@@ -212,7 +212,7 @@ def org_status(org_id: int):
 @login_required
 def org_resubmit(org_id: int):
     org = _org(org_id)
-    authorize(current_user, "org.edit", org)
+    authorize(current_user, "org.resubmit", org)
     form = CommentForm()
     return _act(org, form, lambda: (services.resubmit_org(
         org, actor=current_user, comment=form.comment.data), _("Resubmitted for review."))[1])
@@ -341,7 +341,7 @@ def workers():
         visible = [under(Worker.area_code, s) for s in scopes]
         visible.append(Worker.employer_org_id.in_([o.id for o in my_orgs]))
         query = query.where(sa.or_(*visible))
-    page = db.paginate(query, page=max(request.args.get("page", 1, type=int), 1), per_page=50,
+    page = db.paginate(query, page=page_number(), per_page=50,
                        error_out=False)
     return render_template("orgs/workers.html", form=form, page=page), status
 

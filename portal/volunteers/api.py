@@ -10,7 +10,15 @@ from flask_babel import gettext as _
 from pydantic import Field
 
 from portal.core.api import Body
-from portal.core.apiframe import ApiAbort, api_user, doc, json_body, paginate, require_user
+from portal.core.apiframe import (
+    ApiAbort,
+    api_user,
+    doc,
+    json_body,
+    paginate,
+    raw_json,
+    require_user,
+)
 from portal.core.areas import under
 from portal.core.auth import client_address
 from portal.core.errors import DomainError, TooManyAttempts
@@ -70,7 +78,7 @@ def registration_throttle() -> Throttle:
 def post_volunteer():
     actor = api_user()
     if actor is not None:
-        raw = request.get_json(silent=True)
+        raw = raw_json()
         code = raw.get("community_code") if isinstance(raw, dict) else None
         authorize(actor, "volunteer.register_for", code if isinstance(code, str) else None)
         data = json_body(VolunteerIn)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.core.db import UTCDateTime, str_enum, utcnow
+from portal.core.db import UTCDateTime, parse_id, str_enum, utcnow
 from portal.extensions import db
 
 
@@ -98,7 +98,7 @@ def _register_audit_object() -> None:
 
     @register_object("volunteer")
     def _area(object_id: str) -> str | None:
-        volunteer = db.session.get(Volunteer, int(object_id)) if object_id.isdigit() else None
+        volunteer = db.session.get(Volunteer, parse_id(object_id) or 0)
         return volunteer.community_code if volunteer is not None else None
 
 

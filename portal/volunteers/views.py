@@ -12,7 +12,7 @@ from portal.core.auth import client_address
 from portal.core.errors import TooManyAttempts
 from portal.core.permissions import authorize, can
 from portal.core.users import Role
-from portal.core.views import submit
+from portal.core.views import page_number, submit
 from portal.extensions import db
 from portal.volunteers import services
 from portal.volunteers.api import registration_throttle
@@ -100,7 +100,7 @@ def volunteer_list():
     status = request.args.get("status")
     if status in VolunteerState.__members__:
         query = query.where(Volunteer.status == VolunteerState(status))
-    page = db.paginate(query, page=max(request.args.get("page", 1, type=int), 1), per_page=30,
+    page = db.paginate(query, page=page_number(), per_page=30,
                        error_out=False)
     return render_template("volunteers/list.html", page=page, verify_form=VerifyForm(),
                            VolunteerState=VolunteerState)

@@ -135,3 +135,41 @@ def test_odd_bodies_never_500(client, yingkou, make_user, token, body):
     response = client.post("/api/v1/areas", headers=token("admin"), json=body)
     assert response.status_code in (400, 403, 409, 422), response.get_data(as_text=True)
     assert "error" in response.get_json()
+
+
+HUGE = "99999999999999999999999"
+
+
+@pytest.mark.parametrize("method,path,body", [
+    ("get", f"/api/v1/orgs/{HUGE}", None),
+    ("get", f"/api/v1/incubations/{HUGE}", None),
+    ("get", f"/orgs/{HUGE}", None),
+    ("get", f"/api/v1/areas?page={HUGE}", None),
+    ("get", f"/orgs?page={HUGE}", None),
+    ("get", "/api/v1/audit?object_type=org&object_id=²", None),
+    ("get", "/api/v1/areas?parent=21%00", None),
+    ("get", "/api/v1/orgs?q=a%00", None),
+    ("get", "/areas/21%00", None),
+    ("post", "/api/v1/auth/tokens", {"username": "a\u0000b", "password": "x"}),
+    ("post", "/api/v1/areas", {"code": "210802001009", "name": "a\u0000b"}),
+    ("post", "/api/v1/areas", {"code": "210802001009", "name": "x", "population": 3000000000}),
+    ("post", "/api/v1/incubations", {"org_id": int(HUGE), "plan": "x"}),
+    ("post", "/api/v1/workers", {"name": "x", "kind": "social_worker",
+                                 "employer_org_id": int(HUGE)}),
+])
+def test_malformed_input_never_500(client, yingkou, make_user, token, method, path, body):
+    make_user("admin", "admin")
+    headers = token("admin")
+    response = getattr(client, method)(path, headers=headers, json=body)
+    assert response.status_code in (200, 400, 403, 404, 422), (path, response.status_code)
+
+
+def test_deeply_nested_json_is_400(client):
+    body = "[" * 100000 + "]" * 100000
+    response = client.post("/api/v1/auth/tokens", data=body, content_type="application/json")
+    assert_error(response, 400, "bad_request")
+
+
+def test_a_nul_in_a_form_is_400(client):
+    response = client.post("/login", data={"username": "a\x00b", "password": "x"})
+    assert response.status_code == 400

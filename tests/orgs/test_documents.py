@@ -47,7 +47,8 @@ def test_size_limit(app, client, people, token, new_org, monkeypatch):
     org = new_org()
     monkeypatch.setitem(app.config, "ORG_DOCUMENT_MAX_MB", 1)
     big = PDF + b"0" * (1024 * 1024 + 1)
-    assert upload(client, token("founder"), org["id"], big).status_code == 422
+    too_big = upload(client, token("founder"), org["id"], big)
+    assert too_big.status_code == 413 and "file" in too_big.get_json()["error"]["fields"]
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024)
     response = upload(client, token("founder"), org["id"], big)
     assert response.status_code == 413

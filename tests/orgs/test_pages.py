@@ -56,12 +56,19 @@ def test_a_bad_uscc_is_explained_next_to_the_field_and_nothing_saved(app, client
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Org)) == 0
 
 
-def test_the_applicant_cannot_see_the_override_field(client, people, login):
+def test_only_the_bureau_sees_the_override_field_and_only_on_others_applications(
+        client, people, login, token, new_org):
+    org = new_org(registration="registered", uscc="52210800MJ00000100", uscc_confirmed=True)
     login("founder")
     assert "uscc_override_reason" not in client.get("/orgs/new").get_data(as_text=True)
+    assert "uscc_confirmed" in client.get("/orgs/new").get_data(as_text=True)
+    assert "uscc_override_reason" not in client.get(f"/orgs/{org['id']}/edit").get_data(
+        as_text=True)
     client.get("/logout")
     login("zhanqian")
-    assert "uscc_override_reason" in client.get("/orgs/new").get_data(as_text=True)
+    assert "uscc_override_reason" not in client.get("/orgs/new").get_data(as_text=True)
+    html = client.get(f"/orgs/{org['id']}/edit").get_data(as_text=True)
+    assert "uscc_override_reason" in html
 
 
 def test_request_changes_then_resubmit_by_page(client, people, login, new_org):

@@ -57,24 +57,96 @@ def test_duplicate_uscc_is_409(client, people, token):
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "conflict"
 
 
-def test_bureau_may_record_a_failing_code_with_a_reason_audited(app, client, people, token):
+def test_a_failing_code_waits_for_the_bureaus_recorded_reason(client, people, token):
     failing = "52210800MJ00000100"
-    by_applicant = client.post("/api/v1/orgs", headers=token("founder"), json=org_body(
-        registration="registered", uscc=failing, uscc_override_reason="证书如此"))
+    plain = client.post("/api/v1/orgs", headers=token("founder"), json=org_body(
+        registration="registered", uscc=failing))
+    assert plain.status_code == 422 and "uscc" in plain.get_json()["error"]["fields"]
+    confirmed = client.post("/api/v1/orgs", headers=token("founder"), json=org_body(
+        registration="registered", uscc=failing, uscc_confirmed=True))
+    assert confirmed.status_code == 201, confirmed.get_json()
+    org = confirmed.get_json()
+    assert org["uscc_check_failed"] is True and org["uscc_override_reason"] is None
+    url = f"/api/v1/orgs/{org['id']}"
+    waiting = client.post(url + "/review", headers=token("zhanqian"),
+                          json={"decision": "approve"})
+    assert waiting.status_code == 422 and "uscc" in waiting.get_json()["error"]["fields"]
+    by_applicant = client.patch(url, headers=token("founder"),
+                                json={"uscc_override_reason": "证书如此"})
     assert by_applicant.status_code == 403
-    by_bureau = client.post("/api/v1/orgs", headers=token("zhanqian"), json=org_body(
-        registration="registered", uscc=failing, uscc_override_reason="登记证书上的代码即如此"))
-    assert by_bureau.status_code == 201, by_bureau.get_json()
-    org_id = by_bureau.get_json()["id"]
-    trail = client.get(f"/api/v1/audit?object_type=org&object_id={org_id}",
+    elsewhere = client.patch(url, headers=token("bayuquan"),
+                             json={"uscc_override_reason": "x"})
+    assert elsewhere.status_code == 404
+    recorded = client.patch(url, headers=token("zhanqian"),
+                            json={"uscc_override_reason": "已核对登记证书原件，代码即如此"})
+    assert recorded.status_code == 200, recorded.get_json()
+    trail = client.get(f"/api/v1/audit?object_type=org&object_id={org['id']}",
                        headers=token("zhanqian")).get_json()["items"]
     override = [r for r in trail if r["action"] == "uscc_override"]
-    assert override and override[0]["reason"] == "登记证书上的代码即如此"
+    assert override and override[0]["reason"] == "已核对登记证书原件，代码即如此"
     assert override[0]["by"] == "zhanqian"
-    # a bureau elsewhere may not
-    elsewhere = client.post("/api/v1/orgs", headers=token("bayuquan"), json=org_body(
-        registration="registered", uscc="52210800MJ00000200", uscc_override_reason="x"))
-    assert elsewhere.status_code == 403
+    assert client.post(url + "/review", headers=token("zhanqian"),
+                       json={"decision": "approve"}).get_json()["status"] == "active"
+
+
+def test_the_bureau_never_overrides_or_reviews_its_own_application(client, people, token):
+    own = client.post("/api/v1/orgs", headers=token("zhanqian"), json=org_body(
+        registration="registered", uscc="52210800MJ00000100", uscc_override_reason="x"))
+    assert own.status_code == 403
+    mine = client.post("/api/v1/orgs", headers=token("zhanqian"), json=org_body()).get_json()
+    review = client.post(f"/api/v1/orgs/{mine['id']}/review", headers=token("zhanqian"),
+                         json={"decision": "approve"})
+    assert review.status_code == 403
+    by_city = client.post(f"/api/v1/orgs/{mine['id']}/review", headers=token("city"),
+                          json={"decision": "approve"})
+    assert by_city.status_code == 200
+
+
+def test_simultaneous_reviews_decide_once(app, client, people, token, new_org):
+    import threading
+
+    org = new_org()
+    headers = token("zhanqian")
+    results = []
+    barrier = threading.Barrier(6)
+
+    def review(decision):
+        local = app.test_client()
+        barrier.wait()
+        response = local.post(f"/api/v1/orgs/{org['id']}/review", headers=headers,
+                              json={"decision": decision, "comment": "并发"})
+        results.append(response.status_code)
+
+    threads = [threading.Thread(target=review, args=("approve" if i % 2 else "reject",))
+               for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200, 409, 409, 409, 409, 409]
+    trail = client.get(f"/api/v1/audit?object_type=org&object_id={org['id']}",
+                       headers=headers).get_json()["items"]
+    assert len([r for r in trail if r["action"].startswith("review:")]) == 1
+
+
+def test_an_approved_org_moves_only_within_the_bureaus_area(client, people, token, active_org):
+    org = active_org()
+    url = f"/api/v1/orgs/{org['id']}"
+    assert client.patch(url, headers=token("zhanqian"),
+                        json={"community_code": RURAL}).status_code == 403
+    assert client.patch(url, headers=token("city"),
+                        json={"community_code": RURAL}).status_code == 200
+
+
+def test_edits_are_audited_with_old_and_new_values(client, people, token, new_org):
+    org = new_org()
+    client.patch(f"/api/v1/orgs/{org['id']}", headers=token("founder"),
+                 json={"contact_name": "李叔叔"})
+    trail = client.get(f"/api/v1/audit?object_type=org&object_id={org['id']}",
+                       headers=token("zhanqian")).get_json()["items"]
+    edit = trail[-1]
+    assert edit["action"] == "edit"
+    assert "王阿姨" in edit["from"] and "李叔叔" in edit["to"]
 
 
 @pytest.mark.parametrize("field,value", [
@@ -141,14 +213,17 @@ def test_changes_requested_then_edit_and_resubmit(client, people, token, new_org
 def test_an_active_orgs_admin_edits_contact_only(client, people, token, active_org):
     org = active_org()
     ok = client.patch(f"/api/v1/orgs/{org['id']}", headers=token("founder"),
-                      json={"contact_phone": "0417-2812345", "rating": "3A"})
-    assert ok.status_code == 200 and ok.get_json()["rating"] == "3A"
+                      json={"contact_phone": "0417-2812345"})
+    assert ok.status_code == 200 and ok.get_json()["contact_phone"] == "0417-2812345"
+    graded = client.patch(f"/api/v1/orgs/{org['id']}", headers=token("founder"),
+                          json={"rating": "5A"})
+    assert graded.status_code == 409  # the evaluation grade is the bureau's
     moved = client.patch(f"/api/v1/orgs/{org['id']}", headers=token("founder"),
                          json={"community_code": RURAL})
     assert moved.status_code == 409
     by_bureau = client.patch(f"/api/v1/orgs/{org['id']}", headers=token("city"),
-                             json={"community_code": RURAL})
-    assert by_bureau.status_code == 200
+                             json={"community_code": RURAL, "rating": "3A"})
+    assert by_bureau.status_code == 200 and by_bureau.get_json()["rating"] == "3A"
 
 
 def test_suspend_reinstate_dissolve(client, people, token, active_org):
