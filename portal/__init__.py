@@ -146,8 +146,13 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 def _register_hooks(app: Flask) -> None:
+    from portal.core.audit import action_title, object_title, value_title
     from portal.core.i18n import html_lang
     from portal.core.permissions import can
+
+    app.add_template_filter(action_title, "audit_action")
+    app.add_template_filter(value_title, "audit_value")
+    app.add_template_filter(object_title, "audit_object")
 
     @app.context_processor
     def template_globals():
@@ -156,8 +161,16 @@ def _register_hooks(app: Flask) -> None:
         def user_can(action, obj=None):
             return can(current_user, action, obj)
 
+        def with_lang(lang: str) -> str:
+            """This page in another language, its other query parameters kept."""
+            args = request.args.to_dict(flat=False)
+            args["lang"] = [lang]
+            from urllib.parse import urlencode
+
+            return request.path + "?" + urlencode(args, doseq=True)
+
         return {"can": user_can, "html_lang": html_lang(get_locale()),
-                "current_locale": str(get_locale())}
+                "current_locale": str(get_locale()), "with_lang": with_lang}
 
     @app.before_request
     def refuse_nul_characters():

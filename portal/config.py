@@ -72,6 +72,7 @@ def load_settings(instance_path: str) -> dict:
         "REDIS_URL": env("REDIS_URL") or None,
         "RQ_QUEUES": [q.strip() for q in env("RQ_QUEUES", "default").split(",") if q.strip()],
         "REDIS_PREFIX": env("REDIS_PREFIX", "portal:"),
+        "JOB_TIMEOUT": _int("JOB_TIMEOUT", 3600),
         # Sessions: HttpOnly and SameSite=Lax always, Secure in production (behind TLS).
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -101,3 +102,45 @@ def _refuse_audit_edits(session, flush_context, instances):
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEntry) and (obj in session.deleted or session.is_modified(obj)):
             raise RuntimeError("audit_log is append-only")
+
+
+# How the trail reads on a page: actions, object types and state values in the reader's language.
+ACTION_TITLES = {
+    "create": _l("created"), "import": _l("imported"), "update": _l("updated"),
+    "grant": _l("role granted"), "register": _l("registered"), "edit": _l("edited"),
+    "uscc_override": _l("failing code accepted by the bureau"),
+    "add_admin": _l("admin added"), "add_document": _l("document added"),
+    "resubmit": _l("resubmitted"), "transition": _l("status changed"),
+    "review:approve": _l("approved"), "review:reject": _l("rejected"),
+    "review:request_changes": _l("changes requested"), "apply": _l("applied"),
+    "verify": _l("verified"), "delete": _l("deleted"),
+    "guardian_consent": _l("guardian's consent recorded"), "certificate": _l("certificate changed"),
+    "deactivate": _l("deactivated"), "token_issue": _l("API token issued"),
+    "token_revoke": _l("API token revoked"),
+}
+OBJECT_TITLES = {"area": _l("Area"), "user": _l("Account"), "org": _l("Organisation"),
+                 "incubation": _l("Incubation"), "worker": _l("Worker"),
+                 "volunteer": _l("Volunteer")}
+STATE_TITLES: dict[str, object] = {}
+
+
+def register_states(*enums) -> None:
+    """Let the trail show a module's state values by their titles."""
+    for enum_cls in enums:
+        for member in enum_cls:
+            STATE_TITLES.setdefault(member.value, member)
+
+
+def action_title(action: str) -> str:
+    return str(ACTION_TITLES.get(action, action))
+
+
+def value_title(value: str | None) -> str:
+    if value is None:
+        return ""
+    member = STATE_TITLES.get(value)
+    return member.title if member is not None else value
+
+
+def object_title(object_type: str) -> str:
+    return str(OBJECT_TITLES.get(object_type, object_type))

@@ -305,9 +305,13 @@ def _token_digest(token: str) -> str:
 def issue_token(user: User) -> tuple[str, ApiToken]:
     token = secrets.token_urlsafe(32)
     ttl = timedelta(hours=current_app.config["API_TOKEN_TTL_HOURS"])
+    from portal.core.audit import record
+
     row = ApiToken(user=user, token_hash=_token_digest(token), expires_at=utcnow() + ttl)
     db.session.add(row)
     db.session.flush()
+    record(user, "user", user.id, "token_issue", to=str(row.id),
+           area_code=user.primary_area_code)
     return token, row
 
 
@@ -319,5 +323,9 @@ def find_token(token: str) -> ApiToken | None:
 
 
 def revoke_token(row: ApiToken) -> None:
+    from portal.core.audit import record
+
     if row.revoked_at is None:
         row.revoked_at = utcnow()
+        record(row.user, "user", row.user_id, "token_revoke", to=str(row.id),
+               area_code=row.user.primary_area_code)

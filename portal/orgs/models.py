@@ -361,6 +361,9 @@ def _register_audit_objects() -> None:
             return area_of(obj) if obj is not None else None
         return resolve
 
+    from portal.core.audit import register_states
+
+    register_states(OrgState, Stage)
     register_object("org")(by_id(Org, lambda o: o.community_code))
     register_object("incubation")(by_id(Incubation, lambda i: i.org.community_code))
     register_object("worker")(by_id(Worker, lambda w: w.area_code))

@@ -94,7 +94,9 @@ class Volunteer(db.Model):
 
 
 def _register_audit_object() -> None:
-    from portal.core.audit import register_object
+    from portal.core.audit import register_object, register_states
+
+    register_states(VolunteerState)
 
     @register_object("volunteer")
     def _area(object_id: str) -> str | None:
