@@ -226,9 +226,8 @@ def list_documents(org_id):
     actor = require_user()
     org = _org_or_404(org_id, actor)
     authorize(actor, "org.view_private", org)
-    docs = db.session.scalars(sa.select(OrgDocument).where(OrgDocument.org_id == org.id)
-                              .order_by(OrgDocument.id)).all()
-    return jsonify({"items": [d.to_dict() for d in docs]})
+    return jsonify(paginate(sa.select(OrgDocument).where(OrgDocument.org_id == org.id)
+                            .order_by(OrgDocument.id), OrgDocument.to_dict))
 
 
 @bp.get("/orgs/<int:org_id>/documents/<int:doc_id>")

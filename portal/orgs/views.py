@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -9,6 +11,7 @@ from flask_login import current_user, login_required
 
 from portal.core.areas import Area, AreaLevel, under
 from portal.core.audit import entries_for
+from portal.core.db import utcnow
 from portal.core.errors import DomainError
 from portal.core.permissions import authorize, can
 from portal.core.users import Role
@@ -277,6 +280,9 @@ def incubations():
         query = query.where(under(Org.community_code, county))
     elif scopes:
         query = query.where(sa.or_(*[under(Org.community_code, s) for s in scopes]))
+    # Open applications all; closed ones (graduated, rejected, withdrawn) of the last year only.
+    since = utcnow() - timedelta(days=365)
+    query = query.where(sa.or_(Incubation.stage.in_(OPEN_STAGES), Incubation.stage_since >= since))
     items = db.session.scalars(query).all()
     columns = {stage: [i for i in items if i.stage is stage] for stage in Stage}
     counties = db.session.scalars(sa.select(Area).where(Area.level == AreaLevel.county)
