@@ -64,6 +64,8 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _import_models() -> None:
     # Every model module, so that metadata (and Alembic) see every table.
+    from portal.activities import models as activity_models  # noqa: F401
+    from portal.activities import permissions as activity_permissions  # noqa: F401
     from portal.core import areas, audit, jobs, throttle, users  # noqa: F401
     from portal.orgs import models as org_models  # noqa: F401
     from portal.orgs import permissions as org_permissions  # noqa: F401
@@ -72,6 +74,7 @@ def _import_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from portal.activities.api import bp as activities_api
     from portal.core.api import bp as core_api
     from portal.core.views import bp as core_pages
     from portal.orgs.api import bp as orgs_api
@@ -82,7 +85,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(core_pages)
     app.register_blueprint(orgs_pages)
     app.register_blueprint(volunteers_pages)
-    for api in (core_api, orgs_api, volunteers_api):
+    for api in (core_api, orgs_api, volunteers_api, activities_api):
         app.register_blueprint(api)
         csrf.exempt(api)  # the API takes bearer tokens, never the cookie, for writes
 

@@ -1,0 +1,1 @@
+"""Volunteer activities, their shifts and signups (issue 4)."""

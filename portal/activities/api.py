@@ -1,0 +1,213 @@
+"""/api/v1 endpoints for activities, shifts and signups."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask import Blueprint, jsonify, request
+from flask_babel import gettext as _
+from pydantic import Field
+
+from portal.activities import services
+from portal.activities.models import Activity, ActivityState, Shift, Signup
+from portal.core.api import Body, Id
+from portal.core.apiframe import (
+    ApiAbort,
+    api_user,
+    doc,
+    json_body,
+    paginate,
+    raw_json,
+    require_user,
+)
+from portal.core.areas import under
+from portal.core.db import MAX_ID, SHANGHAI
+from portal.core.errors import ValidationFailed
+from portal.core.permissions import authorize, can
+from portal.extensions import db
+from portal.volunteers.models import Volunteer
+
+bp = Blueprint("activities_api", __name__, url_prefix="/api/v1")
+
+
+class ShiftIn(Body):
+    starts_at: datetime = Field(strict=False)
+    ends_at: datetime = Field(strict=False)
+    capacity: int = Field(ge=1, le=services.MAX_CAPACITY)
+    waitlist: bool = True
+
+
+class ActivityIn(Body):
+    title: str | None = Field(default=None, max_length=200)
+    org_id: Id | None = None
+    community_code: str | None = Field(default=None, max_length=12)
+    project_id: Id | None = None
+    service_type: str | None = None
+    skills: list[str] = Field(default_factory=list, max_length=15)
+    location: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=10000)
+    min_age: int | None = Field(default=None, ge=0, le=100)
+    risky: bool = False
+    insurance: str | None = Field(default=None, max_length=500)
+    shifts: list[ShiftIn] = Field(default_factory=list, max_length=100)
+
+
+@bp.post("/activities")
+@doc("Publish an activity with its shifts (an active organisation's admin, community workers)",
+     body=ActivityIn, responses={201: "created"}, tag="activities")
+def post_activity():
+    actor = require_user()
+    raw = raw_json()
+    if isinstance(raw, dict):  # the organiser decides who may publish, before the body is judged
+        org_id, code = raw.get("org_id"), raw.get("community_code")
+        data = services.ActivityInput(
+            org_id=org_id if isinstance(org_id, int) and 0 < org_id <= MAX_ID else None,
+            community_code=code if isinstance(code, str) else None)
+        organiser = services.organiser_of(data)
+        if organiser is not None:
+            authorize(actor, "activity.create", organiser)
+    data = json_body(ActivityIn)
+    activity = services.create_activity(services.ActivityInput(
+        **data.model_dump(exclude={"shifts", "project_id"}),
+        shifts=[services.ShiftInput(**s.model_dump()) for s in data.shifts]), actor=actor)
+    db.session.commit()
+    return jsonify(activity.to_dict(organiser=True)), 201
+
+
+def _date_arg(name: str) -> date | None:
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ApiAbort(422, fields={name: [_("A date like 2021-05-01.")]}) from None
+
+
+def activities_query():
+    """Published activities with a shift still to come, filtered as the list asks."""
+    query = sa.select(Activity).where(Activity.status == ActivityState.published)
+    community = request.args.get("community") or request.args.get("area")
+    if community:
+        query = query.where(under(Activity.community_code, community))
+    service_type = request.args.get("service_type")
+    if service_type:
+        query = query.where(Activity.service_type == service_type)
+    q = (request.args.get("q") or "").strip()
+    if q:
+        query = query.where(sa.or_(Activity.title.contains(q, autoescape=True),
+                                   Activity.location.contains(q, autoescape=True)))
+    start, end = _date_arg("from"), _date_arg("to")
+    shifts = sa.select(Shift.activity_id).where(Shift.ends_at > services.utcnow())
+    if start:
+        shifts = shifts.where(Shift.starts_at >= datetime.combine(start, time(), SHANGHAI))
+    if end:
+        shifts = shifts.where(Shift.starts_at < datetime.combine(end, time(), SHANGHAI)
+                              + timedelta(days=1))
+    query = query.where(Activity.id.in_(shifts))
+    skill = request.args.get("skill")
+    if skill:
+        # JSON arrays differ by database; a LIKE on the stored array text works on both.
+        query = query.where(sa.cast(Activity.skills, sa.String).contains(f'"{skill}"',
+                                                                        autoescape=True))
+    return query.order_by(Activity.id.desc())
+
+
+@bp.get("/activities")
+@doc("Published activities (public), by community, service type, dates, skill and text",
+     auth=False, tag="activities")
+def list_activities():
+    return jsonify(paginate(activities_query(), lambda a: a.to_dict()))
+
+
+@bp.get("/activities/<int:activity_id>")
+@doc("One activity with its shifts", auth=False, tag="activities")
+def get_activity(activity_id):
+    activity = db.session.get(Activity, activity_id)
+    if activity is None:
+        raise ApiAbort(404)
+    user = api_user()
+    return jsonify(activity.to_dict(organiser=can(user, "activity.manage", activity)))
+
+
+class InsuranceIn(Body):
+    insurance: str = Field(max_length=500)
+
+
+@bp.post("/activities/<int:activity_id>/insurance")
+@doc("Record the insurance of a risky activity (opens it for signup)", body=InsuranceIn,
+     tag="activities")
+def post_insurance(activity_id):
+    actor = require_user()
+    activity = db.session.get(Activity, activity_id)
+    if activity is None:
+        raise ApiAbort(404)
+    authorize(actor, "activity.manage", activity)
+    data = json_body(InsuranceIn)
+    services.record_insurance(activity, data.insurance, actor=actor)
+    db.session.commit()
+    return jsonify(activity.to_dict(organiser=True))
+
+
+@bp.get("/shifts/<int:shift_id>")
+@doc("A shift with its counts (check_in_code for the organiser)", auth=False, tag="activities")
+def get_shift(shift_id):
+    shift = db.session.get(Shift, shift_id)
+    if shift is None:
+        raise ApiAbort(404)
+    return jsonify(shift.to_dict(organiser=can(api_user(), "activity.manage", shift.activity)))
+
+
+class SignupIn(Body):
+    volunteer_id: Id | None = None
+
+
+@bp.post("/shifts/<int:shift_id>/signups")
+@doc("Sign up (a volunteer for themself; the organiser on behalf with volunteer_id)",
+     body=SignupIn, responses={201: "confirmed or waitlisted", 409: "refused"}, tag="activities")
+def post_signup(shift_id):
+    actor = require_user()
+    shift = db.session.get(Shift, shift_id)
+    if shift is None:
+        raise ApiAbort(404)
+    raw = raw_json()
+    data = json_body(SignupIn) if raw not in (None, {}) or request.data else SignupIn()
+    if data.volunteer_id is not None:
+        volunteer = db.session.get(Volunteer, data.volunteer_id)
+        if volunteer is None:
+            if not can(actor, "activity.manage", shift.activity):
+                raise ApiAbort(403)
+            raise ValidationFailed.on("volunteer_id", _("No such volunteer."))
+    else:
+        volunteer = db.session.scalar(sa.select(Volunteer).where(Volunteer.user_id == actor.id))
+        if volunteer is None:
+            raise ApiAbort(403, _("Register as a volunteer first."))
+    signup = services.sign_up(shift, volunteer, actor=actor)
+    db.session.commit()
+    return jsonify(signup.to_dict()), 201
+
+
+def _signup_or_404(signup_id: int, user) -> Signup:
+    signup = db.session.get(Signup, signup_id)
+    if signup is None or not can(user, "signup.view", signup):
+        raise ApiAbort(404)
+    return signup
+
+
+@bp.get("/signups/<int:signup_id>")
+@doc("A signup with its current waiting-list position (the volunteer, the organiser)",
+     tag="activities")
+def get_signup(signup_id):
+    return jsonify(_signup_or_404(signup_id, require_user()).to_dict())
+
+
+@bp.delete("/signups/<int:signup_id>")
+@doc("Cancel a signup; the first on the waiting list is promoted at once", tag="activities",
+     responses={204: "cancelled"})
+def delete_signup(signup_id):
+    actor = require_user()
+    signup = _signup_or_404(signup_id, actor)
+    services.cancel_signup(signup, actor=actor)
+    db.session.commit()
+    return "", 204

@@ -1,0 +1,274 @@
+"""Every write about activities, shifts and signups. Services check, change, flush and audit;
+the caller commits.
+
+Signups hold under concurrency by the database's own means: the volunteer's row is locked
+first (one signup decision per volunteer at a time: no double booking, no clash), the place is
+taken by a conditional UPDATE that cannot pass capacity, and a partial unique index allows one
+live signup per volunteer and shift. On SQLite every transaction is BEGIN IMMEDIATE, which
+serialises writers just as well.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from portal.activities.models import (
+    HOLDING,
+    Activity,
+    ActivityState,
+    Shift,
+    Signup,
+    SignupState,
+)
+from portal.core.areas import Area, AreaLevel
+from portal.core.audit import record
+from portal.core.db import SHANGHAI, utcnow
+from portal.core.errors import Conflict, ValidationFailed
+from portal.core.permissions import authorize
+from portal.core.users import User
+from portal.extensions import db
+from portal.orgs.models import Org, OrgState
+from portal.volunteers.catalogues import SERVICE_TYPES, SKILLS
+from portal.volunteers.models import Volunteer, VolunteerState
+
+MAX_CAPACITY = 10_000
+
+
+@dataclass
+class ShiftInput:
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    capacity: int | None = None
+    waitlist: bool = True
+
+
+@dataclass
+class ActivityInput:
+    title: str | None = None
+    org_id: int | None = None
+    community_code: str | None = None
+    service_type: str | None = None
+    skills: list[str] = field(default_factory=list)
+    location: str | None = None
+    description: str | None = None
+    min_age: int | None = None
+    risky: bool = False
+    insurance: str | None = None
+    shifts: list[ShiftInput] = field(default_factory=list)
+
+
+def aware(when: datetime | None) -> datetime | None:
+    """A time without an offset means Asia/Shanghai (the contract)."""
+    if when is None:
+        return None
+    return when.replace(tzinfo=SHANGHAI) if when.tzinfo is None else when
+
+
+def organiser_of(data: ActivityInput) -> Org | Area | None:
+    if data.org_id:
+        return db.session.get(Org, data.org_id)
+    if data.community_code:
+        return db.session.get(Area, data.community_code)
+    return None
+
+
+def create_activity(data: ActivityInput, *, actor: User) -> Activity:
+    """An active organisation's admins, or community workers of the community, publish one."""
+    organiser = organiser_of(data)
+    errors: dict[str, list[str]] = {}
+    if organiser is None:
+        errors["org_id" if data.org_id else "community_code"] = [
+            _("Give the organising organisation or community.")]
+        raise ValidationFailed(_("Please correct the marked fields."), errors)
+    authorize(actor, "activity.create", organiser)
+    if isinstance(organiser, Org) and organiser.status is not OrgState.active:
+        errors["org_id"] = [_("Only an approved (active) organisation publishes activities.")]
+    if isinstance(organiser, Area) and organiser.level is not AreaLevel.community:
+        errors["community_code"] = [_("Choose a community (12-digit code).")]
+    community_code = organiser.community_code if isinstance(organiser, Org) else organiser.code
+    if isinstance(organiser, Org) and data.community_code and data.community_code != \
+            community_code:
+        area = db.session.get(Area, data.community_code)
+        if area is None or area.level is not AreaLevel.community:
+            errors["community_code"] = [_("Choose a community (12-digit code).")]
+        else:
+            community_code = area.code
+    title = (data.title or "").strip()
+    if not title:
+        errors["title"] = [_("This field is required.")]
+    location = (data.location or "").strip()
+    if not location:
+        errors["location"] = [_("This field is required.")]
+    if data.service_type not in SERVICE_TYPES:
+        errors["service_type"] = [_("Not one of the allowed values.")]
+    unknown = [s for s in data.skills or [] if s not in SKILLS]
+    if unknown:
+        errors["skills"] = [_("Unknown: {codes}").format(codes=", ".join(unknown))]
+    if data.min_age is not None and not 0 <= data.min_age <= 100:
+        errors["min_age"] = [_("Out of range.")]
+    if not data.shifts:
+        errors["shifts"] = [_("Give at least one shift.")]
+    now = utcnow()
+    for index, shift in enumerate(data.shifts):
+        starts, ends = aware(shift.starts_at), aware(shift.ends_at)
+        problems = []
+        if starts is None or ends is None:
+            problems.append(_("A shift has a start and an end."))
+        elif ends <= starts:
+            problems.append(_("A shift ends after it starts."))
+        elif starts <= now:
+            problems.append(_("A shift starts in the future."))
+        elif ends - starts > timedelta(hours=24):
+            problems.append(_("A shift lasts at most 24 hours."))
+        if shift.capacity is None or not 1 <= shift.capacity <= MAX_CAPACITY:
+            problems.append(_("Capacity is between 1 and {n}.").format(n=MAX_CAPACITY))
+        if problems:
+            errors[f"shifts.{index}"] = problems
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), errors)
+    activity = Activity(
+        title=title[:200], org_id=organiser.id if isinstance(organiser, Org) else None,
+        community_code=community_code, service_type=data.service_type,
+        skills=list(dict.fromkeys(data.skills or [])), location=location[:200],
+        description=(data.description or "").strip() or None, min_age=data.min_age,
+        risky=bool(data.risky), created_by=actor.id, status=ActivityState.published)
+    if data.risky and (data.insurance or "").strip():
+        activity.insurance, activity.insured_at = data.insurance.strip()[:500], now
+    activity.shifts = [Shift(starts_at=aware(s.starts_at), ends_at=aware(s.ends_at),
+                             capacity=s.capacity, waitlist=bool(s.waitlist))
+                       for s in data.shifts]
+    db.session.add(activity)
+    db.session.flush()
+    record(actor, "activity", activity.id, "create", to=title[:200], area_code=community_code)
+    return activity
+
+
+def record_insurance(activity: Activity, insurance: str, *, actor: User) -> Activity:
+    """条例 Art. 17: a risky activity opens for signup once its insurance is recorded."""
+    authorize(actor, "activity.manage", activity)
+    text = (insurance or "").strip()
+    if not text:
+        raise ValidationFailed.on("insurance", _("Say which insurance covers the volunteers."))
+    activity.insurance, activity.insured_at = text[:500], utcnow()
+    record(actor, "activity", activity.id, "insurance", to=text[:500],
+           area_code=activity.community_code)
+    return activity
+
+
+# --- signups -------------------------------------------------------------------------------------
+
+def _lock_volunteer(volunteer: Volunteer) -> None:
+    """One signup decision per volunteer at a time (PostgreSQL row lock; SQLite serialises)."""
+    db.session.execute(sa.select(Volunteer.id).where(Volunteer.id == volunteer.id)
+                       .with_for_update())
+
+
+def _age_on(volunteer: Volunteer, day: date) -> int | None:
+    return volunteer.age_on(day)
+
+
+def sign_up(shift: Shift, volunteer: Volunteer, *, actor: User) -> Signup:
+    authorize(actor, "signup.create", (shift, volunteer))
+    activity = shift.activity
+    now = utcnow()
+    if volunteer.status is VolunteerState.deleted:
+        raise Conflict(_("This account has been deleted."))
+    if not activity.signups_open:
+        raise Conflict(_("This activity is not open for signup yet (a risky activity opens "
+                         "once its insurance is recorded)."))
+    if shift.starts_at <= now:
+        raise Conflict(_("This shift has already started."))
+    if activity.min_age:
+        age = _age_on(volunteer, shift.starts_at.astimezone(SHANGHAI).date())
+        if age is None or age < activity.min_age:
+            raise Conflict(_("This activity is for volunteers aged {n} or over.").format(
+                n=activity.min_age))
+    _lock_volunteer(volunteer)
+    live = db.session.scalar(sa.select(Signup.id).where(
+        Signup.shift_id == shift.id, Signup.volunteer_id == volunteer.id,
+        Signup.status != SignupState.cancelled))
+    if live is not None:
+        raise Conflict(_("Already signed up for this shift."))
+    clash = db.session.scalar(
+        sa.select(Signup.id).join(Shift, Shift.id == Signup.shift_id).where(
+            Signup.volunteer_id == volunteer.id, Signup.status.in_(HOLDING),
+            Shift.starts_at < shift.ends_at, Shift.ends_at > shift.starts_at).limit(1))
+    if clash is not None:
+        raise Conflict(_("This overlaps another shift you are confirmed for."))
+    took_place = db.session.execute(
+        sa.update(Shift).where(Shift.id == shift.id, Shift.confirmed_count < Shift.capacity)
+        .values(confirmed_count=Shift.confirmed_count + 1)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if not took_place and not shift.waitlist:
+        raise Conflict(_("This shift is full."))
+    signup = Signup(shift_id=shift.id, volunteer_id=volunteer.id, created_by=actor.id,
+                    status=SignupState.confirmed if took_place else SignupState.waitlisted)
+    db.session.add(signup)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        raise Conflict(_("Already signed up for this shift.")) from None
+    db.session.expire(shift, ["confirmed_count"])
+    record(actor, "activity", activity.id, "signup", to=f"{volunteer.volunteer_code}: "
+           f"{signup.status.value}", area_code=activity.community_code)
+    notify(signup, "confirmed" if took_place else "waitlisted")
+    return signup
+
+
+def cancel_signup(signup: Signup, *, actor: User) -> Signup:
+    """Cancel; a confirmed place goes at once to the first on the waiting list."""
+    authorize(actor, "signup.manage", signup)
+    if signup.status not in (SignupState.confirmed, SignupState.waitlisted):
+        raise Conflict(_("Only a confirmed or waiting signup can be cancelled."))
+    shift = signup.shift
+    previous = signup.status
+    changed = db.session.execute(
+        sa.update(Signup).where(Signup.id == signup.id, Signup.status == previous)
+        .values(status=SignupState.cancelled, cancelled_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        raise Conflict(_("Someone else changed this at the same time. Please reload."))
+    if previous is SignupState.confirmed:
+        # Give the place back; the shift's row stays locked until commit (PostgreSQL), so
+        # cancellations of one shift promote one waiting volunteer each, in order.
+        db.session.execute(
+            sa.update(Shift).where(Shift.id == shift.id, Shift.confirmed_count > 0)
+            .values(confirmed_count=Shift.confirmed_count - 1)
+            .execution_options(synchronize_session=False))
+        promote_next(shift)
+    db.session.expire(signup)
+    db.session.expire(shift, ["confirmed_count"])
+    record(actor, "activity", shift.activity_id, "cancel_signup",
+           from_=previous.value, to=SignupState.cancelled.value,
+           area_code=shift.activity.community_code)
+    return signup
+
+
+def promote_next(shift: Shift) -> Signup | None:
+    if shift.starts_at <= utcnow():
+        return None  # nobody is promoted into a shift that has begun
+    first = db.session.scalar(
+        sa.select(Signup).where(Signup.shift_id == shift.id,
+                                Signup.status == SignupState.waitlisted)
+        .order_by(Signup.id).limit(1).with_for_update(of=Signup))
+    if first is None:
+        return None
+    took_place = db.session.execute(
+        sa.update(Shift).where(Shift.id == shift.id, Shift.confirmed_count < Shift.capacity)
+        .values(confirmed_count=Shift.confirmed_count + 1)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if not took_place:
+        return None
+    first.status, first.promoted_at = SignupState.confirmed, utcnow()
+    db.session.flush()
+    notify(first, "promoted")
+    return first
+
+
+def notify(signup: Signup, event: str) -> None:
+    """Hook for notifications (confirmation, promotion…): the outbox comes with its issue."""
+    return None

@@ -1,0 +1,216 @@
+"""Signups: never overbooked, waiting lists in arrival order, refusals with clear 409s."""
+
+import threading
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from portal.activities.models import Shift, Signup
+from portal.extensions import db
+from tests.activities.conftest import URBAN, later
+
+
+def sign(client, token, shift_id, username):
+    return client.post(f"/api/v1/shifts/{shift_id}/signups", headers=token(username), json={})
+
+
+def test_fifty_at_once_on_ten_places(app, people, token, volunteer, activity):
+    shift_id = activity(capacity=10)["shifts"][0]["id"]
+    names = [f"vol{i:02d}" for i in range(50)]
+    headers = {}
+    for name in names:
+        volunteer(name)
+        headers[name] = token(name)
+    barrier = threading.Barrier(50)
+    results: dict[str, tuple[int, dict]] = {}
+
+    def go(name):
+        client = app.test_client()
+        barrier.wait()
+        response = client.post(f"/api/v1/shifts/{shift_id}/signups", headers=headers[name],
+                               json={})
+        results[name] = (response.status_code, response.get_json())
+
+    threads = [threading.Thread(target=go, args=(n,)) for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [code for code, _ in results.values()].count(201) == 50, results
+    statuses = [body["status"] for _, body in results.values()]
+    assert statuses.count("confirmed") == 10 and statuses.count("waitlisted") == 40
+    with app.app_context():
+        assert db.session.get(Shift, shift_id).confirmed_count == 10
+        waiting = db.session.scalars(sa.select(Signup).where(
+            Signup.shift_id == shift_id, Signup.status == "waitlisted")
+            .order_by(Signup.id)).all()
+        assert [s.waitlist_position() for s in waiting] == list(range(1, 41))
+
+
+def test_waitlist_moves_up_and_cancelling_promotes_the_first(client, people, token, volunteer,
+                                                             activity):
+    shift_id = activity(capacity=1)["shifts"][0]["id"]
+    for name in ("first", "second", "third"):
+        volunteer(name)
+    a = sign(client, token, shift_id, "first").get_json()
+    b = sign(client, token, shift_id, "second").get_json()
+    c = sign(client, token, shift_id, "third").get_json()
+    assert (a["status"], b["waitlist_position"], c["waitlist_position"]) == ("confirmed", 1, 2)
+    assert client.delete(f"/api/v1/signups/{a['id']}", headers=token("first")).status_code == 204
+    b2 = client.get(f"/api/v1/signups/{b['id']}", headers=token("second")).get_json()
+    c2 = client.get(f"/api/v1/signups/{c['id']}", headers=token("third")).get_json()
+    assert (b2["status"], b2["waitlist_position"]) == ("confirmed", None)
+    assert (c2["status"], c2["waitlist_position"]) == ("waitlisted", 1)
+    shift = client.get(f"/api/v1/shifts/{shift_id}").get_json()
+    assert (shift["confirmed_count"], shift["waitlist_count"]) == (1, 1)
+    assert "check_in_code" not in shift
+
+
+def test_full_shift_without_waitlist_is_409(client, people, token, volunteer, activity):
+    shift_id = activity(capacity=1, waitlist=False)["shifts"][0]["id"]
+    volunteer("first")
+    volunteer("second")
+    assert sign(client, token, shift_id, "first").status_code == 201
+    full = sign(client, token, shift_id, "second")
+    assert full.status_code == 409 and full.get_json()["error"]["code"] == "conflict"
+
+
+def test_twice_is_409(client, people, token, volunteer, activity):
+    shift_id = activity()["shifts"][0]["id"]
+    volunteer("first")
+    assert sign(client, token, shift_id, "first").status_code == 201
+    assert sign(client, token, shift_id, "first").status_code == 409
+
+
+def test_an_overlapping_confirmed_shift_is_409(client, people, token, volunteer, activity):
+    one = activity()["shifts"][0]["id"]
+    other = activity(shifts=[{"starts_at": later(49), "ends_at": later(50),
+                              "capacity": 5}])["shifts"][0]["id"]
+    apart = activity(shifts=[{"starts_at": later(51), "ends_at": later(52),
+                              "capacity": 5}])["shifts"][0]["id"]
+    volunteer("first")
+    assert sign(client, token, one, "first").status_code == 201
+    clash = sign(client, token, other, "first")
+    assert clash.status_code == 409 and "overlap" in clash.get_json()["error"]["message"].lower() \
+        or clash.status_code == 409
+    assert sign(client, token, apart, "first").status_code == 201  # touching is no clash
+
+
+def test_below_the_minimum_age_is_409(client, people, token, volunteer, activity):
+    shift_id = activity(min_age=60)["shifts"][0]["id"]
+    volunteer("young", born=date(1990, 1, 1))
+    volunteer("old", born=date(1950, 1, 1))
+    assert sign(client, token, shift_id, "young").status_code == 409
+    assert sign(client, token, shift_id, "old").status_code == 201
+
+
+def test_after_the_start_is_409(app, client, people, token, volunteer, activity):
+    shift_id = activity()["shifts"][0]["id"]
+    volunteer("late")
+    with app.app_context():
+        from datetime import timedelta
+
+        from portal.core.db import utcnow
+
+        shift = db.session.get(Shift, shift_id)
+        shift.starts_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    assert sign(client, token, shift_id, "late").status_code == 409
+
+
+def test_a_risky_activity_opens_once_insured(client, people, token, volunteer, activity):
+    created = activity(risky=True)
+    shift_id = created["shifts"][0]["id"]
+    assert created["signups_open"] is False
+    volunteer("first")
+    assert sign(client, token, shift_id, "first").status_code == 409
+    insured = client.post(f"/api/v1/activities/{created['id']}/insurance",
+                          headers=token("worker"), json={"insurance": "人保意外险 PICC-2026-001"})
+    assert insured.status_code == 200 and insured.get_json()["signups_open"] is True
+    assert sign(client, token, shift_id, "first").status_code == 201
+
+
+def test_the_organiser_signs_up_on_behalf_others_cannot(client, people, token, volunteer,
+                                                        activity):
+    shift_id = activity()["shifts"][0]["id"]
+    vid = volunteer("nophone")
+    volunteer("someone")
+    assert client.post(f"/api/v1/shifts/{shift_id}/signups", headers=token("someone"),
+                       json={"volunteer_id": vid}).status_code == 403
+    assert client.post(f"/api/v1/shifts/{shift_id}/signups", headers=token("outsider"),
+                       json={"volunteer_id": vid}).status_code == 403
+    ok = client.post(f"/api/v1/shifts/{shift_id}/signups", headers=token("worker"),
+                     json={"volunteer_id": vid})
+    assert ok.status_code == 201 and ok.get_json()["volunteer_id"] == vid
+
+
+def test_only_the_volunteer_and_the_organiser_see_or_cancel(client, people, token, volunteer,
+                                                            activity):
+    shift_id = activity()["shifts"][0]["id"]
+    volunteer("first")
+    volunteer("nosy")
+    signup = sign(client, token, shift_id, "first").get_json()
+    assert client.get(f"/api/v1/signups/{signup['id']}", headers=token("nosy")).status_code \
+        == 404
+    assert client.get(f"/api/v1/signups/{signup['id']}", headers=token("worker")).status_code \
+        == 200
+    assert client.delete(f"/api/v1/signups/{signup['id']}",
+                         headers=token("nosy")).status_code == 404
+    assert client.delete(f"/api/v1/signups/{signup['id']}",
+                         headers=token("worker")).status_code == 204
+    assert client.delete(f"/api/v1/signups/{signup['id']}",
+                         headers=token("worker")).status_code == 409
+
+
+@pytest.mark.parametrize("field,value", [
+    ("service_type", "juggling"), ("skills", ["x"]), ("title", ""), ("location", ""),
+    ("shifts", []),
+])
+def test_invalid_activities_are_422(client, people, token, field, value):
+    body = {"title": "x", "community_code": URBAN, "service_type": "elderly_care",
+            "location": "y", "shifts": [{"starts_at": later(5), "ends_at": later(6),
+                                          "capacity": 3}]}
+    body[field] = value
+    response = client.post("/api/v1/activities", headers=token("worker"), json=body)
+    assert response.status_code == 422
+    assert field in response.get_json()["error"]["fields"]
+
+
+def test_a_shift_in_the_past_or_backwards_is_422(client, people, token):
+    body = {"title": "x", "community_code": URBAN, "service_type": "elderly_care",
+            "location": "y", "shifts": [{"starts_at": later(-5), "ends_at": later(-4),
+                                          "capacity": 3},
+                                         {"starts_at": later(6), "ends_at": later(5),
+                                          "capacity": 3}]}
+    response = client.post("/api/v1/activities", headers=token("worker"), json=body)
+    assert response.status_code == 422
+    assert {"shifts.0", "shifts.1"} <= set(response.get_json()["error"]["fields"])
+
+
+def test_who_publishes(client, people, token, make_user):
+    make_user("plain")
+    body = {"title": "x", "community_code": URBAN, "service_type": "elderly_care",
+            "location": "y", "shifts": [{"starts_at": later(5), "ends_at": later(6),
+                                          "capacity": 3}]}
+    assert client.post("/api/v1/activities", headers=token("plain"), json=body).status_code \
+        == 403
+    assert client.post("/api/v1/activities", headers=token("outsider"), json=body).status_code \
+        == 403
+    assert client.post("/api/v1/activities", json=body).status_code == 401
+
+
+def test_public_list_with_filters_and_times_in_shanghai(client, people, token, activity):
+    activity(title="陪伴独居老人")
+    activity(title="垃圾分类宣传", service_type="environment", skills=[])
+    everything = client.get("/api/v1/activities").get_json()
+    assert everything["total"] == 2
+    assert client.get("/api/v1/activities?service_type=environment").get_json()["total"] == 1
+    assert client.get("/api/v1/activities?q=老人").get_json()["total"] == 1
+    assert client.get("/api/v1/activities?skill=first_aid").get_json()["total"] == 1
+    assert client.get("/api/v1/activities?community=210804").get_json()["total"] == 0
+    assert client.get("/api/v1/activities?from=2000-01-01").get_json()["total"] == 2
+    assert client.get("/api/v1/activities?to=2000-01-01").get_json()["total"] == 0
+    assert client.get("/api/v1/activities?from=soon").status_code == 422
+    starts = everything["items"][0]["shifts"][0]["starts_at"]
+    assert starts.endswith("+08:00")
