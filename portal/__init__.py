@@ -75,6 +75,7 @@ def _import_models() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from portal.activities.api import bp as activities_api
+    from portal.activities.views import bp as activities_pages
     from portal.core.api import bp as core_api
     from portal.core.views import bp as core_pages
     from portal.orgs.api import bp as orgs_api
@@ -85,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(core_pages)
     app.register_blueprint(orgs_pages)
     app.register_blueprint(volunteers_pages)
+    app.register_blueprint(activities_pages)
     for api in (core_api, orgs_api, volunteers_api, activities_api):
         app.register_blueprint(api)
         csrf.exempt(api)  # the API takes bearer tokens, never the cookie, for writes

@@ -124,7 +124,12 @@ def verify(volunteer_id: int):
 @bp.route("/me")
 @login_required
 def me():
+    from portal.activities.forms import CancelForm
+    from portal.activities.views import upcoming_signups
+
     volunteer = db.session.scalar(sa.select(Volunteer).where(
         Volunteer.user_id == current_user.id))
+    upcoming = upcoming_signups(volunteer) if volunteer else []
     return render_template("volunteers/me.html", v=volunteer, SKILLS=SKILLS,
-                           SERVICE_TYPES=SERVICE_TYPES, ID_TYPE_TITLES=ID_TYPE_TITLES)
+                           SERVICE_TYPES=SERVICE_TYPES, ID_TYPE_TITLES=ID_TYPE_TITLES,
+                           upcoming=upcoming, cancel_form=CancelForm())

@@ -147,3 +147,38 @@ def test_an_elderly_volunteer_registers_on_a_phone_and_sees_their_number(live_se
     html = page.content()
     assert number not in html and number[:4] + "**" in html
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_a_volunteer_registers_signs_up_and_sees_the_shift_on_me(live_server, browser, yingkou,
+                                                                  make_user, client, token):
+    from datetime import date, datetime, timedelta
+
+    from portal.core.db import SHANGHAI
+    from portal.volunteers.idcards import make_resident_id
+
+    make_user("worker", ("community_worker", "210802001001"))
+    start = (datetime.now(SHANGHAI) + timedelta(days=3)).replace(hour=9, minute=0, second=0,
+                                                                  microsecond=0)
+    client.post("/api/v1/activities", headers=token("worker"), json={
+        "title": "社区义诊", "community_code": "210802001001", "service_type": "health",
+        "location": "社区卫生站", "shifts": [{"starts_at": start.isoformat(),
+                                             "ends_at": (start + timedelta(hours=2)).isoformat(),
+                                             "capacity": 5}]})
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{live_server}/register?lang=en")
+    page.fill("#real_name", "陈大爷")
+    page.fill("#id_number", make_resident_id("210811", date(1950, 3, 3), 11))
+    page.fill("#phone", "13800138000")
+    page.select_option("#community_code", "210802001001")
+    page.fill("#username", "chendaye")
+    page.fill("#password", "a-long-password")
+    page.click("#submit")
+    page.wait_for_url(f"{live_server}/me")
+    page.goto(f"{live_server}/activities")
+    page.click("text=社区义诊")
+    page.click("button.signup")
+    assert page.locator(".my-status").first.inner_text().startswith("Confirmed")
+    page.goto(f"{live_server}/me")
+    upcoming = page.locator("#upcoming").inner_text()
+    assert "社区义诊" in upcoming and start.strftime("%Y-%m-%d 09:00") in upcoming
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

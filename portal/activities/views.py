@@ -1,0 +1,172 @@
+"""Pages: the public activity list and page with signup buttons, publishing, calendar files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal.activities import services
+from portal.activities.api import activities_query
+from portal.activities.forms import ActivityForm, CancelForm, SignupForm
+from portal.activities.models import Activity, Shift, Signup, SignupState
+from portal.core.areas import Area
+from portal.core.db import SHANGHAI
+from portal.core.permissions import can
+from portal.core.users import Role
+from portal.core.views import page_number, submit
+from portal.extensions import db
+from portal.orgs.models import Org, OrgAdmin, OrgState
+from portal.volunteers.catalogues import SERVICE_TYPES, SKILLS
+from portal.volunteers.models import Volunteer
+
+bp = Blueprint("activities", __name__)
+
+
+def my_volunteer() -> Volunteer | None:
+    if not current_user.is_authenticated:
+        return None
+    return db.session.scalar(sa.select(Volunteer).where(Volunteer.user_id == current_user.id))
+
+
+@bp.route("/activities")
+def activity_list():
+    page = db.paginate(activities_query(), page=page_number(), per_page=20, error_out=False)
+    return render_template("activities/list.html", page=page, SERVICE_TYPES=SERVICE_TYPES,
+                           SKILLS=SKILLS)
+
+
+@bp.route("/activities/<int:activity_id>")
+def activity_show(activity_id: int):
+    activity = db.session.get(Activity, activity_id)
+    if activity is None:
+        abort(404)
+    volunteer = my_volunteer()
+    mine = {}
+    if volunteer is not None:
+        mine = {s.shift_id: s for s in db.session.scalars(sa.select(Signup).where(
+            Signup.volunteer_id == volunteer.id, Signup.status != SignupState.cancelled,
+            Signup.shift_id.in_([s.id for s in activity.shifts])))}
+    return render_template("activities/show.html", activity=activity, mine=mine,
+                           volunteer=volunteer, signup_form=SignupForm(),
+                           cancel_form=CancelForm(), SERVICE_TYPES=SERVICE_TYPES,
+                           SKILLS=SKILLS, now=services.utcnow(),
+                           organiser=can(current_user, "activity.manage", activity))
+
+
+@bp.post("/shifts/<int:shift_id>/signup")
+@login_required
+def shift_signup(shift_id: int):
+    shift = db.session.get(Shift, shift_id)
+    if shift is None:
+        abort(404)
+    volunteer = my_volunteer()
+    if volunteer is None:
+        flash(_("Register as a volunteer first."), "warning")
+        return redirect(url_for("volunteers.register"))
+    form = SignupForm()
+    signup, _status = submit(form, lambda: services.sign_up(shift, volunteer,
+                                                            actor=current_user))
+    if signup is not None:
+        if signup.status is SignupState.confirmed:
+            flash(_("You are signed up."), "success")
+        else:
+            flash(_("The shift is full: you are number {n} on the waiting list.").format(
+                n=signup.waitlist_position()), "info")
+    return redirect(url_for("activities.activity_show", activity_id=shift.activity_id))
+
+
+@bp.post("/signups/<int:signup_id>/cancel")
+@login_required
+def signup_cancel(signup_id: int):
+    signup = db.session.get(Signup, signup_id)
+    if signup is None or not can(current_user, "signup.view", signup):
+        abort(404)
+    activity_id = signup.shift.activity_id
+    result, _status = submit(CancelForm(), lambda: services.cancel_signup(signup,
+                                                                          actor=current_user))
+    if result is not None:
+        flash(_("Your signup is cancelled."), "success")
+    return redirect(url_for("activities.activity_show", activity_id=activity_id))
+
+
+def _organisers():
+    """Where the signed-in user may publish: their active organisations and communities."""
+    choices = []
+    orgs = db.session.scalars(sa.select(Org).join(OrgAdmin).where(
+        OrgAdmin.user_id == current_user.id, Org.status == OrgState.active)).all()
+    choices += [(f"org:{o.id}", o.name) for o in orgs]
+    for code in current_user.scopes(Role.community_worker):
+        area = db.session.get(Area, code)
+        if area is not None and len(code) == 12:
+            choices.append((f"community:{code}", area.name))
+    return choices
+
+
+@bp.route("/activities/new", methods=["GET", "POST"])
+@login_required
+def activity_new():
+    organisers = _organisers()
+    if not organisers:
+        abort(403)
+    form = ActivityForm(organisers=organisers)
+
+    def create():
+        kind, _sep, ref = form.organiser.data.partition(":")
+        return services.create_activity(services.ActivityInput(
+            title=form.title.data, org_id=int(ref) if kind == "org" else None,
+            community_code=ref if kind == "community" else None,
+            service_type=form.service_type.data, skills=form.skills.data or [],
+            location=form.location.data, description=form.description.data,
+            min_age=form.min_age.data, risky=form.risky.data, insurance=form.insurance.data,
+            shifts=[services.ShiftInput(
+                starts_at=form.starts_at.data.replace(tzinfo=SHANGHAI),
+                ends_at=form.ends_at.data.replace(tzinfo=SHANGHAI),
+                capacity=form.capacity.data, waitlist=form.waitlist.data)]),
+            actor=current_user)
+
+    activity, status = submit(form, create, aliases={"shifts.0": "starts_at"})
+    if activity is not None:
+        flash(_("Published."), "success")
+        return redirect(url_for("activities.activity_show", activity_id=activity.id))
+    return render_template("activities/new.html", form=form), status
+
+
+@bp.route("/signups/<int:signup_id>.ics")
+@login_required
+def signup_ics(signup_id: int):
+    """The shift as a calendar event (RFC 5545), for the volunteer's phone calendar."""
+    signup = db.session.get(Signup, signup_id)
+    if signup is None or not can(current_user, "signup.view", signup):
+        abort(404)
+    shift, activity = signup.shift, signup.shift.activity
+
+    def stamp(when: datetime) -> str:
+        return when.astimezone(SHANGHAI).replace(tzinfo=None).strftime("%Y%m%dT%H%M%S")
+
+    def text(value: str) -> str:
+        return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,") \
+            .replace("\n", "\\n")
+
+    body = "\r\n".join([
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Yingkou//Wushe Liandong portal//ZH",
+        "BEGIN:VEVENT", f"UID:signup-{signup.id}@wushe-portal",
+        f"DTSTAMP:{services.utcnow().strftime('%Y%m%dT%H%M%SZ')}",
+        f"DTSTART;TZID=Asia/Shanghai:{stamp(shift.starts_at)}",
+        f"DTEND;TZID=Asia/Shanghai:{stamp(shift.ends_at)}",
+        f"SUMMARY:{text(activity.title)}", f"LOCATION:{text(activity.location)}",
+        "END:VEVENT", "END:VCALENDAR", ""])
+    return Response(body, mimetype="text/calendar", headers={
+        "Content-Disposition": f"attachment; filename=shift-{shift.id}.ics"})
+
+
+def upcoming_signups(volunteer: Volunteer):
+    return db.session.scalars(
+        sa.select(Signup).join(Shift, Shift.id == Signup.shift_id).where(
+            Signup.volunteer_id == volunteer.id,
+            Signup.status.in_((SignupState.confirmed, SignupState.waitlisted,
+                               SignupState.checked_in)),
+            Shift.ends_at > services.utcnow()).order_by(Shift.starts_at)).all()

@@ -1,0 +1,81 @@
+"""Activity pages: find, sign up, see it on /me, add it to a calendar; publish by form."""
+
+import re
+
+import pytest
+
+from tests.activities.conftest import URBAN
+from tests.conftest import csrf_token
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_sign_up_by_page_and_see_it_on_me(client, people, volunteer, activity, login, lang):
+    created = activity(capacity=1)
+    volunteer("wang")
+    login("wang")
+    page = client.get(f"/activities/{created['id']}?lang={lang}")
+    html = page.get_data(as_text=True)
+    shift_id = created["shifts"][0]["id"]
+    assert f'action="/shifts/{shift_id}/signup"' in html
+    response = client.post(f"/shifts/{shift_id}/signup",
+                           data={"csrf_token": csrf_token(html)})
+    assert response.status_code == 302
+    me = client.get(f"/me?lang={lang}").get_data(as_text=True)
+    assert "陪伴独居老人" in me
+    ics_url = re.search(r'href="(/signups/\d+\.ics)"', me).group(1)
+    ics = client.get(ics_url)
+    assert ics.mimetype == "text/calendar"
+    body = ics.get_data(as_text=True)
+    assert "BEGIN:VEVENT" in body and "DTSTART;TZID=Asia/Shanghai:" in body
+    assert "SUMMARY:陪伴独居老人" in body
+
+
+def test_the_second_volunteer_joins_the_waiting_list_by_page(client, people, volunteer,
+                                                             activity, login):
+    created = activity(capacity=1)
+    shift_id = created["shifts"][0]["id"]
+    for name in ("first", "second"):
+        volunteer(name)
+        login(name)
+        html = client.get(f"/activities/{created['id']}?lang=en").get_data(as_text=True)
+        client.post(f"/shifts/{shift_id}/signup", data={"csrf_token": csrf_token(html)})
+    html = client.get(f"/activities/{created['id']}?lang=en").get_data(as_text=True)
+    assert "On the waiting list" in html and "number 1" in html
+
+
+def test_calendar_files_are_private(client, people, volunteer, activity, login, token):
+    created = activity()
+    volunteer("wang")
+    volunteer("nosy")
+    signup = client.post(f"/api/v1/shifts/{created['shifts'][0]['id']}/signups",
+                         headers=token("wang"), json={}).get_json()
+    login("nosy")
+    assert client.get(f"/signups/{signup['id']}.ics").status_code == 404
+
+
+def test_publish_by_form(client, people, login):
+    login("worker")
+    page = client.get("/activities/new?lang=en")
+    assert page.status_code == 200
+    response = client.post("/activities/new", data={
+        "csrf_token": csrf_token(page.get_data(as_text=True)),
+        "organiser": f"community:{URBAN}", "title": "义诊", "service_type": "health",
+        "location": "社区卫生站", "starts_at": "2099-06-01T09:00", "ends_at": "2099-06-01T11:00",
+        "capacity": "8", "waitlist": "y"})
+    assert response.status_code == 302
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "义诊" in html and "2099-06-01 09:00" in html
+
+
+def test_publish_needs_an_organiser_role(client, people, volunteer, login):
+    volunteer("wang")
+    login("wang")
+    assert client.get("/activities/new").status_code == 403
+
+
+def test_the_public_list_filters(client, people, activity):
+    activity(title="陪伴独居老人")
+    html = client.get("/activities?q=老人&lang=en").get_data(as_text=True)
+    assert "陪伴独居老人" in html
+    assert "陪伴独居老人" not in client.get("/activities?service_type=legal_aid").get_data(
+        as_text=True)
