@@ -211,3 +211,16 @@ def delete_signup(signup_id):
     services.cancel_signup(signup, actor=actor)
     db.session.commit()
     return "", 204
+
+
+@bp.get("/volunteers/<int:volunteer_id>/recommendations")
+@doc("Open future shifts the volunteer can take, ranked, each with its reasons",
+     tag="activities")
+def get_recommendations(volunteer_id):
+    from portal.activities.queries import recommendations
+
+    actor = require_user()
+    volunteer = db.session.get(Volunteer, volunteer_id)
+    if volunteer is None or not can(actor, "volunteer.view", volunteer):
+        raise ApiAbort(404)
+    return jsonify({"items": [r.to_dict() for r in recommendations(volunteer)]})

@@ -125,11 +125,14 @@ def verify(volunteer_id: int):
 @login_required
 def me():
     from portal.activities.forms import CancelForm
+    from portal.activities.queries import reason_title, recommendations
     from portal.activities.views import upcoming_signups
 
     volunteer = db.session.scalar(sa.select(Volunteer).where(
         Volunteer.user_id == current_user.id))
     upcoming = upcoming_signups(volunteer) if volunteer else []
+    suggested = recommendations(volunteer, limit=5) if volunteer else []
     return render_template("volunteers/me.html", v=volunteer, SKILLS=SKILLS,
                            SERVICE_TYPES=SERVICE_TYPES, ID_TYPE_TITLES=ID_TYPE_TITLES,
-                           upcoming=upcoming, cancel_form=CancelForm())
+                           upcoming=upcoming, cancel_form=CancelForm(), suggested=suggested,
+                           reason_title=reason_title)

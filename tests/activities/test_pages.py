@@ -79,3 +79,12 @@ def test_the_public_list_filters(client, people, activity):
     assert "陪伴独居老人" in html
     assert "陪伴独居老人" not in client.get("/activities?service_type=legal_aid").get_data(
         as_text=True)
+
+
+def test_me_recommends_shifts_with_reasons(client, people, volunteer, activity, login):
+    activity(title="社区读报")
+    volunteer("wang")
+    login("wang")
+    html = client.get("/me?lang=en").get_data(as_text=True)
+    section = html.split('id="recommended"')[1]
+    assert "社区读报" in section and "in your community" in section

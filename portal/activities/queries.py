@@ -1,0 +1,112 @@
+"""Reads: recommended shifts for a volunteer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from portal.activities.models import HOLDING, Activity, ActivityState, Shift, Signup, SignupState
+from portal.core.areas import under
+from portal.core.db import SHANGHAI, utcnow
+from portal.extensions import db
+from portal.volunteers.models import Volunteer
+
+WEEKDAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CANDIDATES = 2000  # shifts scored at most, nearest in the area tree first
+
+
+@dataclass
+class Recommendation:
+    shift: Shift
+    score: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"shift": self.shift.to_dict(), "activity": self.shift.activity.to_dict(
+            shifts=False), "score": round(self.score, 2), "reasons": self.reasons}
+
+
+def daypart(hour: int) -> str:
+    return "morning" if hour < 12 else "afternoon" if hour < 18 else "evening"
+
+
+def recommendations(volunteer: Volunteer, limit: int = 20) -> list[Recommendation]:
+    """Open future shifts the volunteer can take, best first, each with its reasons.
+
+    Can take: published and open for signup, not started, not full, old enough, not already
+    signed up, not clashing with a shift they hold. Scored on skills and service types wanted,
+    nearness in the area tree (same community > township > county), weekly availability, and
+    how empty the shift still is, so that villages' and emptier shifts find volunteers too.
+    """
+    now = utcnow()
+    home = volunteer.community_code
+    held = sa.select(Signup.shift_id).where(Signup.volunteer_id == volunteer.id,
+                                            Signup.status != SignupState.cancelled)
+    busy = db.session.execute(
+        sa.select(Shift.starts_at, Shift.ends_at).join(Signup, Signup.shift_id == Shift.id)
+        .where(Signup.volunteer_id == volunteer.id, Signup.status.in_(HOLDING),
+               Shift.ends_at > now)).all()
+    nearness = sa.case((Activity.community_code == home, 0),
+                       (under(Activity.community_code, home[:9]), 1),
+                       (under(Activity.community_code, home[:6]), 2), else_=3)
+    query = (sa.select(Shift).join(Activity, Activity.id == Shift.activity_id)
+             .where(Activity.status == ActivityState.published,
+                    sa.or_(Activity.risky.is_(False), Activity.insured_at.is_not(None)),
+                    Shift.starts_at > now, Shift.confirmed_count < Shift.capacity,
+                    Shift.id.not_in(held))
+             .order_by(nearness, Shift.starts_at).limit(CANDIDATES))
+    skills, types = set(volunteer.skills or []), set(volunteer.service_types or [])
+    free = set(volunteer.availability or [])
+    items = []
+    for shift in db.session.scalars(query):
+        activity = shift.activity
+        if any(s < shift.ends_at and e > shift.starts_at for s, e in busy):
+            continue
+        if activity.min_age:
+            age = volunteer.age_on(shift.starts_at.astimezone(SHANGHAI).date())
+            if age is None or age < activity.min_age:
+                continue
+        item = Recommendation(shift)
+        for skill in sorted(skills & set(activity.skills or [])):
+            item.score += 3
+            item.reasons.append(f"skill:{skill}")
+        if activity.service_type in types:
+            item.score += 3
+            item.reasons.append(f"service_type:{activity.service_type}")
+        code = activity.community_code
+        if code == home:
+            item.score += 4
+            item.reasons.append("same_community")
+        elif code[:9] == home[:9]:
+            item.score += 2.5
+            item.reasons.append("same_township")
+        elif code[:6] == home[:6]:
+            item.score += 1
+            item.reasons.append("same_county")
+        local = shift.starts_at.astimezone(SHANGHAI)
+        if f"{WEEKDAY_CODES[local.weekday()]}_{daypart(local.hour)}" in free:
+            item.score += 2
+            item.reasons.append("available")
+        filled = shift.confirmed_count / shift.capacity
+        if filled < 0.5:
+            item.score += 2 * (1 - filled)
+            item.reasons.append("under_filled")
+        items.append(item)
+    items.sort(key=lambda r: (-r.score, r.shift.starts_at, r.shift.id))
+    return items[:limit]
+
+
+def reason_title(reason: str) -> str:
+    """A reason code of a recommendation, as the volunteer reads it."""
+    from portal.volunteers.catalogues import SERVICE_TYPES, SKILLS
+
+    kind, _sep, code = reason.partition(":")
+    if kind == "skill":
+        return _("uses your skill: {skill}").format(skill=SKILLS.get(code, code))
+    if kind == "service_type":
+        return _("a service you chose: {type}").format(type=SERVICE_TYPES.get(code, code))
+    return {"same_community": _("in your community"), "same_township": _("in your township"),
+            "same_county": _("in your county"), "available": _("when you are usually free"),
+            "under_filled": _("still needs volunteers")}.get(reason, reason)
