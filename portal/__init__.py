@@ -66,7 +66,7 @@ def _import_models() -> None:
     # Every model module, so that metadata (and Alembic) see every table.
     from portal.activities import models as activity_models  # noqa: F401
     from portal.activities import permissions as activity_permissions  # noqa: F401
-    from portal.core import areas, audit, jobs, throttle, users  # noqa: F401
+    from portal.core import areas, audit, jobs, notify, throttle, users  # noqa: F401
     from portal.orgs import models as org_models  # noqa: F401
     from portal.orgs import permissions as org_permissions  # noqa: F401
     from portal.volunteers import models as volunteer_models  # noqa: F401
@@ -176,6 +176,10 @@ def _register_hooks(app: Flask) -> None:
 
         return {"can": user_can, "html_lang": html_lang(get_locale()),
                 "current_locale": str(get_locale()), "with_lang": with_lang}
+
+    from portal.core.jobs import run_inline_jobs
+
+    app.teardown_request(run_inline_jobs)
 
     @app.before_request
     def refuse_nul_characters():

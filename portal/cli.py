@@ -74,6 +74,15 @@ def register_cli(app: Flask) -> None:
         click.echo(f"demo accounts (password: {password}): demo_admin, demo_bureau, "
                    "demo_bureau_zq, demo_worker, demo_org, demo_reviewer, demo_volunteer")
 
+    @app.cli.command("remind")
+    def remind_command():
+        """Queue tomorrow's shift reminders (run daily from cron; safe to run twice)."""
+        from portal.activities.services import queue_reminders
+
+        count = queue_reminders()
+        db.session.commit()
+        click.echo(_("Reminders checked for {n} signups.").format(n=count))
+
     @app.cli.command("worker")
     @click.option("--burst", is_flag=True, help="Quit when the queues are empty.")
     def worker_command(burst):

@@ -94,6 +94,14 @@ def load_settings(instance_path: str) -> dict:
         "LOGIN_FAILURE_WINDOW_SECONDS": _int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60),
         # Number of proxies in front of the app that set X-Forwarded-For / -Proto.
         "PROXY_COUNT": _int("PROXY_COUNT", 0),
+        # Notifications: "log" (development) or "smtp".
+        "NOTIFY_ADAPTER": env("NOTIFY_ADAPTER", "log"),
+        "SMTP_HOST": env("SMTP_HOST", "localhost"),
+        "SMTP_PORT": _int("SMTP_PORT", 25),
+        "SMTP_FROM": env("SMTP_FROM", "noreply@localhost"),
+        "SMTP_USER": env("SMTP_USER") or None,
+        "SMTP_PASSWORD": env("SMTP_PASSWORD") or None,
+        "SMTP_STARTTLS": _bool(env("SMTP_STARTTLS")),
         # Refused self-registrations per address before 429, in a sliding window.
         "REGISTRATION_FAILURES_PER_ADDRESS": _int("REGISTRATION_FAILURES_PER_ADDRESS", 30),
         "REGISTRATION_FAILURE_WINDOW_SECONDS": _int("REGISTRATION_FAILURE_WINDOW_SECONDS", 900),

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from portal.activities.models import (
     HOLDING,
@@ -240,6 +241,8 @@ def cancel_signup(signup: Signup, *, actor: User) -> Signup:
             .values(confirmed_count=Shift.confirmed_count - 1)
             .execution_options(synchronize_session=False))
         promote_next(shift)
+    if signup.volunteer.user_id != actor.id:
+        notify(signup, "cancelled_by_organiser")
     db.session.expire(signup)
     db.session.expire(shift, ["confirmed_count"])
     record(actor, "activity", shift.activity_id, "cancel_signup",
@@ -269,6 +272,53 @@ def promote_next(shift: Shift) -> Signup | None:
     return first
 
 
+NOTICES = {
+    "confirmed": (_l("Signed up: {title}"),
+                  _l("You are signed up for “{title}” on {when} at {place}.")),
+    "waitlisted": (_l("On the waiting list: {title}"),
+                   _l("“{title}” on {when} is full; you are on the waiting list and will be "
+                      "told at once if a place frees up.")),
+    "promoted": (_l("A place for you: {title}"),
+                 _l("A place freed up: you are now signed up for “{title}” on {when} at "
+                    "{place}.")),
+    "reminder": (_l("Tomorrow: {title}"),
+                 _l("A reminder: “{title}” is on {when} at {place}. Thank you!")),
+    "cancelled_by_organiser": (_l("Cancelled: {title}"),
+                               _l("The organiser cancelled your signup for “{title}” on "
+                                  "{when}.")),
+}
+
+
 def notify(signup: Signup, event: str) -> None:
-    """Hook for notifications (confirmation, promotion…): the outbox comes with its issue."""
-    return None
+    """Tell the volunteer, in their language, through the outbox (delivered after commit)."""
+    from flask_babel import force_locale, format_datetime
+
+    from portal.core.i18n import DEFAULT
+    from portal.core.notify import queue_notification
+
+    volunteer = db.session.get(Volunteer, signup.volunteer_id)
+    if volunteer is None or volunteer.user_id is None:
+        return  # no account: the organiser tells them in person
+    shift = db.session.get(Shift, signup.shift_id)
+    user = db.session.get(User, volunteer.user_id)
+    title_text, body_text = NOTICES[event]
+    with force_locale((user.locale if user else None) or DEFAULT):
+        values = {"title": shift.activity.title, "place": shift.activity.location,
+                  "when": format_datetime(shift.starts_at, "yyyy-MM-dd HH:mm")}
+        queue_notification(volunteer.user_id, event, f"signup:{signup.id}",
+                           str(title_text).format(**values), str(body_text).format(**values))
+
+
+def queue_reminders(now: datetime | None = None) -> int:
+    """Remind everyone holding a place in a shift that starts tomorrow (Beijing time). Run
+    daily (cron: `flask --app portal remind`); safe to run twice."""
+    now = now or utcnow()
+    tomorrow = (now.astimezone(SHANGHAI) + timedelta(days=1)).date()
+    start = datetime.combine(tomorrow, datetime.min.time(), SHANGHAI)
+    signups = db.session.scalars(
+        sa.select(Signup).join(Shift, Shift.id == Signup.shift_id).where(
+            Signup.status.in_(HOLDING), Shift.starts_at >= start,
+            Shift.starts_at < start + timedelta(days=1))).all()
+    for signup in signups:
+        notify(signup, "reminder")
+    return len(signups)

@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -99,14 +99,38 @@ def _dispatch_after_commit(session):
     pending = session.info.pop("pending_jobs", None)
     if not pending or not has_app_context():
         return
-    for job_id, path, args, kwargs in pending:
-        if using_redis():
+    if using_redis():
+        for job_id, path, args, kwargs in pending:
             queue().enqueue(run_job, job_id, path, args, kwargs, job_id=job_id,
-                            job_timeout=current_app.config.get("JOB_TIMEOUT", 3600))
-        else:
-            # A fresh app context is a fresh session: the request's session is mid-commit.
-            with current_app._get_current_object().app_context():
-                _run(job_id, path, args, kwargs)
+                            job_timeout=current_app.config["JOB_TIMEOUT"])
+        return
+    if has_request_context():
+        # Inline, at the end of the request: the committing session still holds its
+        # connection here, and a job needs one of its own (under load, taking a second
+        # connection inside the commit would empty the pool and deadlock).
+        g.setdefault("inline_jobs", []).extend(pending)
+        return
+    for job in pending:  # a command or a job: nothing else waits for the pool
+        _run_inline(job)
+
+
+def _run_inline(job) -> None:
+    job_id, path, args, kwargs = job
+    # A fresh app context is a fresh session.
+    with current_app._get_current_object().app_context():
+        _run(job_id, path, args, kwargs)
+
+
+def run_inline_jobs(_exc=None) -> None:
+    """teardown_request: run the request's jobs once its transaction is over (no Redis)."""
+    jobs = g.pop("inline_jobs", None) if has_app_context() else None
+    if jobs:
+        # The response is made; end the request's session (reading the response may have
+        # begun a transaction, which on SQLite would hold the write lock the job needs).
+        db.session.remove()
+    while jobs:
+        _run_inline(jobs.pop(0))
+        jobs.extend(g.pop("inline_jobs", []))
 
 
 @event.listens_for(Session, "after_rollback")
