@@ -224,3 +224,38 @@ def get_recommendations(volunteer_id):
     if volunteer is None or not can(actor, "volunteer.view", volunteer):
         raise ApiAbort(404)
     return jsonify({"items": [r.to_dict() for r in recommendations(volunteer)]})
+
+
+class CodeIn(Body):
+    code: str | None = Field(default=None, max_length=12)
+
+
+def _optional_body(model):
+    raw = raw_json()
+    return json_body(model) if raw not in (None, {}) or request.data else model()
+
+
+@bp.post("/signups/<int:signup_id>/check-in")
+@doc("Check in (the organiser; or the volunteer with the shift's check-in code)", body=CodeIn,
+     tag="activities")
+def post_check_in(signup_id):
+    actor = require_user()
+    signup = _signup_or_404(signup_id, actor)
+    data = _optional_body(CodeIn)
+    services.check_in(signup, actor=actor, code=data.code)
+    db.session.commit()
+    return jsonify(signup.to_dict())
+
+
+@bp.post("/signups/<int:signup_id>/check-out")
+@doc("Check out: makes a pending service record of the minutes served", body=CodeIn,
+     tag="activities")
+def post_check_out(signup_id):
+    actor = require_user()
+    signup = _signup_or_404(signup_id, actor)
+    data = _optional_body(CodeIn)
+    _signup, record = services.check_out(signup, actor=actor, code=data.code)
+    db.session.commit()
+    body = signup.to_dict()
+    body["service_record"] = record.to_dict() if record else None
+    return jsonify(body)

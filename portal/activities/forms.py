@@ -51,3 +51,9 @@ class SignupForm(FlaskForm):
 
 class CancelForm(FlaskForm):
     submit = SubmitField(_l("Cancel my signup"))
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Check-in code"), validators=[Optional(), Length(max=12)],
+                       render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    submit = SubmitField(_l("Confirm"))

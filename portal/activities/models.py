@@ -192,3 +192,52 @@ def _register() -> None:
 
 
 _register()
+
+
+class RecordState(enum.StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+    @property
+    def title(self) -> str:
+        return str({RecordState.pending: _l("Awaiting approval"),
+                    RecordState.approved: _l("Approved"),
+                    RecordState.rejected: _l("Rejected")}[self])
+
+
+class ServiceRecord(db.Model):
+    """志愿服务记录: one stretch of actual service by one volunteer, in whole minutes.
+
+    Made by check-out (pending) for now; entry by the organiser, approval, amendments and the
+    rule that the same hour is never counted twice come with the service-records issue.
+    """
+
+    __tablename__ = "service_records"
+    __table_args__ = (
+        sa.CheckConstraint("minutes >= 0", name="minutes_not_negative"),
+        sa.CheckConstraint("ended_at > started_at", name="ends_after_start"),
+        sa.Index("ix_service_records_volunteer_status", "volunteer_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(sa.ForeignKey("volunteers.id"))
+    activity_id: Mapped[int] = mapped_column(sa.ForeignKey("activities.id"), index=True)
+    org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orgs.id"), index=True)
+    signup_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signups.id"), unique=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    minutes: Mapped[int] = mapped_column(sa.Integer)
+    content: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[RecordState] = mapped_column(str_enum(RecordState, 16),
+                                                default=RecordState.pending)
+    recorded_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id",
+                                                                  ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "volunteer_id": self.volunteer_id,
+                "activity_id": self.activity_id, "org_id": self.org_id,
+                "started_at": self.started_at.astimezone(SHANGHAI).isoformat(),
+                "ended_at": self.ended_at.astimezone(SHANGHAI).isoformat(),
+                "minutes": self.minutes, "status": self.status.value, "content": self.content}

@@ -322,3 +322,81 @@ def queue_reminders(now: datetime | None = None) -> int:
     for signup in signups:
         notify(signup, "reminder")
     return len(signups)
+
+
+# --- check-in and check-out ------------------------------------------------------------------
+
+EARLY_CHECK_IN = timedelta(minutes=60)
+ORGANISER_GRACE = timedelta(hours=24)
+
+
+def _check_code(signup: Signup, actor: User, code: str | None) -> None:
+    """The organiser marks it; the volunteer themself needs the shift's check-in code."""
+    from portal.core.permissions import can
+
+    if can(actor, "activity.manage", signup.shift.activity):
+        return
+    authorize(actor, "signup.manage", signup)
+    if (code or "").strip() != signup.shift.check_in_code:
+        raise ValidationFailed.on("code", _("The check-in code is not right."))
+
+
+def check_in(signup: Signup, *, actor: User, code: str | None = None,
+             now: datetime | None = None) -> Signup:
+    """From 60 minutes before the start until the end (the organiser: until 24 hours after)."""
+    from portal.core.permissions import can
+
+    _check_code(signup, actor, code)
+    now = now or utcnow()
+    shift = signup.shift
+    organiser = can(actor, "activity.manage", shift.activity)
+    latest = shift.ends_at + (ORGANISER_GRACE if organiser else timedelta(0))
+    if not shift.starts_at - EARLY_CHECK_IN <= now <= latest:
+        raise Conflict(_("Check-in opens 60 minutes before the shift and closes at its end."))
+    changed = db.session.execute(
+        sa.update(Signup).where(Signup.id == signup.id, Signup.status == SignupState.confirmed)
+        .values(status=SignupState.checked_in, checked_in_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        raise Conflict(_("Only a confirmed signup can check in."))
+    db.session.expire(signup)
+    record(actor, "activity", shift.activity_id, "check_in",
+           to=signup.volunteer.volunteer_code, area_code=shift.activity.community_code)
+    return signup
+
+
+def check_out(signup: Signup, *, actor: User, code: str | None = None,
+              now: datetime | None = None):
+    """Ends the service: a pending service record of the minutes actually served, check-in to
+    check-out clipped to the shift."""
+    from portal.activities.models import ServiceRecord
+
+    _check_code(signup, actor, code)
+    now = now or utcnow()
+    shift = signup.shift
+    if signup.status is not SignupState.checked_in:
+        raise Conflict(_("Check in first."))
+    if now > shift.ends_at + ORGANISER_GRACE:
+        raise Conflict(_("Too late to check out: ask the organiser to enter the record."))
+    start = max(signup.checked_in_at, shift.starts_at)
+    end = min(now, shift.ends_at)
+    changed = db.session.execute(
+        sa.update(Signup).where(Signup.id == signup.id, Signup.status == SignupState.checked_in)
+        .values(status=SignupState.completed, checked_out_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        raise Conflict(_("Someone else changed this at the same time. Please reload."))
+    minutes = max(0, int((end - start).total_seconds() // 60))
+    service = None
+    if minutes > 0:
+        service = ServiceRecord(volunteer_id=signup.volunteer_id, activity_id=shift.activity_id,
+                                org_id=shift.activity.org_id, signup_id=signup.id,
+                                started_at=start, ended_at=end, minutes=minutes,
+                                content=shift.activity.title, recorded_by=actor.id)
+        db.session.add(service)
+        db.session.flush()
+    db.session.expire(signup)
+    record(actor, "activity", shift.activity_id, "check_out",
+           to=f"{signup.volunteer.volunteer_code}: {minutes} min",
+           area_code=shift.activity.community_code)
+    return signup, service

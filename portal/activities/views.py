@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.activities import services
 from portal.activities.api import activities_query
-from portal.activities.forms import ActivityForm, CancelForm, SignupForm
+from portal.activities.forms import ActivityForm, CancelForm, CodeForm, SignupForm
 from portal.activities.models import Activity, Shift, Signup, SignupState
 from portal.core.areas import Area
 from portal.core.db import SHANGHAI
@@ -170,3 +170,79 @@ def upcoming_signups(volunteer: Volunteer):
             Signup.status.in_((SignupState.confirmed, SignupState.waitlisted,
                                SignupState.checked_in)),
             Shift.ends_at > services.utcnow()).order_by(Shift.starts_at)).all()
+
+
+# --- the roster and check-in ----------------------------------------------------------------
+
+def _shift_for_organiser(shift_id: int) -> Shift:
+    shift = db.session.get(Shift, shift_id)
+    if shift is None or not can(current_user, "activity.manage", shift.activity):
+        abort(404)
+    return shift
+
+
+@bp.route("/shifts/<int:shift_id>/roster")
+@login_required
+def roster(shift_id: int):
+    """The organiser's phone page: who comes, check them in and out, the code and its QR."""
+    shift = _shift_for_organiser(shift_id)
+    signups = db.session.scalars(sa.select(Signup).where(
+        Signup.shift_id == shift.id, Signup.status != SignupState.cancelled)
+        .order_by(Signup.status, Signup.id)).all()
+    return render_template("activities/roster.html", shift=shift, signups=signups,
+                           form=CodeForm(), SignupState=SignupState)
+
+
+@bp.route("/shifts/<int:shift_id>/qr.svg")
+@login_required
+def shift_qr(shift_id: int):
+    """The check-in QR: a link to the volunteer's check-in page with the code filled in."""
+    import io
+
+    import qrcode
+    import qrcode.image.svg
+
+    shift = _shift_for_organiser(shift_id)
+    url = url_for("activities.self_check_in", shift_id=shift.id, code=shift.check_in_code,
+                  _external=True)
+    stream = io.BytesIO()
+    qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage).save(stream)
+    return Response(stream.getvalue(), mimetype="image/svg+xml")
+
+
+@bp.post("/signups/<int:signup_id>/<any('check-in', 'check-out'):step>")
+@login_required
+def mark(signup_id: int, step: str):
+    """Check in or out: the organiser from the roster, the volunteer with the code."""
+    signup = db.session.get(Signup, signup_id)
+    if signup is None or not can(current_user, "signup.view", signup):
+        abort(404)
+    form = CodeForm()
+    action = services.check_in if step == "check-in" else services.check_out
+    result, _status = submit(form, lambda: action(signup, actor=current_user,
+                                                  code=form.code.data))
+    if result is not None:
+        flash(_("Checked in.") if step == "check-in" else _("Checked out: thank you!"),
+              "success")
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "danger")
+    if can(current_user, "activity.manage", signup.shift.activity):
+        return redirect(url_for("activities.roster", shift_id=signup.shift_id))
+    return redirect(url_for("activities.self_check_in", shift_id=signup.shift_id))
+
+
+@bp.route("/shifts/<int:shift_id>/check-in")
+@login_required
+def self_check_in(shift_id: int):
+    """Where the QR code leads: the volunteer's own signup with the code filled in."""
+    shift = db.session.get(Shift, shift_id)
+    volunteer = my_volunteer()
+    if shift is None or volunteer is None:
+        abort(404)
+    signup = db.session.scalar(sa.select(Signup).where(
+        Signup.shift_id == shift.id, Signup.volunteer_id == volunteer.id,
+        Signup.status != SignupState.cancelled))
+    form = CodeForm(code=request.args.get("code", ""))
+    return render_template("activities/check_in.html", shift=shift, signup=signup, form=form)

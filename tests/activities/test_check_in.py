@@ -1,0 +1,124 @@
+"""Check-in and check-out: windows, codes, who may, and the pending record of real minutes."""
+
+from datetime import timedelta
+
+import pytest
+
+from portal.activities import services
+from portal.activities.models import ServiceRecord, Shift, Signup
+from portal.core.db import utcnow
+from portal.core.errors import Conflict
+from portal.core.users import User
+from portal.extensions import db
+from tests.conftest import csrf_token
+
+
+@pytest.fixture
+def signed_up(app, client, people, token, volunteer, activity):
+    created = activity()
+    shift_id = created["shifts"][0]["id"]
+    volunteer("wang")
+    signup = client.post(f"/api/v1/shifts/{shift_id}/signups", headers=token("wang"),
+                         json={}).get_json()
+    return shift_id, signup["id"]
+
+
+def move_shift(app, shift_id, starts_in: timedelta, length=timedelta(hours=2)):
+    with app.app_context():
+        shift = db.session.get(Shift, shift_id)
+        shift.starts_at = utcnow() + starts_in
+        shift.ends_at = shift.starts_at + length
+        code = shift.check_in_code
+        db.session.commit()
+        return code
+
+
+def test_volunteer_checks_in_with_the_code_only(app, client, token, signed_up):
+    shift_id, signup_id = signed_up
+    code = move_shift(app, shift_id, timedelta(minutes=30))
+    url = f"/api/v1/signups/{signup_id}/check-in"
+    wrong = client.post(url, headers=token("wang"), json={"code": "000000" if code != "000000"
+                                                          else "111111"})
+    assert wrong.status_code == 422 and "code" in wrong.get_json()["error"]["fields"]
+    ok = client.post(url, headers=token("wang"), json={"code": code})
+    assert ok.status_code == 200 and ok.get_json()["status"] == "checked_in"
+    assert client.post(url, headers=token("wang"), json={"code": code}).status_code == 409
+
+
+def test_check_in_opens_60_minutes_before(app, client, token, signed_up):
+    shift_id, signup_id = signed_up
+    code = move_shift(app, shift_id, timedelta(minutes=90))
+    early = client.post(f"/api/v1/signups/{signup_id}/check-in", headers=token("wang"),
+                        json={"code": code})
+    assert early.status_code == 409
+
+
+def test_the_organiser_may_mark_until_24_hours_after(app, client, token, signed_up):
+    shift_id, signup_id = signed_up
+    move_shift(app, shift_id, -timedelta(hours=10))  # ended 8 hours ago
+    by_volunteer_code = client.post(f"/api/v1/signups/{signup_id}/check-in",
+                                    headers=token("wang"), json={"code": "x"})
+    assert by_volunteer_code.status_code in (409, 422)
+    ok = client.post(f"/api/v1/signups/{signup_id}/check-in", headers=token("worker"))
+    assert ok.status_code == 200
+    assert client.post(f"/api/v1/signups/{signup_id}/check-in",
+                       headers=token("outsider")).status_code == 404
+
+
+def test_check_out_records_the_minutes_clipped_to_the_shift(app, signed_up):
+    shift_id, signup_id = signed_up
+    with app.app_context():
+        shift = db.session.get(Shift, shift_id)
+        start = utcnow().replace(second=0, microsecond=0) - timedelta(hours=3)
+        shift.starts_at, shift.ends_at = start, start + timedelta(hours=2)
+        db.session.commit()
+        organiser = db.session.scalar(db.select(User).where(User.username == "worker"))
+        signup = db.session.get(Signup, signup_id)
+        # came 20 minutes early, left an hour after the end: 120 minutes count
+        services.check_in(signup, actor=organiser, now=start - timedelta(minutes=20))
+        db.session.commit()
+        signup = db.session.get(Signup, signup_id)
+        _s, record = services.check_out(signup, actor=organiser,
+                                        now=start + timedelta(hours=3))
+        db.session.commit()
+        assert record.minutes == 120 and record.status.value == "pending"
+        assert db.session.get(Signup, signup_id).status.value == "completed"
+        assert db.session.query(ServiceRecord).count() == 1
+        with pytest.raises(Conflict):
+            services.check_out(db.session.get(Signup, signup_id), actor=organiser)
+
+
+def test_roster_page_with_code_and_qr(app, client, people, login, signed_up):
+    shift_id, signup_id = signed_up
+    move_shift(app, shift_id, timedelta(minutes=10))
+    login("worker")
+    page = client.get(f"/shifts/{shift_id}/roster?lang=en")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "志愿者wang" in html and 'id="check-in-code"' in html
+    qr = client.get(f"/shifts/{shift_id}/qr.svg")
+    assert qr.mimetype == "image/svg+xml" and b"<svg" in qr.data
+    marked = client.post(f"/signups/{signup_id}/check-in", data={"csrf_token": csrf_token(html)})
+    assert marked.status_code == 302
+    assert "Checked in" in client.get(f"/shifts/{shift_id}/roster?lang=en").get_data(
+        as_text=True)
+
+
+def test_the_roster_is_the_organisers(client, people, login, volunteer, signed_up):
+    shift_id, _signup_id = signed_up
+    login("outsider")
+    assert client.get(f"/shifts/{shift_id}/roster").status_code == 404
+    assert client.get(f"/shifts/{shift_id}/qr.svg").status_code == 404
+
+
+def test_the_qr_page_lets_the_volunteer_check_in(app, client, people, login, signed_up):
+    shift_id, signup_id = signed_up
+    code = move_shift(app, shift_id, timedelta(minutes=10))
+    login("wang")
+    page = client.get(f"/shifts/{shift_id}/check-in?code={code}&lang=en")
+    html = page.get_data(as_text=True)
+    assert f'value="{code}"' in html
+    done = client.post(f"/signups/{signup_id}/check-in", data={
+        "csrf_token": csrf_token(html), "code": code})
+    assert done.status_code == 302
+    assert "Checked in" in client.get(f"/shifts/{shift_id}/check-in?lang=en").get_data(
+        as_text=True)
