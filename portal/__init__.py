@@ -159,6 +159,10 @@ def _register_hooks(app: Flask) -> None:
     app.add_template_filter(value_title, "audit_value")
     app.add_template_filter(object_title, "audit_object")
 
+    from portal.core.jobs import result_label
+
+    app.add_template_filter(result_label, "job_label")
+
     @app.context_processor
     def template_globals():
         from flask_login import current_user

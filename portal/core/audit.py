@@ -116,7 +116,10 @@ ACTION_TITLES = {
     "verify": _l("verified"), "delete": _l("deleted"),
     "guardian_consent": _l("guardian's consent recorded"), "certificate": _l("certificate changed"),
     "deactivate": _l("deactivated"), "token_issue": _l("API token issued"),
-    "token_revoke": _l("API token revoked"),
+    "token_revoke": _l("API token revoked"), "import_volunteers": _l("volunteers imported"),
+    "signup": _l("signed up"), "cancel_signup": _l("signup cancelled"),
+    "check_in": _l("checked in"), "check_out": _l("checked out"),
+    "insurance": _l("insurance recorded"),
 }
 OBJECT_TITLES = {"area": _l("Area"), "user": _l("Account"), "org": _l("Organisation"),
                  "incubation": _l("Incubation"), "worker": _l("Worker"),

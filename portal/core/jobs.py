@@ -16,6 +16,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app, g, has_app_context, has_request_context
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -211,6 +212,14 @@ def _live_status(run: JobRun, status: str, progress: int) -> tuple[str, int]:
     if rq_status == "started":
         status = "started"
     return status, int(job.meta.get("progress", progress))
+
+
+RESULT_LABELS = {"rows": _l("Rows"), "created": _l("Saved"), "rejected": _l("Not imported"),
+                 "already_registered": _l("Already registered"), "counted": _l("Counted")}
+
+
+def result_label(key: str) -> str:
+    return str(RESULT_LABELS.get(key, key))
 
 
 def ping() -> str:

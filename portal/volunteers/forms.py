@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -58,6 +59,11 @@ class RegisterForm(FlaskForm):
         self.skills.choices = list(SKILLS.items())
         self.availability.choices = [(f"{d}_{p}", f"{dt} · {pt}")
                                      for d, dt in WEEKDAYS.items() for p, pt in DAYPARTS.items()]
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("Excel file (.xlsx) filled in from the template"))
+    submit = SubmitField(_l("Import"))
 
 
 class VerifyForm(FlaskForm):

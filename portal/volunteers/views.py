@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
@@ -17,7 +26,7 @@ from portal.extensions import db
 from portal.volunteers import services
 from portal.volunteers.api import registration_throttle
 from portal.volunteers.catalogues import SERVICE_TYPES, SKILLS
-from portal.volunteers.forms import RegisterForm, VerifyForm
+from portal.volunteers.forms import ImportForm, RegisterForm, VerifyForm
 from portal.volunteers.models import ID_TYPE_TITLES, Volunteer, VolunteerState
 
 bp = Blueprint("volunteers", __name__)
@@ -136,3 +145,65 @@ def me():
                            SERVICE_TYPES=SERVICE_TYPES, ID_TYPE_TITLES=ID_TYPE_TITLES,
                            upcoming=upcoming, cancel_form=CancelForm(), suggested=suggested,
                            reason_title=reason_title)
+
+
+# --- bulk import -------------------------------------------------------------------------------
+
+def _may_import() -> bool:
+    return current_user.is_admin or bool(current_user.scopes(Role.community_worker)
+                                          + current_user.scopes(Role.bureau))
+
+
+@bp.route("/volunteers/import/template.xlsx")
+@login_required
+def import_template():
+    from portal.volunteers.imports import template
+
+    if not _may_import():
+        abort(403)
+    return send_file(template(), as_attachment=True, download_name="志愿者导入模板.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.route("/volunteers/import", methods=["GET", "POST"])
+@login_required
+def import_volunteers():
+    """Upload a filled-in template; the import runs as a job whose progress page follows."""
+    import uuid
+
+    from portal.core.jobs import enqueue
+    from portal.volunteers.imports import import_dir, run_import
+
+    if not _may_import():
+        abort(403)
+    form = ImportForm()
+    status = 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        content = upload.read() if upload else b""
+        if not content.startswith(b"PK"):
+            form.file.errors = [_("Choose an .xlsx file made from the template.")]
+            status = 422
+        else:
+            path = import_dir() / f"upload-{uuid.uuid4().hex}.xlsx"
+            path.write_bytes(content)
+            run = enqueue(run_import, str(path), current_user.id, actor=current_user)
+            db.session.commit()
+            return redirect(url_for("core.job", job_id=run.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("volunteers/import.html", form=form), status
+
+
+@bp.route("/volunteers/import/reports/<name>")
+@login_required
+def import_report(name: str):
+    """The rejected rows of one's own import (masked ID numbers and reasons)."""
+    from portal.core.jobs import JobRun
+    from portal.volunteers.imports import import_dir
+
+    runs = db.session.scalars(sa.select(JobRun).where(
+        JobRun.created_by == current_user.id, JobRun.status == "finished")).all()
+    if not any(isinstance(r.result, dict) and r.result.get("report") == name for r in runs):
+        abort(404)
+    return send_file(import_dir() / name, as_attachment=True, download_name="未导入的行.xlsx")

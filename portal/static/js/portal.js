@@ -14,6 +14,7 @@
           status.firstChild.textContent = (box.dataset["label" + job.status.charAt(0).toUpperCase() + job.status.slice(1)] || job.status) + " ";
           percent.textContent = job.progress;
           if (job.status !== "finished" && job.status !== "failed") { setTimeout(tick, 1000); }
+          else if (box.dataset.status !== job.status) { window.location.reload(); }  // show the result
         })
         .catch(function () { setTimeout(tick, 3000); });
     }

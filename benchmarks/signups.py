@@ -1,0 +1,785 @@
+"""Benchmark: signups under concurrency, the activities list and recommendations, over HTTP.
+
+Issue 4: 366,000 volunteers and 20,000 open shifts; gunicorn (4 sync workers) serves the portal
+and 16 client threads post signups, some of them racing for the same few places; then the
+activities list with filters and one volunteer's recommendations, one request at a time. Every
+figure is set beside GET /healthz (one SELECT 1) on the same server in the same run. After the
+run, SQL checks that no shift is overbooked. Goals (PostgreSQL): signup p95 < 50 ms, list and
+recommendations < 100 ms.
+
+    .venv/bin/python benchmarks/signups.py --db sqlite
+    BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:55488/portal_bench_signups \
+        .venv/bin/python benchmarks/signups.py --db postgresql
+
+Not part of the test suite. PostgreSQL: the database's public schema is DROPPED and recreated,
+so the script refuses any database whose name does not contain "bench".
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.client
+import json
+import math
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from argon2 import PasswordHasher  # noqa: E402
+from cryptography.fernet import Fernet  # noqa: E402
+
+# Settings for this process and for gunicorn's: nothing is made under instance/.
+BENCH_ENV = {
+    "SECRET_KEY": "bench",
+    "ID_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    "ID_HASH_KEY": "bench-id-hash-key",
+    # Cheap password hashes: the stored hashes are made with exactly these parameters, so the
+    # portal verifies them fast and never re-hashes them.
+    "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8", "ARGON2_PARALLELISM": "1",
+}
+for _key, _value in BENCH_ENV.items():
+    os.environ[_key] = _value
+
+from portal import create_app  # noqa: E402
+from portal.activities.models import (  # noqa: E402
+    Activity,
+    ActivityState,
+    Shift,
+    Signup,
+)
+from portal.core.areas import Area, AreaKind, AreaLevel, import_areas  # noqa: E402
+from portal.core.db import SHANGHAI  # noqa: E402
+from portal.core.users import RoleGrant, User  # noqa: E402
+from portal.extensions import db  # noqa: E402
+from portal.volunteers.catalogues import SERVICE_TYPES, SKILLS, SLOTS  # noqa: E402
+from portal.volunteers.models import Volunteer, VolunteerState  # noqa: E402
+
+MIGRATIONS = ROOT / "migrations"
+DIVISIONS = ROOT / "portal" / "core" / "yingkou_divisions.csv"
+
+N_VOLUNTEERS = 366_000
+N_USERS = 2_000               # volunteers 1..N_USERS have accounts and take part in the run
+REC_VOLUNTEER = N_USERS + 1   # has an account too: the one whose recommendations are timed
+N_COMMUNITIES = 800
+N_ACTIVITIES = 8_000
+N_SHIFTS = 20_000             # all in the next 60 days
+N_HOT = 200                   # shifts of 10 places that many volunteers race for
+HOT_CAPACITY = 10
+HOT_SIGNUPS = 14              # requests per hot shift, sent back to back
+N_SIGNUPS = 4_000             # requests in the run: 2 per volunteer with an account
+CLIENTS = 16
+CHUNK = 10_000
+PASSWORD = "bench-password-1"
+SIGNUP_GOAL_MS = 50.0
+READ_GOAL_MS = 100.0
+HOLDING = ("confirmed", "checked_in", "completed")
+
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国志文辉鹏"
+# Activity titles with their service type; the list's text filter looks for "探访".
+TITLES = [
+    ("关爱空巢老人上门探访", "elderly_care"), ("老年食堂助餐服务", "elderly_care"),
+    ("助残陪伴与康复协助", "disability_support"), ("留守儿童周末课堂", "child_care"),
+    ("中小学生课业辅导", "education"), ("社区义诊与健康咨询", "health"),
+    ("垃圾分类宣传与环境清洁", "environment"), ("防汛应急演练保障", "emergency"),
+    ("法律咨询进社区", "legal_aid"), ("广场文艺汇演志愿服务", "culture_sports"),
+    ("楼院议事协商会", "community_governance"), ("困难家庭走访帮扶", "poverty_relief"),
+    ("防范电信诈骗宣传", "other"),
+]
+PLACES = ("党群服务中心", "文化广场", "日间照料中心", "新时代文明实践站", "村委会大院",
+          "社区卫生服务站")
+
+
+# --- setup ------------------------------------------------------------------------------------
+
+def normalise_url(url: str) -> str:
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def check_pg_url(url: str) -> None:
+    name = sa.engine.make_url(url).database or ""
+    if "bench" not in name:
+        raise SystemExit(f"refusing to run against database {name!r}: this benchmark drops the "
+                         "public schema, so the database name must contain 'bench'")
+
+
+def make_app(url: str):
+    return create_app({
+        "SQLALCHEMY_DATABASE_URI": url,
+        "TESTING": True,
+        "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1,
+        "REDIS_URL": None,
+    })
+
+
+def migrate(app) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+                conn.execute(sa.text("CREATE SCHEMA public"))
+        upgrade(directory=str(MIGRATIONS))
+
+
+def person(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2)))
+
+
+def phone(rng: random.Random) -> str:
+    return "1" + rng.choice("3589") + "".join(rng.choice("0123456789") for _ in range(9))
+
+
+def accumulate(values) -> list[float]:
+    out, total = [], 0.0
+    for value in values:
+        total += value
+        out.append(total)
+    return out
+
+
+class Plan:
+    """The generated data and, derived from it, the requests of the run."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+        self.communities: list[dict] = []
+        self.users: list[dict] = []
+        self.grants: list[dict] = []
+        self.volunteers: list[dict] = []
+        self.activities: list[dict] = []
+        self.shifts: list[dict] = []
+        self.signups: list[dict] = []
+        self.hot: list[int] = []
+        self.requests: list[tuple[int, int]] = []   # (volunteer id = user id, shift id)
+        self.rec_community = ""
+
+
+def generate(rng: random.Random, now: datetime) -> Plan:
+    plan = Plan(now)
+    townships = list(db.session.scalars(
+        sa.select(Area.code).where(Area.level == AreaLevel.township).order_by(Area.code)))
+    assert len(townships) == 70, len(townships)
+
+    # Communities: every township gets one, the rest at random; 001-199 urban, 200-399 rural.
+    owners = townships + [rng.choice(townships) for _ in range(N_COMMUNITIES - len(townships))]
+    used: set[str] = set()
+    for i, township in enumerate(owners, start=1):
+        urban = rng.random() < 0.6
+        low, high = (1, 199) if urban else (200, 399)
+        while True:
+            code = f"{township}{rng.randint(low, high):03d}"
+            if code not in used:
+                used.add(code)
+                break
+        population = rng.randint(1000, 12000)
+        plan.communities.append({
+            "code": code, "name": f"第{i}{'社区' if urban else '村'}",
+            "level": AreaLevel.community, "kind": AreaKind.urban if urban else AreaKind.rural,
+            "parent_code": township, "population": population,
+            "households": int(population / rng.uniform(2.4, 3.2))})
+    plan.communities.sort(key=lambda c: c["code"])
+    codes = [c["code"] for c in plan.communities]
+    names = {c["code"]: c["name"] for c in plan.communities}
+    by_people = accumulate(c["population"] for c in plan.communities)
+
+    # Users: one per volunteer of the run, and the one whose recommendations are timed. One cheap
+    # argon2 hash for all, made with the parameters the portal is configured with.
+    password_hash = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+    for uid in range(1, REC_VOLUNTEER + 1):
+        plan.users.append({"id": uid, "username": f"bench-v{uid:05d}",
+                           "password_hash": password_hash, "display_name": f"志愿者{uid}",
+                           "locale": None, "active": True,
+                           "created_at": now - timedelta(days=rng.randint(1, 900))})
+        plan.grants.append({"user_id": uid, "role": "volunteer", "area_code": None})
+
+    # Volunteers: rows as registration leaves them (the ID number is a stand-in token: nothing
+    # here decrypts it), spread over communities by population.
+    today = now.astimezone(SHANGHAI).date()
+    skills, types = list(SKILLS), list(SERVICE_TYPES)
+    for vid in range(1, N_VOLUNTEERS + 1):
+        account = vid <= REC_VOLUNTEER
+        age = rng.randint(18, 65) if account else rng.randint(14, 80)
+        born = today - timedelta(days=age * 365 + rng.randint(30, 330))
+        minor = age < 18
+        plan.volunteers.append({
+            "id": vid, "volunteer_code": f"YK{vid:08d}", "user_id": vid if account else None,
+            "real_name": person(rng), "id_type": "resident_id",
+            "id_number_encrypted": f"gAAAAABbench{vid:010d}",
+            "id_hash": hashlib.sha256(f"bench-volunteer-{vid}".encode()).hexdigest(),
+            "id_number_masked": f"2108**********{vid % 10000:04d}",
+            "gender": rng.choice(("male", "female")), "birth_date": born, "phone": phone(rng),
+            "community_code": rng.choices(codes, cum_weights=by_people)[0],
+            "skills": rng.sample(skills, rng.randint(0, 3)),
+            "service_types": rng.sample(types, rng.randint(1, 3)),
+            "availability": rng.sample(SLOTS, rng.randint(0, 6)),
+            "guardian_name": person(rng) if minor else None,
+            "guardian_phone": phone(rng) if minor else None,
+            "guardian_consent_at": now - timedelta(days=30) if minor else None,
+            "status": VolunteerState.verified if rng.random() < 0.8
+            else VolunteerState.registered,
+            "registered_by": None, "verified_by": None, "verified_at": None,
+            "created_at": now - timedelta(days=rng.randint(1, 1500))})
+
+    # Activities: organised by communities, more of them in the bigger ones.
+    for aid in range(1, N_ACTIVITIES + 1):
+        community = rng.choices(codes, cum_weights=by_people)[0]
+        title, service_type = rng.choice(TITLES)
+        risky = rng.random() < 0.06
+        plan.activities.append({
+            "id": aid, "title": f"{names[community]}{title}", "org_id": None,
+            "community_code": community, "service_type": service_type,
+            "skills": rng.sample(skills, rng.randint(0, 2)),
+            "location": names[community] + rng.choice(PLACES),
+            "description": "基准测试数据", "min_age": rng.choices(
+                (None, 18, 16), weights=(83, 12, 5))[0],
+            "risky": risky, "insurance": "团体意外险" if risky and rng.random() < 0.7 else None,
+            "insured_at": None, "status": ActivityState.cancelled if rng.random() < 0.03
+            else ActivityState.published,
+            "created_by": None, "created_at": now - timedelta(days=rng.randint(1, 30))})
+    for activity in plan.activities:
+        if activity["insurance"]:
+            activity["insured_at"] = activity["created_at"]
+    open_activity = {a["id"] for a in plan.activities
+                     if a["status"] is ActivityState.published
+                     and (not a["risky"] or a["insured_at"] is not None)}
+    rec_home = Counter(a["community_code"] for a in plan.activities).most_common(1)[0][0]
+    plan.rec_community = rec_home
+    plan.volunteers[REC_VOLUNTEER - 1].update(
+        community_code=rec_home, skills=["first_aid", "nursing"],
+        service_types=["elderly_care", "health"],
+        availability=["wed_evening", "sat_morning", "sat_afternoon", "sun_morning"],
+        status=VolunteerState.verified)
+
+    # Shifts: one per activity and 12,000 more at random, on days 1-60 from now, 08:00-19:00
+    # Beijing time, 2-4 hours long.
+    owners_of_shifts = list(range(1, N_ACTIVITIES + 1)) + [
+        rng.randint(1, N_ACTIVITIES) for _ in range(N_SHIFTS - N_ACTIVITIES)]
+    owners_of_shifts.sort()
+    for sid, aid in enumerate(owners_of_shifts, start=1):
+        day = today + timedelta(days=rng.randint(1, 60))
+        starts = datetime.combine(day, dtime(rng.randint(8, 19), rng.choice((0, 30))),
+                                  SHANGHAI).astimezone(UTC)
+        plan.shifts.append({
+            "id": sid, "activity_id": aid, "starts_at": starts,
+            "ends_at": starts + timedelta(hours=rng.randint(2, 4)),
+            "capacity": rng.randint(5, 30), "waitlist": rng.random() < 0.85,
+            "confirmed_count": 0, "check_in_code": f"{rng.randrange(10 ** 6):06d}"})
+    open_shifts = [s for s in plan.shifts if s["activity_id"] in open_activity]
+    hot = rng.sample(open_shifts, N_HOT)
+    for index, shift in enumerate(hot):
+        shift.update(capacity=HOT_CAPACITY, waitlist=index % 4 != 0)  # a quarter: no waitlist
+    plan.hot = sorted(s["id"] for s in hot)
+    hot_ids = set(plan.hot)
+    others = [s for s in open_shifts if s["id"] not in hot_ids]
+
+    # Places already taken: by volunteers without accounts (each at most once, so nobody
+    # clashes), most shifts partly filled, a tenth full, some of those with a waiting list.
+    pool = list(range(REC_VOLUNTEER + 1, N_VOLUNTEERS + 1))
+    rng.shuffle(pool)
+    taken = plan.signups
+
+    def add_signup(shift: dict, volunteer_id: int, status: str) -> None:
+        taken.append({"id": len(taken) + 1, "shift_id": shift["id"],
+                      "volunteer_id": volunteer_id, "status": status, "created_by": None,
+                      "created_at": now - timedelta(hours=rng.randint(1, 600))})
+        if status in HOLDING:
+            shift["confirmed_count"] += 1
+
+    for shift in plan.shifts:
+        if shift["id"] in hot_ids:
+            continue
+        r, capacity = rng.random(), shift["capacity"]
+        if r < 0.40:
+            continue
+        full = r >= 0.90
+        for _ in range(capacity if full else rng.randint(1, capacity - 1)):
+            add_signup(shift, pool.pop(), "confirmed")
+        if full and shift["waitlist"]:
+            for _ in range(rng.randint(0, 3)):
+                add_signup(shift, pool.pop(), "waitlisted")
+
+    # Half the volunteers of the run already hold a place (their clash checks have work to
+    # do); the recommended volunteer holds three.
+    held: dict[int, list[dict]] = {}
+    for vid in [v for v in range(1, N_USERS + 1) if rng.random() < 0.5] + [REC_VOLUNTEER] * 3:
+        while True:
+            shift = rng.choice(others)
+            if shift["confirmed_count"] < shift["capacity"] and not any(
+                    h["id"] == shift["id"] or (h["starts_at"] < shift["ends_at"]
+                                               and h["ends_at"] > shift["starts_at"])
+                    for h in held.get(vid, [])):
+                break
+        held.setdefault(vid, []).append(shift)
+        add_signup(shift, vid, "confirmed")
+
+    # The run: each volunteer with an account signs up twice, for distinct shifts. A hot
+    # shift's 14 requests are sent back to back (16 clients: they race), 6 random ones between.
+    slots = list(range(1, N_USERS + 1)) * 2
+    rng.shuffle(slots)
+    waiting = list(slots)
+    blocks: list[list[tuple[int, int]]] = []
+    for sid in plan.hot:
+        block: list[tuple[int, int]] = []
+        for _ in range(HOT_SIGNUPS):
+            i = next(i for i, v in enumerate(waiting) if all(v != b[0] for b in block))
+            block.append((waiting.pop(i), sid))
+        blocks.append(block)
+    chosen = {pair for block in blocks for pair in block}
+    randoms: list[tuple[int, int]] = []
+    for vid in waiting:
+        while True:
+            shift = rng.choice(others)
+            pair = (vid, shift["id"])
+            if pair not in chosen and all(h["id"] != shift["id"] for h in held.get(vid, [])):
+                break
+        chosen.add(pair)
+        randoms.append(pair)
+    per_block = len(randoms) // len(blocks)
+    for index, block in enumerate(blocks):
+        plan.requests.extend(block)
+        plan.requests.extend(randoms[index * per_block:(index + 1) * per_block])
+    plan.requests.extend(randoms[len(blocks) * per_block:])
+    assert len(plan.requests) == N_SIGNUPS == len(set(plan.requests)), len(plan.requests)
+    return plan
+
+
+def load(app, rng: random.Random) -> tuple[Plan, dict]:
+    t0 = time.perf_counter()
+    now = datetime.now(UTC).replace(microsecond=0)
+    with app.app_context():
+        import_areas(DIVISIONS.read_text(encoding="utf-8"))
+        db.session.commit()
+        plan = generate(rng, now)
+        generated = time.perf_counter() - t0
+        db.session.execute(sa.insert(Area), plan.communities)
+        db.session.commit()
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for model, rows in ((User, plan.users), (RoleGrant, plan.grants),
+                                (Volunteer, plan.volunteers), (Activity, plan.activities),
+                                (Shift, plan.shifts), (Signup, plan.signups)):
+                for start in range(0, len(rows), CHUNK):
+                    conn.execute(model.__table__.insert(), rows[start:start + CHUNK])
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                for table in ("users", "volunteers", "activities", "shifts", "signups"):
+                    conn.execute(sa.text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"))
+            # What autovacuum does within a minute of such a load; plans need statistics.
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text("ANALYZE"))
+        db.engine.dispose()
+    info = {"generate_s": generated, "load_s": time.perf_counter() - t0,
+            "signups_before": len(plan.signups)}
+    return plan, info
+
+
+# --- the server and its clients -------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """gunicorn -w 4 against the benchmark database, in a subprocess."""
+
+    def __init__(self, url: str, log_path: Path):
+        self.port = free_port()
+        gunicorn = Path(sys.executable).parent / "gunicorn"
+        command = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
+        env = dict(os.environ, DATABASE_URL=url, **BENCH_ENV)
+        env.pop("REDIS_URL", None)
+        self.log = open(log_path, "wb")  # noqa: SIM115 (closed in stop())
+        self.process = subprocess.Popen(
+            [*command, "-w", "4", "-b", f"127.0.0.1:{self.port}", "--no-control-socket",
+             "wsgi:app"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.log_path = log_path
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, _body = request(http.client.HTTPConnection("127.0.0.1", self.port,
+                                                                   timeout=5), "GET", "/healthz")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit("gunicorn did not start:\n" + log_path.read_text()[-3000:])
+            time.sleep(0.2)
+
+    def connection(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def request(conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None = None,
+            token: str | None = None) -> tuple[int, bytes]:
+    headers = {"Accept": "application/json"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+    except (http.client.HTTPException, OSError):
+        conn.close()  # sync workers close after each response: the next call reconnects
+        raise
+    if response.will_close:
+        conn.close()
+    return response.status, data
+
+
+def in_threads(work, items: list, clients: int, deadline: float | None = None) -> list:
+    """Feed `items` to `clients` threads in order, each with its own connection; results in
+    completion order. Stops taking new items after `deadline` (time.monotonic)."""
+    lock = threading.Lock()
+    position = iter(range(len(items)))
+    results: list = []
+    errors: list[BaseException] = []
+
+    def worker(conn):
+        while True:
+            with lock:
+                index = next(position, None)
+            if index is None or (deadline is not None and time.monotonic() > deadline):
+                return
+            try:
+                result = work(conn, items[index])
+            except BaseException as exc:  # reported after the run
+                with lock:
+                    errors.append(exc)
+                continue
+            with lock:
+                results.append(result)
+
+    threads = [threading.Thread(target=worker, args=(SERVER.connection(),), daemon=True)
+               for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        print(f"  {len(errors)} requests failed at the client: {errors[0]!r}")
+    return results
+
+
+SERVER: Server  # set by run()
+
+
+def tokens_for(user_ids: list[int]) -> dict[int, str]:
+    """Sign in through POST /api/v1/auth/tokens (setup, not timed)."""
+    def sign_in(conn, uid):
+        body = json.dumps({"username": f"bench-v{uid:05d}", "password": PASSWORD}).encode()
+        status, data = request(conn, "POST", "/api/v1/auth/tokens", body)
+        assert status == 201, (status, data[:300])
+        return uid, json.loads(data)["token"]
+
+    return dict(in_threads(sign_in, user_ids, CLIENTS))
+
+
+def sequential(path: str, runs: int, token: str | None = None, warmup: int = 3) -> list[float]:
+    conn = SERVER.connection()
+    samples = []
+    for i in range(warmup + runs):
+        t0 = time.perf_counter()
+        status, data = request(conn, "GET", path, token=token)
+        elapsed = (time.perf_counter() - t0) * 1000
+        assert status == 200, (path, status, data[:300])
+        if i >= warmup:
+            samples.append(elapsed)
+    return samples
+
+
+def concurrent_healthz(total: int) -> tuple[list[float], float]:
+    def get(conn, _i):
+        t0 = time.perf_counter()
+        status, _data = request(conn, "GET", "/healthz")
+        assert status == 200, status
+        return (time.perf_counter() - t0) * 1000
+
+    t0 = time.perf_counter()
+    samples = in_threads(get, list(range(total)), CLIENTS)
+    return samples, len(samples) / (time.perf_counter() - t0)
+
+
+def signup_run(plan: Plan, tokens: dict[int, str], limit_s: float) -> dict:
+    def sign_up(conn, pair):
+        vid, sid = pair
+        t0 = time.perf_counter()
+        status, data = request(conn, "POST", f"/api/v1/shifts/{sid}/signups", b"{}",
+                               token=tokens[vid])
+        elapsed = (time.perf_counter() - t0) * 1000
+        body = json.loads(data) if data.startswith(b"{") else {}
+        if status == 201:
+            outcome = body.get("status")
+        else:
+            error = body.get("error", {}) if isinstance(body.get("error"), dict) else {}
+            outcome = error.get("message") or body.get("message") or data[:80].decode(
+                errors="replace")
+        return elapsed, status, outcome, sid
+
+    t0 = time.perf_counter()
+    results = in_threads(sign_up, plan.requests, CLIENTS, time.monotonic() + limit_s)
+    wall = time.perf_counter() - t0
+    return {"samples": [r[0] for r in results], "wall_s": wall, "results": results}
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+def check_capacity(url: str, run: dict, before: int) -> tuple[bool, list[str]]:
+    """After the run, in SQL: no shift over capacity, every count equal to the places held, no
+    one waiting for a shift with a free place; and the rows match what the clients were told."""
+    engine = sa.create_engine(url)
+    holding = ", ".join(f"'{s}'" for s in HOLDING)
+    with engine.connect() as conn:
+        over = conn.scalar(sa.text("SELECT count(*) FROM shifts WHERE confirmed_count > capacity"))
+        drift = conn.scalar(sa.text(
+            "SELECT count(*) FROM shifts s LEFT JOIN (SELECT shift_id, count(*) AS n FROM "
+            f"signups WHERE status IN ({holding}) GROUP BY shift_id) c ON c.shift_id = s.id "
+            "WHERE s.confirmed_count <> coalesce(c.n, 0)"))
+        stranded = conn.scalar(sa.text(
+            "SELECT count(DISTINCT s.id) FROM shifts s JOIN signups g ON g.shift_id = s.id "
+            "WHERE g.status = 'waitlisted' AND s.confirmed_count < s.capacity"))
+        rows = dict(conn.execute(sa.text(
+            f"SELECT status, count(*) FROM signups WHERE id > {before} GROUP BY status")).all())
+        hot_full = conn.scalar(sa.text(
+            "SELECT count(*) FROM shifts WHERE capacity = :c AND confirmed_count = :c AND id IN "
+            "(SELECT shift_id FROM signups WHERE id > :b)"), {"c": HOT_CAPACITY, "b": before})
+    engine.dispose()
+    told = Counter(r[2] for r in run["results"] if r[1] == 201)
+    lines = [f"over capacity {over}, count out of step {drift}, waiting beside a free place "
+             f"{stranded}; new rows {dict(sorted(rows.items()))} vs 201s "
+             f"{dict(sorted(told.items()))}"
+             f"; shifts of {HOT_CAPACITY} places now full: {hot_full}"]
+    ok = over == 0 and drift == 0 and stranded == 0 and rows == dict(told)
+    return ok, lines
+
+
+# --- query profile (in-process, after the server is stopped) ---------------------------------
+
+def profile(app, paths: dict[str, str], token: str, explain: bool) -> None:
+    """Statements per request and the slowest of them, through Flask's test client."""
+    with app.app_context():
+        engine = db.engine
+    seen: list[tuple[float, str, object]] = []
+    starts: dict[int, float] = {}
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        starts[id(cursor)] = time.perf_counter()
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        seen.append(((time.perf_counter() - starts.pop(id(cursor), time.perf_counter())) * 1000,
+                     statement, parameters))
+
+    client = app.test_client()
+    headers = {"Authorization": "Bearer " + token}
+    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(engine, "after_cursor_execute", after)
+    try:
+        for label, path in paths.items():
+            client.get(path, headers=headers)  # warm
+            seen.clear()
+            t0 = time.perf_counter()
+            response = client.get(path, headers=headers)
+            total = (time.perf_counter() - t0) * 1000
+            assert response.status_code == 200, response.status_code
+            sql_ms = sum(s[0] for s in seen)
+            kinds = Counter(" ".join(s[1].split()[:8])[:70] for s in seen).most_common(2)
+            print(f"  {label}: {len(seen)} statements, {sql_ms:.1f} ms of {total:.1f} ms in SQL;"
+                  f" most repeated: " + "; ".join(f"{n}x {k}..." for k, n in kinds))
+            slowest = max(seen, key=lambda s: s[0])
+            print(f"    slowest {slowest[0]:.1f} ms: {' '.join(slowest[1].split())[:160]}...")
+            if explain:
+                pg = engine.dialect.name == "postgresql"
+                prefix = "EXPLAIN (ANALYZE, BUFFERS) " if pg else "EXPLAIN QUERY PLAN "
+                with engine.connect() as conn:
+                    for row in conn.exec_driver_sql(prefix + slowest[1], slowest[2]):
+                        print("      " + " | ".join(str(v) for v in row))
+                    conn.rollback()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+        sa.event.remove(engine, "after_cursor_execute", after)
+
+
+# --- report ---------------------------------------------------------------------------------
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def row(label: str, samples: list[float], base: float, rate: float | None = None) -> str:
+    p50 = statistics.median(samples)
+    rate_text = f"{rate:7.0f}/s" if rate else " " * 9
+    return (f"  {label:34} {len(samples):5d} {p50:8.1f} {pct(samples, 0.95):8.1f} "
+            f"{pct(samples, 0.99):8.1f} {rate_text} {p50 / base:7.1f}x")
+
+
+def run(name: str, url: str, args) -> None:
+    global SERVER
+    rng = random.Random(42)
+    app = make_app(url)
+    migrate(app)
+    plan, info = load(app, rng)
+    today = plan.now.astimezone(SHANGHAI).date()
+    county, township = plan.rec_community[:6], plan.rec_community[:9]
+    soon = (today + timedelta(days=14)).isoformat()
+    lists = {
+        "list: no filter": {},
+        "list: service_type": {"service_type": "elderly_care"},
+        "list: community=county": {"community": county},
+        "list: township+service_type": {"community": township, "service_type": "elderly_care"},
+        "list: q=探访": {"q": "探访"},
+        "list: from=+14d": {"from": soon},
+        "list: county+type+q+from": {"community": county, "service_type": "elderly_care",
+                                     "q": "探访", "from": soon},
+    }
+    with tempfile.TemporaryDirectory(prefix="portal-bench-gunicorn-") as tmp:
+        SERVER = Server(url, Path(tmp) / "gunicorn.log")
+        try:
+            t0 = time.perf_counter()
+            tokens = tokens_for(list(range(1, REC_VOLUNTEER + 1)))
+            token_s = time.perf_counter() - t0
+            health_1 = sequential("/healthz", args.runs * 4)
+            health_16, health_rate = concurrent_healthz(N_SIGNUPS)
+            signups = signup_run(plan, tokens, args.limit)
+            list_samples = {label: sequential("/api/v1/activities?" + urlencode(query), args.runs)
+                            for label, query in lists.items()}
+            rec_path = f"/api/v1/volunteers/{REC_VOLUNTEER}/recommendations"
+            rec_samples = sequential(rec_path, args.runs, token=tokens[REC_VOLUNTEER])
+            health_after = sequential("/healthz", args.runs * 4)
+        finally:
+            SERVER.stop()
+        server_errors = [line for line in (Path(tmp) / "gunicorn.log").read_text(
+            errors="replace").splitlines() if "Traceback" in line or "ERROR" in line]
+
+    ok, check_lines = check_capacity(url, signups, info["signups_before"])
+    base1 = statistics.median(health_1)
+    base16 = statistics.median(health_16)
+    statuses = Counter(r[1] for r in signups["results"])
+    outcomes = Counter((r[1], r[2]) for r in signups["results"])
+    sign_rate = len(signups["samples"]) / signups["wall_s"]
+
+    print(f"\n{name}: {N_VOLUNTEERS:,} volunteers ({REC_VOLUNTEER:,} with accounts), "
+          f"{N_ACTIVITIES:,} activities, {N_SHIFTS:,} future shifts ({N_HOT} hot, "
+          f"{HOT_CAPACITY} places, {HOT_SIGNUPS} requests each), {info['signups_before']:,} "
+          f"signups before the run; data made in {info['generate_s']:.0f} s, loaded in "
+          f"{info['load_s']:.0f} s; {len(tokens)} tokens in {token_s:.0f} s")
+    print(f"  gunicorn -w 4 (sync), {CLIENTS} client threads for the concurrent rows; times in ms")
+    print(f"  {'':34} {'n':>5} {'p50':>8} {'p95':>8} {'p99':>8} {'rate':>9} {'vs base':>8}")
+    print(row("healthz, 1 client (base)", health_1, base1))
+    print(row(f"healthz, {CLIENTS} clients (base16)", health_16, base1, health_rate))
+    print(row(f"signup, {CLIENTS} clients", signups["samples"], base1, sign_rate)
+          + f"  ({statistics.median(signups['samples']) / base16:.1f}x base16)")
+    all_lists = [s for samples in list_samples.values() for s in samples]
+    for label, samples in list_samples.items():
+        print(row(label, samples, base1))
+    print(row("list: all of the above", all_lists, base1))
+    print(row("recommendations", rec_samples, base1))
+    print(row("healthz, 1 client, after", health_after, base1))
+    print(f"  signups: {signups['wall_s']:.1f} s for {len(signups['samples'])} of {N_SIGNUPS} "
+          f"requests; status {dict(sorted(statuses.items()))}")
+    for (status, outcome), n in sorted(outcomes.items(), key=lambda kv: (kv[0][0], -kv[1])):
+        print(f"    {status} {outcome}: {n}")
+    print(f"  capacity check: {'OK' if ok else 'FAILED'}: " + "; ".join(check_lines))
+    if server_errors:
+        print(f"  gunicorn log: {len(server_errors)} error lines, first: {server_errors[0]}")
+
+    sign_p95 = pct(signups["samples"], 0.95)
+    list_p95 = max(pct(s, 0.95) for s in list_samples.values())
+    rec_p95 = pct(rec_samples, 0.95)
+    complete = len(signups["samples"]) == N_SIGNUPS and set(statuses) <= {201, 409}
+
+    def verdict(value: float, goal: float) -> str:
+        return f"{value:.1f} ms {'met' if value < goal else 'MISSED'}"
+
+    print(f"{name:<10} goal: signup p95 < {SIGNUP_GOAL_MS:.0f} ms "
+          f"{verdict(sign_p95, SIGNUP_GOAL_MS)}; list p95 (worst filter) < {READ_GOAL_MS:.0f} ms "
+          f"{verdict(list_p95, READ_GOAL_MS)}; recommendations p95 < {READ_GOAL_MS:.0f} ms "
+          f"{verdict(rec_p95, READ_GOAL_MS)}; overbooking {'none' if ok else 'FOUND'}"
+          f"{'' if complete else '; run INCOMPLETE or unexpected statuses'}")
+
+    if args.profile or args.explain:
+        plans = " and plans" if args.explain else ""
+        print(f"  query profile (Flask test client, in-process){plans}:")
+        profile(app, {"list: county+type+q+from": "/api/v1/activities?" + urlencode(
+                          lists["list: county+type+q+from"]),
+                      "list: no filter": "/api/v1/activities",
+                      "recommendations": rec_path}, tokens[REC_VOLUNTEER], args.explain)
+    with app.app_context():
+        db.engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--pg-url", default=os.environ.get("BENCH_DATABASE_URL"),
+                        help="PostgreSQL URL (default: $BENCH_DATABASE_URL); its public schema "
+                             "is dropped, and its name must contain 'bench'")
+    parser.add_argument("--runs", type=int, default=50,
+                        help="sequential requests per list filter and for recommendations "
+                             "(default 50; healthz gets 4x)")
+    parser.add_argument("--limit", type=float, default=300.0,
+                        help="seconds the signup run may take at most (default 300)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also count the SQL statements of the list and recommendations")
+    parser.add_argument("--explain", action="store_true",
+                        help="--profile, and the plan of each one's slowest statement")
+    args = parser.parse_args(argv)
+
+    if args.db in ("postgresql", "both"):
+        if args.pg_url:
+            args.pg_url = normalise_url(args.pg_url)
+            check_pg_url(args.pg_url)
+        else:
+            print("PostgreSQL skipped: set BENCH_DATABASE_URL or pass --pg-url, e.g. "
+                  "postgresql+psycopg://postgres@127.0.0.1:55488/portal_bench_signups")
+
+    if args.db in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp:
+            run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args)
+    if args.db in ("postgresql", "both") and args.pg_url:
+        run("postgresql", args.pg_url, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
