@@ -158,7 +158,7 @@ def run_import(path: str, actor_id: int) -> dict:
         for item in rejected:
             sheet.append(list(item))
         sheet.column_dimensions["D"].width = 60
-        book.save(import_dir() / report)
+        book.save(file.parent / report)  # beside the upload: the web side serves it from there
     record(actor, "user", actor.id, "import_volunteers",
            to=f"{created} created, {len(rejected)} rejected", area_code=actor.primary_area_code)
     return {"rows": len(rows), "created": created, "rejected": len(rejected),
