@@ -41,6 +41,7 @@ class GuardianIn(Body):
 class VolunteerIn(Body):
     username: str | None = Field(default=None, max_length=64)
     password: str | None = Field(default=None, max_length=1024)
+    email: str | None = Field(default=None, max_length=254)
     real_name: str | None = Field(default=None, max_length=100)
     id_type: str = "resident_id"
     id_number: str | None = Field(default=None, max_length=40)

@@ -32,6 +32,9 @@ class RegisterForm(FlaskForm):
     gender = SelectField(_l("Gender (only for documents other than the resident ID)"),
                          choices=[("", "—"), ("female", _l("Female")), ("male", _l("Male"))],
                          default="")
+    email = StringField(_l("E-mail (optional, for notices)"),
+                        validators=[Optional(), Length(max=254)],
+                        render_kw={"inputmode": "email", "autocomplete": "email"})
     phone = StringField(_l("Mobile phone"), validators=[DataRequired(), Length(max=30)],
                         render_kw={"inputmode": "tel", "autocomplete": "tel"})
     community_code = SelectField(_l("Your community"), choices=[])
@@ -68,3 +71,27 @@ class ImportForm(FlaskForm):
 
 class VerifyForm(FlaskForm):
     submit = SubmitField(_l("Verify"))
+
+
+class ProfileForm(FlaskForm):
+    phone = StringField(_l("Mobile phone"), validators=[DataRequired(), Length(max=30)],
+                        render_kw={"inputmode": "tel", "autocomplete": "tel"})
+    community_code = SelectField(_l("Your community"), choices=[])
+    service_types = MultiCheckboxField(_l("Services you would like to give"), choices=[])
+    skills = MultiCheckboxField(_l("Skills"), choices=[])
+    availability = MultiCheckboxField(_l("When you are usually free"), choices=[])
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args, communities=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.community_code.choices = [(a.code, f"{a.name} ({a.code})") for a in communities]
+        self.service_types.choices = list(SERVICE_TYPES.items())
+        self.skills.choices = list(SKILLS.items())
+        self.availability.choices = [(f"{d}_{p}", f"{dt} · {pt}")
+                                     for d, dt in WEEKDAYS.items() for p, pt in DAYPARTS.items()]
+
+
+class DeleteForm(FlaskForm):
+    confirm = BooleanField(_l("Yes, delete my account: my name, document and phone are removed; "
+                              "my approved hours stay counted"))
+    submit = SubmitField(_l("Delete my account"))

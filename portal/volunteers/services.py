@@ -6,6 +6,7 @@ message, log line or audit row repeats it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -44,6 +45,7 @@ class VolunteerInput:
     guardian_consent: bool = False
     username: str | None = None
     password: str | None = None
+    email: str | None = None
 
 
 def id_message(reason: str) -> str:
@@ -136,6 +138,9 @@ def register_volunteer(data: VolunteerInput, *, actor: User | None) -> Volunteer
             errors["guardian"] = problems
         guardian = {"guardian_name": (data.guardian_name or "").strip()[:50],
                     "guardian_phone": guardian_phone, "guardian_consent_at": utcnow()}
+    email = (data.email or "").strip() or None
+    if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        errors["email"] = [_("Enter an e-mail address like name@example.com.")]
     if actor is None and not (data.username and data.password):
         errors.setdefault("username", []).append(_("Choose a username and a password."))
     if errors:
@@ -148,6 +153,7 @@ def register_volunteer(data: VolunteerInput, *, actor: User | None) -> Volunteer
     if data.username or data.password:
         user = create_user(data.username or "", data.password or "", [Grant(Role.volunteer)],
                            actor=actor)
+        user.email = email
     volunteer = Volunteer(
         user_id=user.id if user else None, id_type=identity.id_type,
         id_number_encrypted=crypto.encrypt(identity.number), id_hash=id_hash,

@@ -26,7 +26,13 @@ from portal.extensions import db
 from portal.volunteers import services
 from portal.volunteers.api import registration_throttle
 from portal.volunteers.catalogues import SERVICE_TYPES, SKILLS
-from portal.volunteers.forms import ImportForm, RegisterForm, VerifyForm
+from portal.volunteers.forms import (
+    DeleteForm,
+    ImportForm,
+    ProfileForm,
+    RegisterForm,
+    VerifyForm,
+)
 from portal.volunteers.models import ID_TYPE_TITLES, Volunteer, VolunteerState
 
 bp = Blueprint("volunteers", __name__)
@@ -49,7 +55,7 @@ def _input(form: RegisterForm) -> services.VolunteerInput:
         gender=form.gender.data or None, guardian_name=form.guardian_name.data,
         guardian_phone=form.guardian_phone.data, guardian_consent=form.guardian_consent.data,
         username=(form.username.data or "").strip() or None,
-        password=form.password.data or None)
+        password=form.password.data or None, email=form.email.data or None)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -207,3 +213,46 @@ def import_report(name: str):
     if not any(isinstance(r.result, dict) and r.result.get("report") == name for r in runs):
         abort(404)
     return send_file(import_dir() / name, as_attachment=True, download_name="未导入的行.xlsx")
+
+
+def _my_volunteer_or_404() -> Volunteer:
+    volunteer = db.session.scalar(sa.select(Volunteer).where(
+        Volunteer.user_id == current_user.id))
+    if volunteer is None:
+        abort(404)
+    return volunteer
+
+
+@bp.route("/me/edit", methods=["GET", "POST"])
+@login_required
+def edit_profile():
+    volunteer = _my_volunteer_or_404()
+    form = ProfileForm(obj=volunteer, communities=_communities())
+    fields = {"phone", "community_code", "skills", "service_types", "availability"}
+    saved, status = submit(form, lambda: services.update_volunteer(
+        volunteer, services.VolunteerInput(
+            phone=form.phone.data, community_code=form.community_code.data,
+            skills=form.skills.data or [], service_types=form.service_types.data or [],
+            availability=form.availability.data or []), fields, actor=current_user))
+    if saved is not None:
+        flash(_("Saved."), "success")
+        return redirect(url_for("volunteers.me"))
+    return render_template("volunteers/edit.html", form=form, delete_form=DeleteForm()), status
+
+
+@bp.post("/me/delete")
+@login_required
+def delete_account():
+    from flask_login import logout_user
+
+    volunteer = _my_volunteer_or_404()
+    form = DeleteForm()
+    if not (form.validate_on_submit() and form.confirm.data):
+        flash(_("Tick the box to confirm."), "warning")
+        return redirect(url_for("volunteers.edit_profile"))
+    result, _status = submit(form, lambda: services.delete_volunteer(volunteer,
+                                                                     actor=current_user))
+    if result is not None:
+        logout_user()
+        flash(_("Your account is deleted."), "success")
+    return redirect(url_for("core.home"))

@@ -216,3 +216,33 @@ def test_nothing_is_half_written_when_the_account_is_refused(app, client, staff)
     assert response.status_code == 422
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Volunteer)) == 0
+
+
+def test_profile_page_edits_and_deletes(app, client, staff, login):
+    from tests.conftest import csrf_token
+
+    client.post("/api/v1/volunteers", json=body(email="wang@example.com"))
+    login("wangayi", "a-long-password")
+    page = client.get("/me/edit?lang=en")
+    html = page.get_data(as_text=True)
+    assert 'value="13800138000"' in html
+    saved = client.post("/me/edit", data={"csrf_token": csrf_token(html),
+                                          "phone": "13700137000", "community_code": URBAN,
+                                          "skills": ["cooking"]})
+    assert saved.status_code == 302
+    assert "烹饪" in client.get("/me?lang=zh").get_data(as_text=True)
+    bad = client.post("/me/edit", data={"csrf_token": csrf_token(html), "phone": "123",
+                                        "community_code": URBAN})
+    assert bad.status_code == 422 and "is-invalid" in bad.get_data(as_text=True)
+    unconfirmed = client.post("/me/delete", data={"csrf_token": csrf_token(html)})
+    assert unconfirmed.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(sa.select(Volunteer.status)).value == "registered"
+    client.post("/me/delete", data={"csrf_token": csrf_token(html), "confirm": "y"})
+    with app.app_context():
+        assert db.session.scalar(sa.select(Volunteer.status)).value == "deleted"
+
+
+def test_email_is_optional_and_checked(client, staff):
+    bad = client.post("/api/v1/volunteers", json=body(email="not-an-address"))
+    assert bad.status_code == 422 and "email" in bad.get_json()["error"]["fields"]
