@@ -126,17 +126,21 @@ def worker(app):
     env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
                REDIS_URL=app.config["REDIS_URL"], RQ_QUEUES=app.config["RQ_QUEUES"][0],
                SECRET_KEY="test-secret")
+    # Its output goes to a file: a pipe nobody reads fills up and stops the worker mid-suite.
+    log_path = app.config["TEST_TMP"] / "worker.log"
+    log_file = open(log_path, "wb")  # noqa: SIM115 (open for the whole session)
     proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "portal", "worker"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     time.sleep(0.5)
     if proc.poll() is not None:
-        raise RuntimeError("worker died: " + proc.stdout.read().decode(errors="replace"))
+        raise RuntimeError("worker died: " + log_path.read_text(errors="replace"))
     yield proc
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+    log_file.close()
 
 
 # --- factories ---------------------------------------------------------------------------------
