@@ -389,15 +389,28 @@ def default_area(user) -> str | None:
     return "2108" if user.is_admin else None
 
 
-@bp.get("/stats/org-coverage")
-@doc("Active community social organisations per community against the target (bureau; "
-     "community workers for their own area)", tag="indicators")
-def org_coverage():
-    actor = require_user()
+def _stats_area(actor) -> Area:
     code = request.args.get("area") or default_area(actor)
     if not can(actor, "coverage.view", code):
         raise ApiAbort(403)
     area = db.session.get(Area, code) if code else None
     if area is None:
         raise ApiAbort(404)
-    return jsonify(queries.coverage(area).to_dict())
+    return area
+
+
+@bp.get("/stats/org-coverage")
+@doc("Active community social organisations per community against the target (bureau; "
+     "community workers for their own area)", tag="indicators")
+def org_coverage():
+    actor = require_user()
+    return jsonify(queries.coverage(_stats_area(actor), indicators=False).to_dict())
+
+
+@bp.get("/stats/indicators")
+@doc("The work-force and volunteer indicators of an area (专栏1 indicators 4 and 9, volunteers "
+     "per 100 residents)", tag="indicators")
+def indicators():
+    actor = require_user()
+    area = _stats_area(actor)
+    return jsonify({"area": area.to_dict(), "indicators": queries.coverage(area).workers})

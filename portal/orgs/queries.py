@@ -84,7 +84,7 @@ class Coverage:
             "short": [{"code": r.code, "lacking": r.lacking} for r in self.short],
             "children": [dict(area.to_dict(), **tally.to_dict()) for area, tally in
                          self.children],
-            "indicators": self.workers,
+            **({"indicators": self.workers} if self.workers else {}),
         }
 
 
@@ -93,21 +93,23 @@ def target_for(kind: AreaKind | str) -> int:
     return cfg["URBAN_ORG_TARGET"] if AreaKind(kind) is AreaKind.urban else cfg["RURAL_ORG_TARGET"]
 
 
-def coverage(area: Area) -> Coverage:
+def coverage(area: Area, *, indicators: bool = True) -> Coverage:
     """Active community social organisations per community under `area`, against the target.
 
     Counted: status active, by home community, registered and filed alike. One query (the
     communities under the area joined to a GROUP BY of their active organisations), the rest in
     Python over at most a city's communities; the worker indicators add one aggregate.
     """
+    code_range = under(Area.code, area.code)
     active = (sa.select(Org.community_code, sa.func.count().label("n"))
               .where(Org.status == OrgState.active, under(Org.community_code, area.code))
               .group_by(Org.community_code).subquery())
+    # Plain columns (kind as its stored text): 800 rows need no ORM objects or enum conversion.
     communities = db.session.execute(
-        sa.select(Area.code, Area.name, Area.kind, Area.population,
+        sa.select(Area.code, Area.name, sa.type_coerce(Area.kind, sa.String), Area.population,
                   sa.func.coalesce(active.c.n, 0))
         .outerjoin(active, active.c.community_code == Area.code)
-        .where(Area.level == AreaLevel.community, under(Area.code, area.code))
+        .where(Area.level == AreaLevel.community, code_range)
         .order_by(Area.code)).all()
     urban_target, rural_target = target_for(AreaKind.urban), target_for(AreaKind.rural)
     child_level = CHILD_LEVEL.get(area.level)
@@ -119,10 +121,10 @@ def coverage(area: Area) -> Coverage:
     rows = []
     urban_residents = residents = 0
     for code, name, kind, population, active_orgs in communities:
-        is_urban = kind is AreaKind.urban
+        is_urban = kind == "urban"
         target = urban_target if is_urban else rural_target
         meets = active_orgs >= target
-        rows.append(CommunityRow(code, name, kind.value, population, active_orgs, target))
+        rows.append(CommunityRow(code, name, kind, population, active_orgs, target))
         residents += population or 0
         if is_urban:
             urban_residents += population or 0
@@ -139,8 +141,9 @@ def coverage(area: Area) -> Coverage:
         children = db.session.scalars(sa.select(Area).where(Area.parent_code == area.code)
                                       .order_by(Area.code)).all()
         result.children = [(c, Tally(*by_child.get(c.code, (0, 0, 0)))) for c in children]
-    result.workers = worker_indicators(area, residents=area.population or residents,
-                                       urban_residents=urban_residents)
+    if indicators:
+        result.workers = worker_indicators(area, residents=area.population or residents,
+                                           urban_residents=urban_residents)
     return result
 
 

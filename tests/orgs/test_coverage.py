@@ -119,7 +119,9 @@ def test_worker_indicators(app, client, people, token, add_community):
     assert client.post("/api/v1/workers", headers=token("worker"), json=rural).status_code == 403
     assert client.post("/api/v1/workers", headers=token("bayuquan"), json=rural).status_code \
         == 201
-    indicators = coverage(client, token)["indicators"]
+    assert "indicators" not in coverage(client, token)
+    indicators = client.get("/api/v1/stats/indicators?area=2108",
+                            headers=token("city")).get_json()["indicators"]
     assert indicators["urban_community_workers"] == 9
     assert indicators["community_workers_per_10k_urban"] == 18.0
     assert indicators["certified_share_urban"] == 22.2
@@ -181,3 +183,10 @@ def test_excel_export_has_chinese_headers_and_the_numbers(client, people, login,
 def test_user_model_unchanged_by_reads(app, people):
     with app.app_context():
         assert db.session.query(User).count() == 7
+
+
+@pytest.mark.parametrize("by,area,status", [("city", "2108", 200), ("worker", URBAN, 200),
+                                            ("worker", "210802", 403), ("founder", URBAN, 403)])
+def test_indicators_have_the_same_scopes(client, people, token, by, area, status):
+    assert client.get(f"/api/v1/stats/indicators?area={area}",
+                      headers=token(by)).status_code == status

@@ -207,7 +207,7 @@ def test_registration_page_in_both_languages(app, client, staff):
 
 def test_volunteers_feed_the_dashboard(client, staff, token):
     client.post("/api/v1/volunteers", json=body())
-    data = client.get("/api/v1/stats/org-coverage?area=2108", headers=token("city")).get_json()
+    data = client.get("/api/v1/stats/indicators?area=2108", headers=token("city")).get_json()
     assert data["indicators"]["registered_volunteers"] == 1
 
 
