@@ -541,7 +541,10 @@ def tokens_for(user_ids: list[int]) -> dict[int, str]:
     return dict(in_threads(sign_in, user_ids, CLIENTS))
 
 
-def sequential(path: str, runs: int, token: str | None = None, warmup: int = 3) -> list[float]:
+def sequential(path: str, runs: int, token: str | None = None, warmup: int = 12) -> list[float]:
+    """One request at a time. The warm-up reaches each of the 4 workers a few times: a worker's
+    first request of a new shape compiles its SQL (up to ~100 ms here), which is not steady
+    state."""
     conn = SERVER.connection()
     samples = []
     for i in range(warmup + runs):
@@ -554,16 +557,17 @@ def sequential(path: str, runs: int, token: str | None = None, warmup: int = 3) 
     return samples
 
 
-def concurrent_healthz(total: int) -> tuple[list[float], float]:
+def concurrent_healthz(total: int) -> tuple[list[float], float, float]:
     def get(conn, _i):
         t0 = time.perf_counter()
         status, _data = request(conn, "GET", "/healthz")
         assert status == 200, status
         return (time.perf_counter() - t0) * 1000
 
-    t0 = time.perf_counter()
+    server0, t0 = cpu_seconds(SERVER.process.pid), time.perf_counter()
     samples = in_threads(get, list(range(total)), CLIENTS)
-    return samples, len(samples) / (time.perf_counter() - t0)
+    rate = len(samples) / (time.perf_counter() - t0)
+    return samples, rate, (cpu_seconds(SERVER.process.pid) - server0) * 1000 / max(1, total)
 
 
 def signup_run(pairs: list[tuple[int, int]], tokens: dict[int, str], limit_s: float,
@@ -717,7 +721,7 @@ def run(name: str, url: str, args) -> None:
             tokens = tokens_for(list(range(1, REC_VOLUNTEER + 1)))
             token_s = time.perf_counter() - t0
             health_1 = sequential("/healthz", args.runs * 4)
-            health_16, health_rate = concurrent_healthz(N_SIGNUPS)
+            health_16, health_rate, health_cpu = concurrent_healthz(N_SIGNUPS)
             one = signup_run(plan.sequential, tokens, args.limit, 1)
             signups = signup_run(plan.requests, tokens, args.limit, CLIENTS)
             time.sleep(2)  # let the database settle (autovacuum notices the new rows)
@@ -765,7 +769,8 @@ def run(name: str, url: str, args) -> None:
           f"requests; status {dict(sorted(statuses.items()))}; CPU per signup: gunicorn "
           f"{signups['server_cpu_ms']:.1f} ms, whole machine (anyone's) {signups['cpu_ms']:.1f} "
           f"ms ({os.cpu_count()} cores; 1 client: {one['server_cpu_ms']:.1f} / "
-          f"{one['cpu_ms']:.1f} ms); jobs {'queued in Redis' if args.redis_url else 'inline'}")
+          f"{one['cpu_ms']:.1f} ms; healthz: gunicorn {health_cpu:.1f} ms); jobs "
+          f"{'queued in Redis' if args.redis_url else 'inline'}")
     for (status, outcome), n in sorted(outcomes.items(), key=lambda kv: (kv[0][0], -kv[1])):
         print(f"    {status} {outcome}: {n}")
     print(f"    (1 client: {dict(sorted(Counter((r[1], r[2]) for r in one['results']).items()))})")

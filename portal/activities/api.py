@@ -118,7 +118,9 @@ def activities_query():
 @doc("Published activities (public), by community, service type, dates, skill and text",
      auth=False, tag="activities")
 def list_activities():
-    return jsonify(paginate(activities_query(), lambda a: a.to_dict()))
+    return jsonify(paginate(
+        activities_query(), lambda a, counts: a.to_dict(waitlist_counts=counts),
+        prepare=lambda rows: Shift.waitlist_counts(s.id for a in rows for s in a.shifts)))
 
 
 @bp.get("/activities/<int:activity_id>")
@@ -223,7 +225,9 @@ def get_recommendations(volunteer_id):
     volunteer = db.session.get(Volunteer, volunteer_id)
     if volunteer is None or not can(actor, "volunteer.view", volunteer):
         raise ApiAbort(404)
-    return jsonify({"items": [r.to_dict() for r in recommendations(volunteer)]})
+    items = recommendations(volunteer)
+    counts = Shift.waitlist_counts(r.shift.id for r in items)
+    return jsonify({"items": [r.to_dict(counts) for r in items]})
 
 
 class CodeIn(Body):

@@ -83,7 +83,8 @@ class Activity(db.Model):
         return self.status is ActivityState.published and (not self.risky
                                                             or self.insured_at is not None)
 
-    def to_dict(self, *, shifts: bool = True, organiser: bool = False) -> dict:
+    def to_dict(self, *, shifts: bool = True, organiser: bool = False,
+                waitlist_counts: dict | None = None) -> dict:
         data = {
             "id": self.id, "title": self.title, "org_id": self.org_id,
             "community_code": self.community_code, "service_type": self.service_type,
@@ -93,7 +94,8 @@ class Activity(db.Model):
             "status": self.status.value, "created_at": self.created_at.isoformat(),
         }
         if shifts:
-            data["shifts"] = [s.to_dict(organiser=organiser) for s in self.shifts]
+            data["shifts"] = [s.to_dict(organiser=organiser, waitlist_counts=waitlist_counts)
+                              for s in self.shifts]
         return data
 
 
@@ -120,6 +122,17 @@ class Shift(db.Model):
 
     activity: Mapped[Activity] = relationship(back_populates="shifts")
 
+    @staticmethod
+    def waitlist_counts(shift_ids) -> dict[int, int]:
+        """Waiting signups of many shifts in one GROUP BY (lists must not count shift by
+        shift)."""
+        if not shift_ids:
+            return {}
+        return dict(db.session.execute(
+            sa.select(Signup.shift_id, sa.func.count()).where(
+                Signup.shift_id.in_(list(shift_ids)), Signup.status == SignupState.waitlisted)
+            .group_by(Signup.shift_id)).all())
+
     def waitlist_count(self) -> int:
         return db.session.scalar(sa.select(sa.func.count()).select_from(Signup).where(
             Signup.shift_id == self.id, Signup.status == SignupState.waitlisted)) or 0
@@ -127,12 +140,14 @@ class Shift(db.Model):
     def local(self, when: datetime) -> datetime:
         return when.astimezone(SHANGHAI)
 
-    def to_dict(self, *, organiser: bool = False) -> dict:
+    def to_dict(self, *, organiser: bool = False, waitlist_counts: dict | None = None) -> dict:
+        waiting = waitlist_counts.get(self.id, 0) if waitlist_counts is not None \
+            else self.waitlist_count()
         data = {"id": self.id, "activity_id": self.activity_id,
                 "starts_at": self.local(self.starts_at).isoformat(),
                 "ends_at": self.local(self.ends_at).isoformat(), "capacity": self.capacity,
                 "waitlist": self.waitlist, "confirmed_count": self.confirmed_count,
-                "waitlist_count": self.waitlist_count()}
+                "waitlist_count": waiting}
         if organiser:
             data["check_in_code"] = self.check_in_code
         return data

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import contains_eager
 
 from portal.activities.models import HOLDING, Activity, ActivityState, Shift, Signup, SignupState
 from portal.core.areas import under
@@ -23,9 +24,10 @@ class Recommendation:
     score: float = 0.0
     reasons: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
-        return {"shift": self.shift.to_dict(), "activity": self.shift.activity.to_dict(
-            shifts=False), "score": round(self.score, 2), "reasons": self.reasons}
+    def to_dict(self, waitlist_counts: dict | None = None) -> dict:
+        return {"shift": self.shift.to_dict(waitlist_counts=waitlist_counts),
+                "activity": self.shift.activity.to_dict(shifts=False),
+                "score": round(self.score, 2), "reasons": self.reasons}
 
 
 def daypart(hour: int) -> str:
@@ -56,6 +58,7 @@ def recommendations(volunteer: Volunteer, limit: int = 20) -> list[Recommendatio
                     sa.or_(Activity.risky.is_(False), Activity.insured_at.is_not(None)),
                     Shift.starts_at > now, Shift.confirmed_count < Shift.capacity,
                     Shift.id.not_in(held))
+             .options(contains_eager(Shift.activity))  # joined already: no query per shift
              .order_by(nearness, Shift.starts_at).limit(CANDIDATES))
     skills, types = set(volunteer.skills or []), set(volunteer.service_types or [])
     free = set(volunteer.availability or [])

@@ -195,8 +195,9 @@ def pagination() -> tuple[int, int]:
     return page, per_page
 
 
-def paginate(select, to_dict, *, session=None):
-    """Run a select as one page of the contract's list shape."""
+def paginate(select, to_dict, *, session=None, prepare=None):
+    """Run a select as one page of the contract's list shape. `prepare(rows)` may load what all
+    rows need in one query; its result is passed to to_dict as a second argument."""
     import sqlalchemy as sa
 
     from portal.extensions import db
@@ -205,8 +206,12 @@ def paginate(select, to_dict, *, session=None):
     session = session or db.session
     total = session.scalar(sa.select(sa.func.count()).select_from(select.order_by(None).subquery()))
     rows = session.scalars(select.limit(per_page).offset((page - 1) * per_page)).all()
-    return {"items": [to_dict(r) for r in rows], "page": page, "per_page": per_page,
-            "total": total}
+    if prepare is not None:
+        extra = prepare(rows)
+        items = [to_dict(r, extra) for r in rows]
+    else:
+        items = [to_dict(r) for r in rows]
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
 
 
 # --- OpenAPI -----------------------------------------------------------------------------------

@@ -64,6 +64,8 @@ def test_waitlist_moves_up_and_cancelling_promotes_the_first(client, people, tok
     assert (c2["status"], c2["waitlist_position"]) == ("waitlisted", 1)
     shift = client.get(f"/api/v1/shifts/{shift_id}").get_json()
     assert (shift["confirmed_count"], shift["waitlist_count"]) == (1, 1)
+    listed = client.get("/api/v1/activities").get_json()["items"][0]["shifts"][0]
+    assert (listed["confirmed_count"], listed["waitlist_count"]) == (1, 1)
     assert "check_in_code" not in shift
 
 
