@@ -20,6 +20,7 @@ from portal.core.apiframe import (
     paginate,
     raw_json,
     require_user,
+    visible_or_404,
 )
 from portal.core.areas import under
 from portal.core.db import MAX_ID, SHANGHAI
@@ -191,10 +192,7 @@ def post_signup(shift_id):
 
 
 def _signup_or_404(signup_id: int, user) -> Signup:
-    signup = db.session.get(Signup, signup_id)
-    if signup is None or not can(user, "signup.view", signup):
-        raise ApiAbort(404)
-    return signup
+    return visible_or_404(Signup, signup_id, user, "signup.view")
 
 
 @bp.get("/signups/<int:signup_id>")
@@ -221,10 +219,7 @@ def delete_signup(signup_id):
 def get_recommendations(volunteer_id):
     from portal.activities.queries import recommendations
 
-    actor = require_user()
-    volunteer = db.session.get(Volunteer, volunteer_id)
-    if volunteer is None or not can(actor, "volunteer.view", volunteer):
-        raise ApiAbort(404)
+    volunteer = visible_or_404(Volunteer, volunteer_id, require_user(), "volunteer.view")
     items = recommendations(volunteer)
     counts = Shift.waitlist_counts(r.shift.id for r in items)
     return jsonify({"items": [r.to_dict(counts) for r in items]})

@@ -100,6 +100,17 @@ def api_user():
     return user
 
 
+def visible_or_404(model, object_id: int, user, action: str):
+    """The object, or 404 when there is none or the caller may not know it exists."""
+    from portal.core.permissions import can
+    from portal.extensions import db
+
+    obj = db.session.get(model, object_id)
+    if obj is None or not can(user, action, obj):
+        raise ApiAbort(404)
+    return obj
+
+
 def require_user():
     user = api_user()
     if user is None:

@@ -18,6 +18,7 @@ from portal.core.apiframe import (
     paginate,
     raw_json,
     require_user,
+    visible_or_404,
 )
 from portal.core.areas import Area, under
 from portal.core.db import MAX_ID
@@ -41,10 +42,7 @@ bp = Blueprint("orgs_api", __name__, url_prefix="/api/v1")
 
 
 def _org_or_404(org_id: int, user) -> Org:
-    org = db.session.get(Org, org_id)
-    if org is None or not can(user, "org.view", org):
-        raise ApiAbort(404)
-    return org
+    return visible_or_404(Org, org_id, user, "org.view")
 
 
 def visible_orgs(user, query):
@@ -281,10 +279,7 @@ class MoveIn(Body):
 
 
 def _incubation_or_404(incubation_id: int, user) -> Incubation:
-    incubation = db.session.get(Incubation, incubation_id)
-    if incubation is None or not can(user, "incubation.view", incubation):
-        raise ApiAbort(404)
-    return incubation
+    return visible_or_404(Incubation, incubation_id, user, "incubation.view")
 
 
 @bp.post("/incubations/<int:incubation_id>/transition")

@@ -18,11 +18,12 @@ from portal.core.apiframe import (
     paginate,
     raw_json,
     require_user,
+    visible_or_404,
 )
 from portal.core.areas import under
 from portal.core.auth import client_address
 from portal.core.errors import DomainError, TooManyAttempts
-from portal.core.permissions import authorize, can
+from portal.core.permissions import authorize
 from portal.core.throttle import Throttle
 from portal.core.users import Role
 from portal.extensions import db
@@ -103,10 +104,7 @@ def post_volunteer():
 
 
 def _volunteer_or_404(volunteer_id: int, user) -> Volunteer:
-    volunteer = db.session.get(Volunteer, volunteer_id)
-    if volunteer is None or not can(user, "volunteer.view", volunteer):
-        raise ApiAbort(404)
-    return volunteer
+    return visible_or_404(Volunteer, volunteer_id, user, "volunteer.view")
 
 
 @bp.get("/volunteers/<int:volunteer_id>")
