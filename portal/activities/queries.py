@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import joinedload
 
 from portal.activities.models import HOLDING, Activity, ActivityState, Shift, Signup, SignupState
 from portal.core.areas import under
@@ -53,52 +53,60 @@ def recommendations(volunteer: Volunteer, limit: int = 20) -> list[Recommendatio
     nearness = sa.case((Activity.community_code == home, 0),
                        (under(Activity.community_code, home[:9]), 1),
                        (under(Activity.community_code, home[:6]), 2), else_=3)
-    query = (sa.select(Shift).join(Activity, Activity.id == Shift.activity_id)
+    # Score from plain columns; ORM objects only for the few that are shown.
+    query = (sa.select(Shift.id, Shift.starts_at, Shift.ends_at, Shift.capacity,
+                       Shift.confirmed_count, Activity.community_code, Activity.service_type,
+                       Activity.skills, Activity.min_age)
+             .join(Activity, Activity.id == Shift.activity_id)
              .where(Activity.status == ActivityState.published,
                     sa.or_(Activity.risky.is_(False), Activity.insured_at.is_not(None)),
                     Shift.starts_at > now, Shift.confirmed_count < Shift.capacity,
                     Shift.id.not_in(held))
-             .options(contains_eager(Shift.activity))  # joined already: no query per shift
              .order_by(nearness, Shift.starts_at).limit(CANDIDATES))
     skills, types = set(volunteer.skills or []), set(volunteer.service_types or [])
     free = set(volunteer.availability or [])
-    items = []
-    for shift in db.session.scalars(query):
-        activity = shift.activity
-        if any(s < shift.ends_at and e > shift.starts_at for s, e in busy):
+    scored = []
+    for (shift_id, starts, ends, capacity, confirmed, code, service_type, wanted,
+         min_age) in db.session.execute(query):
+        if any(s < ends and e > starts for s, e in busy):
             continue
-        if activity.min_age:
-            age = volunteer.age_on(shift.starts_at.astimezone(SHANGHAI).date())
-            if age is None or age < activity.min_age:
+        local = starts.astimezone(SHANGHAI)
+        if min_age:
+            age = volunteer.age_on(local.date())
+            if age is None or age < min_age:
                 continue
-        item = Recommendation(shift)
-        for skill in sorted(skills & set(activity.skills or [])):
-            item.score += 3
-            item.reasons.append(f"skill:{skill}")
-        if activity.service_type in types:
-            item.score += 3
-            item.reasons.append(f"service_type:{activity.service_type}")
-        code = activity.community_code
+        score, reasons = 0.0, []
+        for skill in sorted(skills & set(wanted or [])):
+            score += 3
+            reasons.append(f"skill:{skill}")
+        if service_type in types:
+            score += 3
+            reasons.append(f"service_type:{service_type}")
         if code == home:
-            item.score += 4
-            item.reasons.append("same_community")
+            score += 4
+            reasons.append("same_community")
         elif code[:9] == home[:9]:
-            item.score += 2.5
-            item.reasons.append("same_township")
+            score += 2.5
+            reasons.append("same_township")
         elif code[:6] == home[:6]:
-            item.score += 1
-            item.reasons.append("same_county")
-        local = shift.starts_at.astimezone(SHANGHAI)
+            score += 1
+            reasons.append("same_county")
         if f"{WEEKDAY_CODES[local.weekday()]}_{daypart(local.hour)}" in free:
-            item.score += 2
-            item.reasons.append("available")
-        filled = shift.confirmed_count / shift.capacity
+            score += 2
+            reasons.append("available")
+        filled = confirmed / capacity
         if filled < 0.5:
-            item.score += 2 * (1 - filled)
-            item.reasons.append("under_filled")
-        items.append(item)
-    items.sort(key=lambda r: (-r.score, r.shift.starts_at, r.shift.id))
-    return items[:limit]
+            score += 2 * (1 - filled)
+            reasons.append("under_filled")
+        scored.append((-score, starts, shift_id, reasons))
+    scored.sort()
+    top = scored[:limit]
+    shifts = {s.id: s for s in db.session.scalars(
+        sa.select(Shift).where(Shift.id.in_([t[2] for t in top]))
+        .options(joinedload(Shift.activity)))}
+    items = [Recommendation(shifts[shift_id], -neg, reasons)
+             for neg, _starts, shift_id, reasons in top]
+    return items
 
 
 def reason_title(reason: str) -> str:
