@@ -7,12 +7,15 @@ instance/demo-password (never committed) and printed each time.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
 
+from portal.activities.models import Activity
 from portal.core.areas import Area, AreaData, create_area, import_areas
+from portal.core.db import SHANGHAI
 from portal.core.users import Grant, Role, User, create_user
 from portal.extensions import db
 from portal.orgs import uscc
@@ -75,7 +78,28 @@ def create_demo(divisions_csv: Path) -> tuple[str, bool]:
     if db.session.scalar(sa.select(sa.func.count()).select_from(Org)) == 0:
         _demo_orgs()
         created = True
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Activity)) == 0:
+        _demo_activities()
+        created = True
     return password, created
+
+
+def _demo_activities() -> None:
+    """Two activities with shifts in the coming weeks, published by the demo community worker."""
+    from portal.activities.services import ActivityInput, ShiftInput, create_activity
+
+    worker = db.session.scalar(sa.select(User).where(User.username == "demo_worker"))
+    start = (datetime.now(SHANGHAI) + timedelta(days=3)).replace(hour=9, minute=0, second=0,
+                                                                  microsecond=0)
+    for title, service_type, skills, location, days in (
+            ("陪伴独居老人聊天读报", "elderly_care", ["first_aid"], "八田地社区活动室", (0, 7, 14)),
+            ("社区环境清洁日", "environment", [], "八田地社区广场", (5,))):
+        create_activity(ActivityInput(
+            title=title, community_code="210802001001", service_type=service_type,
+            skills=skills, location=location,
+            shifts=[ShiftInput(starts_at=start + timedelta(days=d),
+                               ends_at=start + timedelta(days=d, hours=2), capacity=8)
+                    for d in days]), actor=worker)
 
 
 DEMO_ORGS = [
