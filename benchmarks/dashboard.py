@@ -36,7 +36,17 @@ if str(ROOT) not in sys.path:
 # create_app reads the environment first; keep it from making a secret under instance/.
 os.environ.setdefault("SECRET_KEY", "bench")
 
-from portal import create_app  # noqa: E402
+from common import (  # noqa: E402  (benchmarks/ is the script's own folder on sys.path)
+    DIVISIONS,
+    accumulate,
+    check_pg_url,
+    make_app,
+    migrate,
+    normalise_url,
+    person,
+    phone,
+)
+
 from portal.core.areas import Area, AreaKind, AreaLevel, import_areas  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.orgs import uscc  # noqa: E402
@@ -53,8 +63,6 @@ from portal.orgs.models import (  # noqa: E402
 from portal.orgs.queries import coverage  # noqa: E402
 
 CITY = "2108"
-MIGRATIONS = ROOT / "migrations"
-DIVISIONS = ROOT / "portal" / "core" / "yingkou_divisions.csv"
 
 N_COMMUNITIES = 800
 N_ORGS = 4500
@@ -76,8 +84,6 @@ RAW_WORKERS_SQL = sa.text(
     "WHERE w.kind = 'community_worker' AND w.active AND w.area_code LIKE :prefix "
     "GROUP BY w.area_code")
 
-SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国志文辉鹏"
 ORG_WORDS = {
     OrgCategory.life_service: "便民服务队",
     OrgCategory.charity: "爱心公益协会",
@@ -97,47 +103,16 @@ USCC_TYPES = {"1": LegalType.social_group, "2": LegalType.private_non_enterprise
 
 # --- setup ------------------------------------------------------------------------------------
 
-def normalise_url(url: str) -> str:
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
 
 
-def check_pg_url(url: str) -> None:
-    name = sa.engine.make_url(url).database or ""
-    if "bench" not in name:
-        raise SystemExit(f"refusing to run against database {name!r}: this benchmark drops the "
-                         "public schema, so the database name must contain 'bench'")
 
 
-def make_app(url: str):
-    return create_app({
-        "SQLALCHEMY_DATABASE_URI": url,
-        "SECRET_KEY": "bench",
-        "TESTING": True,
-        "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1,
-        "REDIS_URL": None,
-    })
 
 
-def migrate(app) -> None:
-    from flask_migrate import upgrade
-
-    with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-                conn.execute(sa.text("CREATE SCHEMA public"))
-        upgrade(directory=str(MIGRATIONS))
 
 
-def person(rng: random.Random) -> str:
-    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2)))
 
 
-def phone(rng: random.Random) -> str:
-    return "1" + rng.choice("3589") + "".join(rng.choice("0123456789") for _ in range(9))
 
 
 def generate(rng: random.Random) -> tuple[list[dict], list[dict], list[dict]]:
@@ -171,7 +146,7 @@ def generate(rng: random.Random) -> tuple[list[dict], list[dict], list[dict]]:
     # Organisations: uneven spread (urban communities have more), so some meet the target.
     weights = [rng.gammavariate(2.0, 1.0) * (1.6 if c["kind"] is AreaKind.urban else 0.6)
                for c in communities]
-    cum = list(_accumulate(weights))
+    cum = list(accumulate(weights))
     statuses, status_w = list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values())
     categories = list(OrgCategory)
     bodies: set[str] = set()
@@ -211,7 +186,7 @@ def generate(rng: random.Random) -> tuple[list[dict], list[dict], list[dict]]:
 
     # Workers: most are community workers of a community (by population), some social workers
     # of an organisation, counted in the organisation's home community.
-    pop_cum = list(_accumulate(c["population"] * (1.3 if c["kind"] is AreaKind.urban else 0.5)
+    pop_cum = list(accumulate(c["population"] * (1.3 if c["kind"] is AreaKind.urban else 0.5)
                                for c in communities))
     certs, cert_w = list(CERT_WEIGHTS), list(CERT_WEIGHTS.values())
     workers: list[dict] = []
@@ -233,11 +208,6 @@ def generate(rng: random.Random) -> tuple[list[dict], list[dict], list[dict]]:
     return communities, orgs, workers
 
 
-def _accumulate(values):
-    total = 0.0
-    for value in values:
-        total += value
-        yield total
 
 
 def load(app) -> dict:
@@ -418,7 +388,7 @@ def report(name: str, counts: dict, results: dict[str, list[float]]) -> bool:
 
 
 def run(name: str, url: str, args) -> bool:
-    app = make_app(url)
+    app = make_app(url, SECRET_KEY="bench")
     migrate(app)
     counts = load(app)
     token = counts.pop("token")

@@ -58,7 +58,17 @@ BENCH_ENV = {
 for _key, _value in BENCH_ENV.items():
     os.environ[_key] = _value
 
-from portal import create_app  # noqa: E402
+from common import (  # noqa: E402  (benchmarks/ is the script's own folder on sys.path)
+    DIVISIONS,
+    accumulate,
+    check_pg_url,
+    make_app,
+    migrate,
+    normalise_url,
+    person,
+    phone,
+)
+
 from portal.activities.models import (  # noqa: E402
     Activity,
     ActivityState,
@@ -71,9 +81,6 @@ from portal.core.users import RoleGrant, User  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.volunteers.catalogues import SERVICE_TYPES, SKILLS, SLOTS  # noqa: E402
 from portal.volunteers.models import Volunteer, VolunteerState  # noqa: E402
-
-MIGRATIONS = ROOT / "migrations"
-DIVISIONS = ROOT / "portal" / "core" / "yingkou_divisions.csv"
 
 N_VOLUNTEERS = 366_000
 N_USERS = 2_000               # volunteers 1..N_USERS have accounts and take part in the run
@@ -93,8 +100,6 @@ SIGNUP_GOAL_MS = 50.0
 READ_GOAL_MS = 100.0
 HOLDING = ("confirmed", "checked_in", "completed")
 
-SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国志文辉鹏"
 # Activity titles with their service type; the list's text filter looks for "探访".
 TITLES = [
     ("关爱空巢老人上门探访", "elderly_care"), ("老年食堂助餐服务", "elderly_care"),
@@ -111,54 +116,18 @@ PLACES = ("党群服务中心", "文化广场", "日间照料中心", "新时代
 
 # --- setup ------------------------------------------------------------------------------------
 
-def normalise_url(url: str) -> str:
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
 
 
-def check_pg_url(url: str) -> None:
-    name = sa.engine.make_url(url).database or ""
-    if "bench" not in name:
-        raise SystemExit(f"refusing to run against database {name!r}: this benchmark drops the "
-                         "public schema, so the database name must contain 'bench'")
 
 
-def make_app(url: str):
-    return create_app({
-        "SQLALCHEMY_DATABASE_URI": url,
-        "TESTING": True,
-        "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1,
-        "REDIS_URL": None,
-    })
 
 
-def migrate(app) -> None:
-    from flask_migrate import upgrade
-
-    with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-                conn.execute(sa.text("CREATE SCHEMA public"))
-        upgrade(directory=str(MIGRATIONS))
 
 
-def person(rng: random.Random) -> str:
-    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2)))
 
 
-def phone(rng: random.Random) -> str:
-    return "1" + rng.choice("3589") + "".join(rng.choice("0123456789") for _ in range(9))
 
 
-def accumulate(values) -> list[float]:
-    out, total = [], 0.0
-    for value in values:
-        total += value
-        out.append(total)
-    return out
 
 
 class Plan:

@@ -1,0 +1,74 @@
+"""What the benchmarks share: the database URL rules, the app, migrations, names and numbers."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+MIGRATIONS = ROOT / "migrations"
+DIVISIONS = ROOT / "portal" / "core" / "yingkou_divisions.csv"
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国志文辉鹏"
+
+
+def normalise_url(url: str) -> str:
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def check_pg_url(url: str) -> None:
+    name = sa.engine.make_url(url).database or ""
+    if "bench" not in name:
+        raise SystemExit(f"refusing to run against database {name!r}: this benchmark drops the "
+                         "public schema, so the database name must contain 'bench'")
+
+
+def make_app(url: str, **extra):
+    from portal import create_app
+
+    return create_app({
+        "SQLALCHEMY_DATABASE_URI": url,
+        "TESTING": True,
+        "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1,
+        "REDIS_URL": None,
+        **extra,
+    })
+
+
+def migrate(app) -> None:
+    """Empty the database (PostgreSQL: drop the public schema) and migrate to head."""
+    from flask_migrate import upgrade
+
+    from portal.extensions import db
+
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+                conn.execute(sa.text("CREATE SCHEMA public"))
+        upgrade(directory=str(MIGRATIONS))
+
+
+def person(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2)))
+
+
+def phone(rng: random.Random) -> str:
+    return "1" + rng.choice("3589") + "".join(rng.choice("0123456789") for _ in range(9))
+
+
+def accumulate(values) -> list[float]:
+    out, total = [], 0.0
+    for value in values:
+        total += value
+        out.append(total)
+    return out
