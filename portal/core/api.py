@@ -30,12 +30,12 @@ from portal.core.users import (
     SCOPE_LEVELS,
     Grant,
     Role,
-    RoleGrant,
     User,
     create_user,
     issue_token,
     parse_grants,
     revoke_token,
+    visible_users,
 )
 from portal.extensions import db
 
@@ -127,13 +127,7 @@ def post_user():
 def list_users():
     actor = require_user()
     authorize(actor, "user.list")
-    query = sa.select(User).order_by(User.id)
-    if not actor.is_admin:
-        scopes = actor.scopes(Role.bureau)
-        query = query.where(User.id.in_(
-            sa.select(RoleGrant.user_id).where(sa.or_(*[
-                area_service.under(RoleGrant.area_code, s) for s in scopes]))))
-    return jsonify(paginate(query, User.to_dict))
+    return jsonify(paginate(visible_users(actor).order_by(User.id), User.to_dict))
 
 
 # --- areas ---------------------------------------------------------------------------------

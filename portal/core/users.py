@@ -88,6 +88,10 @@ class User(UserMixin, db.Model):
         """Area codes this user holds `role` for."""
         return [g.area_code for g in self.grants if g.role == role and g.area_code]
 
+    def staff_scopes(self) -> list[str]:
+        """The areas this user serves as local staff (community worker or bureau)."""
+        return self.scopes(Role.community_worker) + self.scopes(Role.bureau)
+
     def covers(self, role: Role, code: str | None) -> bool:
         return code is not None and any(covers(s, code) for s in self.scopes(role))
 
@@ -330,3 +334,14 @@ def revoke_token(row: ApiToken) -> None:
         row.revoked_at = utcnow()
         record(row.user, "user", row.user_id, "token_revoke", to=str(row.id),
                area_code=row.user.primary_area_code)
+
+
+def visible_users(actor: User) -> sa.Select:
+    """Accounts the actor may list: all for an admin, those with a role in a bureau's area."""
+    from portal.core.areas import under
+
+    query = sa.select(User)
+    if not actor.is_admin:
+        query = query.where(User.id.in_(sa.select(RoleGrant.user_id).where(sa.or_(
+            sa.false(), *[under(RoleGrant.area_code, s) for s in actor.scopes(Role.bureau)]))))
+    return query

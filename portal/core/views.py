@@ -28,7 +28,7 @@ from portal.core.forms import AreaForm, LoginForm, LogoutForm, UserForm
 from portal.core.i18n import normalise
 from portal.core.jobs import JobRun, count_to, enqueue
 from portal.core.permissions import authorize, can
-from portal.core.users import Role, RoleGrant, User, create_user, parse_grants
+from portal.core.users import Role, User, create_user, parse_grants, visible_users
 from portal.extensions import db, login_manager
 
 bp = Blueprint("core", __name__)
@@ -216,13 +216,8 @@ def _trail(area: Area) -> list[Area]:
 @login_required
 def users():
     authorize(current_user, "user.list")
-    query = sa.select(User).order_by(User.username)
-    if not current_user.is_admin:
-        scopes = current_user.scopes(Role.bureau)
-        query = query.where(User.id.in_(sa.select(RoleGrant.user_id).where(
-            sa.or_(*[area_service.under(RoleGrant.area_code, s) for s in scopes]))))
-    page = page_number()
-    rows = db.paginate(query, page=page, per_page=50, error_out=False)
+    rows = db.paginate(visible_users(current_user).order_by(User.username),
+                       page=page_number(), per_page=50, error_out=False)
     return render_template("core/users.html", rows=rows)
 
 

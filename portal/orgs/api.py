@@ -307,13 +307,8 @@ def list_incubations():
     actor = require_user()
     authorize(actor, "incubation.list")
     area = request.args.get("area")
-    if area and not (actor.is_admin or actor.covers(Role.bureau, area)):
-        raise ApiAbort(403)
-    stage = _choice(Stage, "stage")
-    scopes = [area] if area else ([] if actor.is_admin else actor.scopes(Role.bureau))
-    query = queries.pipeline(stage=stage)
-    if scopes:
-        query = query.where(sa.or_(*[under(Org.community_code, s) for s in scopes]))
+    queries.pipeline(actor, area)  # an area outside the caller's is 403 before any validation
+    query = queries.pipeline(actor, area, _choice(Stage, "stage"))
     return jsonify(paginate(query, lambda i: dict(i.to_dict(), stuck=queries.is_stuck(i))))
 
 
@@ -361,13 +356,7 @@ def post_worker():
 def list_workers():
     actor = require_user()
     authorize(actor, "worker.list")
-    query = sa.select(Worker).order_by(Worker.id)
-    if not actor.is_admin:
-        visible = [under(Worker.area_code, s) for role in (Role.bureau, Role.community_worker)
-                   for s in actor.scopes(role)]
-        visible.append(Worker.employer_org_id.in_(
-            sa.select(OrgAdmin.org_id).where(OrgAdmin.user_id == actor.id)))
-        query = query.where(sa.or_(*visible))
+    query = queries.visible_workers(actor).order_by(Worker.id)
     area = request.args.get("area")
     if area:
         query = query.where(under(Worker.area_code, area))

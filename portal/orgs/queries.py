@@ -184,13 +184,38 @@ def _volunteer_count(area: Area) -> int | None:
     return sum(counter(area.code) for counter in VOLUNTEER_COUNTERS)
 
 
-def pipeline(area_code: str | None = None, stage: Stage | None = None):
+def pipeline(actor, area_code: str | None = None, stage: Stage | None = None):
+    """The incubations the actor's bureau areas hold (an admin: all), optionally one area's.
+    An area outside the actor's is refused (Forbidden)."""
+    from flask_babel import gettext as _
+
+    from portal.core.errors import Forbidden
+    from portal.core.users import Role
+
+    if area_code and not (actor.is_admin or actor.covers(Role.bureau, area_code)):
+        raise Forbidden(_("You are not allowed to do this."))
     query = (sa.select(Incubation).join(Incubation.org)
              .order_by(Incubation.stage_since, Incubation.id))
     if area_code:
         query = query.where(under(Org.community_code, area_code))
+    elif not actor.is_admin:
+        query = query.where(sa.or_(sa.false(), *[under(Org.community_code, s)
+                                                 for s in actor.scopes(Role.bureau)]))
     if stage:
         query = query.where(Incubation.stage == stage)
+    return query
+
+
+def visible_workers(actor):
+    """Workers in the actor's staff areas and of the organisations they administer."""
+    from portal.orgs.models import OrgAdmin
+
+    query = sa.select(Worker)
+    if not actor.is_admin:
+        query = query.where(sa.or_(
+            *[under(Worker.area_code, s) for s in actor.staff_scopes()],
+            Worker.employer_org_id.in_(sa.select(OrgAdmin.org_id).where(
+                OrgAdmin.user_id == actor.id))))
     return query
 
 

@@ -167,24 +167,15 @@ def org_edit(org_id: int):
                            locked=locked), status
 
 
-def _act(org: Org, form, action):
-    """Run one service for a small form on the organisation page; errors come back as flash."""
-    if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "danger")
-        return redirect(url_for("orgs.org_show", org_id=org.id))
-    try:
-        message = action()
-    except DomainError as exc:
-        db.session.rollback()
-        if exc.status in (403, 404):
-            raise
-        details = [m for ms in exc.fields.values() for m in ms]
-        flash(" ".join([exc.message] + details), "danger")
-    else:
-        db.session.commit()
-        flash(message, "success")
+def _act(org: Org, form, action, message):
+    """One small form on the organisation page: run its service (submit()), then say how it
+    went in a flash message, since the form has no page of its own to show errors on."""
+    result, _status = submit(form, action)
+    if result is not None:
+        flash(message(result), "success")
+    for errors in form.errors.values():
+        for error in errors:
+            flash(error, "danger")
     return redirect(url_for("orgs.org_show", org_id=org.id))
 
 
@@ -194,9 +185,9 @@ def org_review(org_id: int):
     org = _org(org_id)
     authorize(current_user, "org.review", org)
     form = ReviewForm()
-    return _act(org, form, lambda: (services.review_org(
+    return _act(org, form, lambda: services.review_org(
         org, form.decision.data, form.comment.data, actor=current_user),
-        _("Decision recorded: {status}.").format(status=org.status.title))[1])
+        lambda o: _("Decision recorded: {status}.").format(status=o.status.title))
 
 
 @bp.post("/orgs/<int:org_id>/status")
@@ -206,9 +197,9 @@ def org_status(org_id: int):
     authorize(current_user, "org.review", org)
     form = StatusForm()
     form.to.choices = [(s.value, s.title) for s in OrgState]
-    return _act(org, form, lambda: (services.change_org_status(
+    return _act(org, form, lambda: services.change_org_status(
         org, form.to.data, form.comment.data, actor=current_user),
-        _("Status changed: {status}.").format(status=org.status.title))[1])
+        lambda o: _("Status changed: {status}.").format(status=o.status.title))
 
 
 @bp.post("/orgs/<int:org_id>/resubmit")
@@ -217,8 +208,9 @@ def org_resubmit(org_id: int):
     org = _org(org_id)
     authorize(current_user, "org.resubmit", org)
     form = CommentForm()
-    return _act(org, form, lambda: (services.resubmit_org(
-        org, actor=current_user, comment=form.comment.data), _("Resubmitted for review."))[1])
+    return _act(org, form, lambda: services.resubmit_org(
+        org, actor=current_user, comment=form.comment.data),
+        lambda _o: _("Resubmitted for review."))
 
 
 @bp.post("/orgs/<int:org_id>/admins")
@@ -227,8 +219,9 @@ def org_add_admin(org_id: int):
     org = _org(org_id)
     authorize(current_user, "org.manage_admins", org)
     form = AdminForm()
-    return _act(org, form, lambda: _("{name} is now an admin.").format(
-        name=services.add_org_admin(org, form.username.data, actor=current_user).username))
+    return _act(org, form, lambda: services.add_org_admin(
+        org, form.username.data, actor=current_user),
+        lambda user: _("{name} is now an admin.").format(name=user.username))
 
 
 @bp.post("/orgs/<int:org_id>/documents")
@@ -238,9 +231,9 @@ def org_upload(org_id: int):
     authorize(current_user, "org.edit", org)
     form = DocumentForm()
     upload = form.file.data
-    return _act(org, form, lambda: (services.add_document(
+    return _act(org, form, lambda: services.add_document(
         org, form.kind.data, upload.filename if upload else "",
-        upload.read() if upload else b"", actor=current_user), _("Uploaded."))[1])
+        upload.read() if upload else b"", actor=current_user), lambda _d: _("Uploaded."))
 
 
 @bp.route("/orgs/<int:org_id>/documents/<int:doc_id>")
@@ -261,8 +254,9 @@ def org_apply_incubation(org_id: int):
     org = _org(org_id)
     authorize(current_user, "incubation.apply", org)
     form = IncubationForm()
-    return _act(org, form, lambda: (services.apply_incubation(
-        org, form.plan.data, actor=current_user), _("Applied to the incubation base."))[1])
+    return _act(org, form, lambda: services.apply_incubation(
+        org, form.plan.data, actor=current_user),
+        lambda _i: _("Applied to the incubation base."))
 
 
 # --- incubation ------------------------------------------------------------------------------
@@ -273,13 +267,7 @@ def incubations():
     authorize(current_user, "incubation.list")
     scopes = [] if current_user.is_admin else current_user.scopes(Role.bureau)
     county = request.args.get("county") or None
-    if county and not (current_user.is_admin or current_user.covers(Role.bureau, county)):
-        abort(403)
-    query = queries.pipeline()
-    if county:
-        query = query.where(under(Org.community_code, county))
-    elif scopes:
-        query = query.where(sa.or_(*[under(Org.community_code, s) for s in scopes]))
+    query = queries.pipeline(current_user, county)
     # Open applications all; closed ones (graduated, rejected, withdrawn) of the last year only.
     since = utcnow() - timedelta(days=365)
     query = query.where(sa.or_(Incubation.stage.in_(OPEN_STAGES), Incubation.stage_since >= since))
@@ -326,8 +314,7 @@ def incubation_show(incubation_id: int):
 @login_required
 def workers():
     authorize(current_user, "worker.list")
-    scopes = [s for role in (Role.bureau, Role.community_worker)
-              for s in current_user.scopes(role)]
+    scopes = current_user.staff_scopes()
     communities = [c for c in _communities() if current_user.is_admin
                    or any(c.code.startswith(s) for s in scopes)]
     my_orgs = db.session.scalars(sa.select(Org).join(OrgAdmin).where(
@@ -342,11 +329,8 @@ def workers():
     if worker is not None:
         flash(_("Registered {name}.").format(name=worker.name), "success")
         return redirect(url_for("orgs.workers"))
-    query = sa.select(Worker).where(Worker.active.is_(True)).order_by(Worker.area_code, Worker.id)
-    if not current_user.is_admin:
-        visible = [under(Worker.area_code, s) for s in scopes]
-        visible.append(Worker.employer_org_id.in_([o.id for o in my_orgs]))
-        query = query.where(sa.or_(*visible))
+    query = queries.visible_workers(current_user).where(Worker.active.is_(True)) \
+        .order_by(Worker.area_code, Worker.id)
     page = db.paginate(query, page=page_number(), per_page=50,
                        error_out=False)
     return render_template("orgs/workers.html", form=form, page=page), status

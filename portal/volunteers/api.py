@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 from pydantic import Field
@@ -20,15 +19,14 @@ from portal.core.apiframe import (
     require_user,
     visible_or_404,
 )
-from portal.core.areas import under
 from portal.core.auth import client_address
 from portal.core.errors import DomainError, TooManyAttempts
 from portal.core.permissions import authorize
 from portal.core.throttle import Throttle
-from portal.core.users import Role
 from portal.extensions import db
 from portal.volunteers import services
 from portal.volunteers.models import Volunteer, VolunteerState
+from portal.volunteers.queries import visible_volunteers
 
 bp = Blueprint("volunteers_api", __name__, url_prefix="/api/v1")
 
@@ -120,24 +118,13 @@ def get_volunteer(volunteer_id):
 def list_volunteers():
     actor = require_user()
     authorize(actor, "volunteer.list")
-    query = sa.select(Volunteer).order_by(Volunteer.id)
-    if not actor.is_admin:
-        scopes = actor.scopes(Role.community_worker) + actor.scopes(Role.bureau)
-        query = query.where(sa.or_(*[under(Volunteer.community_code, s) for s in scopes]))
-    community = request.args.get("community")
-    if community:
-        query = query.where(under(Volunteer.community_code, community))
     status = request.args.get("status")
-    if status:
-        try:
-            query = query.where(Volunteer.status == VolunteerState(status))
-        except ValueError:
-            raise ApiAbort(422, fields={"status": [_("Not one of the allowed values.")]}) \
-                from None
-    q = (request.args.get("q") or "").strip()
-    if q:
-        query = query.where(sa.or_(Volunteer.real_name.contains(q, autoescape=True),
-                                   Volunteer.volunteer_code == q))
+    try:
+        status = VolunteerState(status) if status else None
+    except ValueError:
+        raise ApiAbort(422, fields={"status": [_("Not one of the allowed values.")]}) from None
+    query = visible_volunteers(actor, q=request.args.get("q"), status=status,
+                               community=request.args.get("community")).order_by(Volunteer.id)
     return jsonify(paginate(query, Volunteer.to_dict))
 
 

@@ -20,7 +20,6 @@ from portal.core.areas import Area, AreaLevel, under
 from portal.core.auth import client_address
 from portal.core.errors import TooManyAttempts
 from portal.core.permissions import authorize, can
-from portal.core.users import Role
 from portal.core.views import page_number, submit
 from portal.extensions import db
 from portal.volunteers import services
@@ -34,6 +33,7 @@ from portal.volunteers.forms import (
     VerifyForm,
 )
 from portal.volunteers.models import ID_TYPE_TITLES, Volunteer, VolunteerState
+from portal.volunteers.queries import visible_volunteers
 
 bp = Blueprint("volunteers", __name__)
 GUARDIAN_FIELD = {"guardian": "guardian_consent"}
@@ -83,7 +83,7 @@ def register():
 @bp.route("/volunteers/new", methods=["GET", "POST"])
 @login_required
 def register_for_someone():
-    scopes = current_user.scopes(Role.community_worker) + current_user.scopes(Role.bureau)
+    scopes = current_user.staff_scopes()
     if not scopes and not current_user.is_admin:
         abort(403)
     form = RegisterForm(communities=_communities(None if current_user.is_admin else scopes))
@@ -104,18 +104,11 @@ def register_for_someone():
 @login_required
 def volunteer_list():
     authorize(current_user, "volunteer.list")
-    query = sa.select(Volunteer).order_by(Volunteer.id.desc())
-    if not current_user.is_admin:
-        scopes = current_user.scopes(Role.community_worker) + current_user.scopes(Role.bureau)
-        query = query.where(sa.or_(*[under(Volunteer.community_code, s) for s in scopes]))
-    q = (request.args.get("q") or "").strip()
-    if q:
-        query = query.where(sa.or_(Volunteer.real_name.contains(q, autoescape=True),
-                                   Volunteer.volunteer_code == q))
     status = request.args.get("status")
-    if status in VolunteerState.__members__:
-        query = query.where(Volunteer.status == VolunteerState(status))
-    page = db.paginate(query, page=page_number(), per_page=30,
+    query = visible_volunteers(
+        current_user, q=request.args.get("q"),
+        status=VolunteerState(status) if status in VolunteerState.__members__ else None)
+    page = db.paginate(query.order_by(Volunteer.id.desc()), page=page_number(), per_page=30,
                        error_out=False)
     return render_template("volunteers/list.html", page=page, verify_form=VerifyForm(),
                            VolunteerState=VolunteerState)
@@ -156,8 +149,7 @@ def me():
 # --- bulk import -------------------------------------------------------------------------------
 
 def _may_import() -> bool:
-    return current_user.is_admin or bool(current_user.scopes(Role.community_worker)
-                                          + current_user.scopes(Role.bureau))
+    return current_user.is_admin or bool(current_user.staff_scopes())
 
 
 @bp.route("/volunteers/import/template.xlsx")

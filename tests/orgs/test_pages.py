@@ -120,3 +120,30 @@ def test_workers_page(client, people, login):
         "name": "x", "kind": "community_worker", "certificate": "none",
         "employer_community_code": "", "employer_org_id": ""})
     assert bad.status_code == 422
+
+
+def test_a_refused_review_on_the_page_says_why_and_changes_nothing(app, client, people, login,
+                                                                   new_org):
+    org = new_org()
+    url = f"/orgs/{org['id']}"
+    login("zhanqian")
+    response = form_post(client, url + "?lang=en", url + "/review",
+                         {"decision": "reject", "comment": ""})
+    assert response.status_code == 302
+    html = client.get(url + "?lang=en").get_data(as_text=True)
+    assert "alert-danger" in html and "Say why" in html
+    with app.app_context():
+        assert db.session.get(Org, org["id"]).status is OrgState.pending
+
+
+def test_a_wrong_file_on_the_page_says_why(client, people, login, new_org):
+    import io
+
+    org = new_org()
+    url = f"/orgs/{org['id']}"
+    login("founder")
+    page = client.get(url + "?lang=en")
+    client.post(url + "/documents", data={
+        "csrf_token": csrf_token(page.get_data(as_text=True)), "kind": "charter",
+        "file": (io.BytesIO(b"plain text"), "charter.pdf")}, content_type="multipart/form-data")
+    assert "Only PDF, PNG or JPEG files." in client.get(url + "?lang=en").get_data(as_text=True)
