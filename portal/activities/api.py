@@ -183,7 +183,7 @@ def post_signup(shift_id):
                 raise ApiAbort(403)
             raise ValidationFailed.on("volunteer_id", _("No such volunteer."))
     else:
-        volunteer = db.session.scalar(sa.select(Volunteer).where(Volunteer.user_id == actor.id))
+        volunteer = Volunteer.of_user(actor)
         if volunteer is None:
             raise ApiAbort(403, _("Register as a volunteer first."))
     signup = services.sign_up(shift, volunteer, actor=actor)

@@ -27,9 +27,7 @@ bp = Blueprint("activities", __name__)
 
 
 def my_volunteer() -> Volunteer | None:
-    if not current_user.is_authenticated:
-        return None
-    return db.session.scalar(sa.select(Volunteer).where(Volunteer.user_id == current_user.id))
+    return Volunteer.of_user(current_user)
 
 
 @bp.route("/activities")

@@ -330,3 +330,11 @@ def children(code: str | None, level: AreaLevel | None = None):
     if code is None and level is None:
         query = query.where(Area.level == AreaLevel.city)
     return query
+
+
+def communities(scopes: list[str] | None = None) -> list[Area]:
+    """Communities (for a choice on a page), all or those under the given areas."""
+    query = sa.select(Area).where(Area.level == AreaLevel.community).order_by(Area.code)
+    if scopes:
+        query = query.where(sa.or_(*[under(Area.code, s) for s in scopes]))
+    return db.session.scalars(query).all()

@@ -68,6 +68,11 @@ class OrgInput:
     given: set[str] = field(default_factory=set)  # which fields the caller sent (for edits)
 
 
+# What an applicant fills in; the override reason is the bureau's alone.
+APPLICANT_FIELDS = [f for f in OrgInput.__dataclass_fields__
+                    if f not in ("given", "uscc_override_reason")]
+
+
 def _uscc_message(reason: str) -> str:
     return {
         "length": _("A unified social credit code has 18 characters."),

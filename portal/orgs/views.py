@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal.core.areas import Area, AreaLevel, under
+from portal.core.areas import Area, AreaLevel, communities
 from portal.core.audit import entries_for
 from portal.core.db import utcnow
 from portal.core.errors import DomainError
@@ -45,13 +45,6 @@ from portal.orgs.models import (
 )
 
 bp = Blueprint("orgs", __name__)
-
-
-def _communities(scope: str | None = None):
-    query = sa.select(Area).where(Area.level == AreaLevel.community).order_by(Area.code)
-    if scope:
-        query = query.where(under(Area.code, scope))
-    return db.session.scalars(query).all()
 
 
 def _org(org_id: int) -> Org:
@@ -92,9 +85,8 @@ def org_list():
 @login_required
 def org_new():
     authorize(current_user, "org.register")
-    form = OrgForm(communities=_communities())
-    fields = [f for f in services.OrgInput.__dataclass_fields__
-              if f not in ("given", "uscc_override_reason")]
+    form = OrgForm(communities=communities())
+    fields = services.APPLICANT_FIELDS
     org, status = submit(form, lambda: services.register_org(_input_from(form, fields),
                                                              actor=current_user))
     if org is not None:
@@ -142,7 +134,7 @@ def org_edit(org_id: int):
     org = _org(org_id)
     authorize(current_user, "org.edit", org)
     is_bureau = can(current_user, "org.review", org)
-    form = OrgForm(obj=org, communities=_communities())
+    form = OrgForm(obj=org, communities=communities())
     if request.method == "GET":
         form.category.data = org.category.value
         form.registration.data = org.registration.value
@@ -154,8 +146,7 @@ def org_edit(org_id: int):
     elif org.status is OrgState.active:
         fields = sorted(services.EDITABLE_WHEN_ACTIVE)
     else:
-        fields = [f for f in services.OrgInput.__dataclass_fields__
-                  if f not in ("given", "uscc_override_reason")]
+        fields = services.APPLICANT_FIELDS
     saved, status = submit(form, lambda: services.update_org(
         org, _input_from(form, fields), actor=current_user))
     if saved is not None:
@@ -315,11 +306,11 @@ def incubation_show(incubation_id: int):
 def workers():
     authorize(current_user, "worker.list")
     scopes = current_user.staff_scopes()
-    communities = [c for c in _communities() if current_user.is_admin
-                   or any(c.code.startswith(s) for s in scopes)]
+    employers = communities() if current_user.is_admin else \
+        communities(scopes) if scopes else []
     my_orgs = db.session.scalars(sa.select(Org).join(OrgAdmin).where(
         OrgAdmin.user_id == current_user.id)).all()
-    form = WorkerForm(communities=communities, orgs=my_orgs)
+    form = WorkerForm(communities=employers, orgs=my_orgs)
     worker, status = submit(form, lambda: services.register_worker(services.WorkerInput(
         name=form.name.data, phone=form.phone.data, kind=form.kind.data,
         certificate=form.certificate.data,

@@ -70,6 +70,13 @@ class Volunteer(db.Model):
     user = relationship("User", foreign_keys=[user_id])
     community = relationship("Area", lazy="joined")
 
+    @classmethod
+    def of_user(cls, user) -> Volunteer | None:
+        """The volunteer record of a signed-in account, if it has one."""
+        if user is None or not getattr(user, "is_authenticated", False):
+            return None
+        return db.session.scalar(sa.select(cls).where(cls.user_id == user.id))
+
     def age_on(self, day: date) -> int | None:
         if self.birth_date is None:
             return None

@@ -16,7 +16,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
-from portal.core.areas import Area, AreaLevel, under
+from portal.core.areas import communities
 from portal.core.auth import client_address
 from portal.core.errors import TooManyAttempts
 from portal.core.permissions import authorize, can
@@ -39,13 +39,6 @@ bp = Blueprint("volunteers", __name__)
 GUARDIAN_FIELD = {"guardian": "guardian_consent"}
 
 
-def _communities(scopes: list[str] | None = None):
-    query = sa.select(Area).where(Area.level == AreaLevel.community).order_by(Area.code)
-    if scopes:
-        query = query.where(sa.or_(*[under(Area.code, s) for s in scopes]))
-    return db.session.scalars(query).all()
-
-
 def _input(form: RegisterForm) -> services.VolunteerInput:
     return services.VolunteerInput(
         real_name=form.real_name.data, id_type=form.id_type.data, id_number=form.id_number.data,
@@ -61,7 +54,7 @@ def _input(form: RegisterForm) -> services.VolunteerInput:
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     """Self-registration; refused attempts count towards the per-address limit."""
-    form = RegisterForm(communities=_communities())
+    form = RegisterForm(communities=communities())
     throttle, address = registration_throttle(), client_address()
     if request.method == "POST" and throttle.blocked(address):
         raise TooManyAttempts(_("Too many refused registrations from this address. Please "
@@ -86,7 +79,7 @@ def register_for_someone():
     scopes = current_user.staff_scopes()
     if not scopes and not current_user.is_admin:
         abort(403)
-    form = RegisterForm(communities=_communities(None if current_user.is_admin else scopes))
+    form = RegisterForm(communities=communities(None if current_user.is_admin else scopes))
 
     def create():
         authorize(current_user, "volunteer.register_for", form.community_code.data)
@@ -136,8 +129,7 @@ def me():
     from portal.activities.queries import reason_title, recommendations
     from portal.activities.views import upcoming_signups
 
-    volunteer = db.session.scalar(sa.select(Volunteer).where(
-        Volunteer.user_id == current_user.id))
+    volunteer = Volunteer.of_user(current_user)
     upcoming = upcoming_signups(volunteer) if volunteer else []
     suggested = recommendations(volunteer, limit=5) if volunteer else []
     return render_template("volunteers/me.html", v=volunteer, SKILLS=SKILLS,
@@ -208,8 +200,7 @@ def import_report(name: str):
 
 
 def _my_volunteer_or_404() -> Volunteer:
-    volunteer = db.session.scalar(sa.select(Volunteer).where(
-        Volunteer.user_id == current_user.id))
+    volunteer = Volunteer.of_user(current_user)
     if volunteer is None:
         abort(404)
     return volunteer
@@ -219,7 +210,7 @@ def _my_volunteer_or_404() -> Volunteer:
 @login_required
 def edit_profile():
     volunteer = _my_volunteer_or_404()
-    form = ProfileForm(obj=volunteer, communities=_communities())
+    form = ProfileForm(obj=volunteer, communities=communities())
     fields = {"phone", "community_code", "skills", "service_types", "availability"}
     saved, status = submit(form, lambda: services.update_volunteer(
         volunteer, services.VolunteerInput(
