@@ -337,7 +337,15 @@ def _check_code(signup: Signup, actor: User, code: str | None) -> None:
     if can(actor, "activity.manage", signup.shift.activity):
         return
     authorize(actor, "signup.manage", signup)
+    # Six digits can be guessed: ten wrong tries in a quarter of an hour lock the signup.
+    from portal.core.errors import TooManyAttempts
+    from portal.core.throttle import Throttle
+
+    throttle = Throttle("check-in-code", 10, 15 * 60)
+    if throttle.blocked(str(signup.id)):
+        raise TooManyAttempts(_("Too many wrong codes. Ask the organiser to check you in."))
     if (code or "").strip() != signup.shift.check_in_code:
+        throttle.hit(str(signup.id))
         raise ValidationFailed.on("code", _("The check-in code is not right."))
 
 

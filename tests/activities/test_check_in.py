@@ -122,3 +122,15 @@ def test_the_qr_page_lets_the_volunteer_check_in(app, client, people, login, sig
     assert done.status_code == 302
     assert "Checked in" in client.get(f"/shifts/{shift_id}/check-in?lang=en").get_data(
         as_text=True)
+
+
+def test_guessing_the_code_is_stopped(app, client, token, signed_up):
+    shift_id, signup_id = signed_up
+    code = move_shift(app, shift_id, timedelta(minutes=30))
+    wrong = "000000" if code != "000000" else "111111"
+    url = f"/api/v1/signups/{signup_id}/check-in"
+    for _ in range(10):
+        assert client.post(url, headers=token("wang"), json={"code": wrong}).status_code == 422
+    locked = client.post(url, headers=token("wang"), json={"code": code})
+    assert locked.status_code == 429
+    assert client.post(url, headers=token("worker")).status_code == 200  # the organiser can
