@@ -56,6 +56,10 @@ def load_settings(instance_path: str) -> dict:
             path.chmod(0o600)
         id_key = path.read_text().strip()
     id_hash_key = id_hash_key or _instance_secret(instance_path, "id_hash_key")
+    certificate_key = env("CERTIFICATE_KEY")
+    if production and not certificate_key:
+        raise RuntimeError("CERTIFICATE_KEY must be set when PORTAL_ENV=production")
+    certificate_key = certificate_key or _instance_secret(instance_path, "certificate_key")
     secret_key = env("SECRET_KEY")
     if not secret_key:
         if production:
@@ -113,6 +117,17 @@ def load_settings(instance_path: str) -> dict:
         "WORKERS_PER_10K_TARGET": _int("WORKERS_PER_10K_TARGET", 18),
         "CERTIFIED_SHARE_TARGET": _int("CERTIFIED_SHARE_TARGET", 15),
         "INCUBATION_STUCK_DAYS": _int("INCUBATION_STUCK_DAYS", 365),
+        # Service records and certificates (民发〔2015〕149号).
+        "STAR_HOURS": [int(h) for h in env("STAR_HOURS", "100,300,600,1000,1500").split(",")],
+        # Signs certificate serials, so that a forged or mistyped one is refused at once.
+        "CERTIFICATE_KEY": certificate_key,
+        # The issuer of certificates over all organisers (one organisation's are issued by it).
+        "CERTIFICATE_ISSUER": env("CERTIFICATE_ISSUER", "营口市民政局"),
+        "CERTIFICATE_ISSUER_HEAD": env("CERTIFICATE_ISSUER_HEAD", ""),
+        "CERTIFICATE_ISSUER_CONTACT": env("CERTIFICATE_ISSUER_CONTACT", ""),
+        "CERTIFICATE_HANDLER": env("CERTIFICATE_HANDLER", "五社联动服务平台"),
+        # The address residents reach the portal at (printed in certificates' QR codes).
+        "PUBLIC_BASE_URL": env("PUBLIC_BASE_URL") or None,
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "BOOTSTRAP_SERVE_LOCAL": True,

@@ -17,6 +17,7 @@ from portal.core.apiframe import (
     api_user,
     doc,
     json_body,
+    optional_body,
     paginate,
     raw_json,
     require_user,
@@ -174,8 +175,7 @@ def post_signup(shift_id):
     shift = db.session.get(Shift, shift_id)
     if shift is None:
         raise ApiAbort(404)
-    raw = raw_json()
-    data = json_body(SignupIn) if raw not in (None, {}) or request.data else SignupIn()
+    data = optional_body(SignupIn)
     if data.volunteer_id is not None:
         volunteer = db.session.get(Volunteer, data.volunteer_id)
         if volunteer is None:
@@ -229,18 +229,13 @@ class CodeIn(Body):
     code: str | None = Field(default=None, max_length=12)
 
 
-def _optional_body(model):
-    raw = raw_json()
-    return json_body(model) if raw not in (None, {}) or request.data else model()
-
-
 @bp.post("/signups/<int:signup_id>/check-in")
 @doc("Check in (the organiser; or the volunteer with the shift's check-in code)", body=CodeIn,
      tag="activities")
 def post_check_in(signup_id):
     actor = require_user()
     signup = _signup_or_404(signup_id, actor)
-    data = _optional_body(CodeIn)
+    data = optional_body(CodeIn)
     services.check_in(signup, actor=actor, code=data.code)
     db.session.commit()
     return jsonify(signup.to_dict())
@@ -252,7 +247,7 @@ def post_check_in(signup_id):
 def post_check_out(signup_id):
     actor = require_user()
     signup = _signup_or_404(signup_id, actor)
-    data = _optional_body(CodeIn)
+    data = optional_body(CodeIn)
     _signup, record = services.check_out(signup, actor=actor, code=data.code)
     db.session.commit()
     body = signup.to_dict()

@@ -377,7 +377,7 @@ def check_out(signup: Signup, *, actor: User, code: str | None = None,
               now: datetime | None = None):
     """Ends the service: a pending service record of the minutes actually served, check-in to
     check-out clipped to the shift."""
-    from portal.activities.models import ServiceRecord
+    from portal.records.services import RecordInput, add_record
 
     _check_code(signup, actor, code)
     now = now or utcnow()
@@ -397,12 +397,10 @@ def check_out(signup: Signup, *, actor: User, code: str | None = None,
     minutes = max(0, int((end - start).total_seconds() // 60))
     service = None
     if minutes > 0:
-        service = ServiceRecord(volunteer_id=signup.volunteer_id, activity_id=shift.activity_id,
-                                org_id=shift.activity.org_id, signup_id=signup.id,
-                                started_at=start, ended_at=end, minutes=minutes,
-                                content=shift.activity.title, recorded_by=actor.id)
-        db.session.add(service)
-        db.session.flush()
+        # The same rules as a record entered by hand (overlap with another record → 409).
+        service = add_record(signup.volunteer, shift.activity,
+                             RecordInput(started_at=start, ended_at=end, minutes=minutes),
+                             actor=actor, signup_id=signup.id, now=now)
     db.session.expire(signup)
     record(actor, "activity", shift.activity_id, "check_out",
            to=f"{signup.volunteer.volunteer_code}: {minutes} min",

@@ -195,17 +195,12 @@ def roster(shift_id: int):
 @login_required
 def shift_qr(shift_id: int):
     """The check-in QR: a link to the volunteer's check-in page with the code filled in."""
-    import io
-
-    import qrcode
-    import qrcode.image.svg
+    from portal.core.qr import qr_svg
 
     shift = _shift_for_organiser(shift_id)
     url = url_for("activities.self_check_in", shift_id=shift.id, code=shift.check_in_code,
                   _external=True)
-    stream = io.BytesIO()
-    qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage).save(stream)
-    return Response(stream.getvalue(), mimetype="image/svg+xml")
+    return Response(qr_svg(url), mimetype="image/svg+xml")
 
 
 @bp.post("/signups/<int:signup_id>/<any('check-in', 'check-out'):step>")

@@ -159,6 +159,12 @@ def json_body(model: type[BaseModel]) -> BaseModel:
         raise _translate(exc) from None
 
 
+def optional_body(model: type[BaseModel]) -> BaseModel:
+    """A body that may be left out (no body, or {}): the model's defaults then."""
+    raw = raw_json()
+    return json_body(model) if raw not in (None, {}) or request.data else model()
+
+
 def _translate(exc: ValidationError) -> ApiAbort:
     fields: dict[str, list[str]] = {}
     wrong_type = False

@@ -120,10 +120,18 @@ ACTION_TITLES = {
     "signup": _l("signed up"), "cancel_signup": _l("signup cancelled"),
     "check_in": _l("checked in"), "check_out": _l("checked out"),
     "insurance": _l("insurance recorded"),
+    "approve": _l("approved"), "reject": _l("rejected"), "amend": _l("amended"),
+    "correction_requested": _l("correction requested"),
+    "correction_accepted": _l("correction accepted"),
+    "correction_declined": _l("correction declined"),
+    "request": _l("requested"), "issue": _l("issued"), "download": _l("downloaded"),
+    "revoke": _l("revoked"), "national_export": _l("exported for the national system"),
+    "national_export_download": _l("national export downloaded"),
 }
 OBJECT_TITLES = {"area": _l("Area"), "user": _l("Account"), "org": _l("Organisation"),
                  "incubation": _l("Incubation"), "worker": _l("Worker"),
-                 "volunteer": _l("Volunteer")}
+                 "volunteer": _l("Volunteer"), "activity": _l("Activity"),
+                 "service_record": _l("Service record"), "certificate": _l("Certificate")}
 STATE_TITLES: dict[str, object] = {}
 
 

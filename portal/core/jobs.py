@@ -97,6 +97,8 @@ def queue(name: str | None = None):
 
 @event.listens_for(Session, "after_commit")
 def _dispatch_after_commit(session):
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT released: the real commit is still to come
     pending = session.info.pop("pending_jobs", None)
     if not pending or not has_app_context():
         return
@@ -215,7 +217,10 @@ def _live_status(run: JobRun, status: str, progress: int) -> tuple[str, int]:
 
 
 RESULT_LABELS = {"rows": _l("Rows"), "created": _l("Saved"), "rejected": _l("Not imported"),
-                 "already_registered": _l("Already registered"), "counted": _l("Counted")}
+                 "already_registered": _l("Already registered"), "counted": _l("Counted"),
+                 "volunteers": _l("Volunteers"), "records": _l("Service records"),
+                 "minutes": _l("Approved minutes"), "bytes": _l("Size (bytes)"),
+                 "skipped": _l("Already done")}
 
 
 def result_label(key: str) -> str:

@@ -128,14 +128,16 @@ def me():
     from portal.activities.forms import CancelForm
     from portal.activities.queries import reason_title, recommendations
     from portal.activities.views import upcoming_signups
+    from portal.records.views import me_context
 
     volunteer = Volunteer.of_user(current_user)
     upcoming = upcoming_signups(volunteer) if volunteer else []
     suggested = recommendations(volunteer, limit=5) if volunteer else []
+    service = me_context(volunteer) if volunteer else {}
     return render_template("volunteers/me.html", v=volunteer, SKILLS=SKILLS,
                            SERVICE_TYPES=SERVICE_TYPES, ID_TYPE_TITLES=ID_TYPE_TITLES,
                            upcoming=upcoming, cancel_form=CancelForm(), suggested=suggested,
-                           reason_title=reason_title)
+                           reason_title=reason_title, **service)
 
 
 # --- bulk import -------------------------------------------------------------------------------

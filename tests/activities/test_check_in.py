@@ -5,11 +5,12 @@ from datetime import timedelta
 import pytest
 
 from portal.activities import services
-from portal.activities.models import ServiceRecord, Shift, Signup
+from portal.activities.models import Shift, Signup
 from portal.core.db import utcnow
 from portal.core.errors import Conflict
 from portal.core.users import User
 from portal.extensions import db
+from portal.records.models import ServiceRecord
 from tests.conftest import csrf_token
 
 

@@ -166,12 +166,13 @@ def test_production_cookies_are_secure(monkeypatch, tmp_path):
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("ID_ENCRYPTION_KEY", new_fernet_key())
     monkeypatch.setenv("ID_HASH_KEY", "y" * 40)
+    monkeypatch.setenv("CERTIFICATE_KEY", "z" * 40)
     from portal.config import load_settings
 
     settings = load_settings(str(tmp_path))
     assert settings["SESSION_COOKIE_SECURE"] is True
     assert not (tmp_path / "secret_key").exists()  # production never makes its own secrets
-    for name in ("SECRET_KEY", "ID_HASH_KEY"):
+    for name in ("SECRET_KEY", "ID_HASH_KEY", "CERTIFICATE_KEY"):
         value = settings[name] if name != "SECRET_KEY" else "x" * 40
         monkeypatch.delenv(name)
         with pytest.raises(RuntimeError):

@@ -36,6 +36,20 @@ def test_rolled_back_transaction_runs_no_job(app, owner):
         assert db.session.get(JobRun, job_id) is None
 
 
+def test_a_savepoint_is_not_the_commit(app, owner):
+    """A SAVEPOINT released after enqueue (begin_nested) must not send the job: the outer
+    transaction may still roll back, and a worker must never see a job whose row is not there."""
+    with app.app_context():
+        run = enqueue(ping)
+        job_id = run.id
+        with db.session.begin_nested():
+            db.session.execute(sa.select(1))
+        assert db.session.info.get("pending_jobs"), "dispatched at the savepoint"
+        db.session.rollback()
+        db.session.commit()
+        assert db.session.get(JobRun, job_id) is None
+
+
 def test_progress_page_and_status(app, client, owner, login, worker):
     login("owner")
     from tests.conftest import csrf_token

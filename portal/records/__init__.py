@@ -1,0 +1,1 @@
+"""志愿服务记录与证明: service records, hours and stars, certificates, the national export."""

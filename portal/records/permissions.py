@@ -1,0 +1,68 @@
+"""Who may see, enter, approve and amend service records, and issue and revoke certificates.
+
+谁组织谁记录，谁记录谁证明: the activity's organiser (its organisation's admins, or community
+workers of its community) records and approves; the bureau of the area may see; the volunteer
+sees their own and may ask for a correction. Nobody approves their own hours (services check it).
+"""
+
+from __future__ import annotations
+
+from portal.core.permissions import can, policy
+from portal.core.users import Role
+
+
+def _own(user, volunteer) -> bool:
+    return user is not None and volunteer.user_id is not None and volunteer.user_id == user.id
+
+
+@policy("record.view")
+def _view(user, service) -> bool:
+    if user is None:
+        return False
+    return (_own(user, service.volunteer) or can(user, "activity.manage", service.activity)
+            or user.covers(Role.bureau, service.activity.community_code))
+
+
+@policy("record.decide")
+def _decide(user, service) -> bool:
+    """Approve, reject, amend, answer a correction: the organiser of the activity."""
+    return user is not None and can(user, "activity.manage", service.activity)
+
+
+@policy("record.request_correction")
+def _correct(user, service) -> bool:
+    return _own(user, service.volunteer)
+
+
+@policy("certificate.request")
+def _request(user, volunteer) -> bool:
+    """The volunteer, or staff of the volunteer's area, for them."""
+    if user is None:
+        return False
+    return _own(user, volunteer) or user.covers(Role.community_worker, volunteer.community_code) \
+        or user.covers(Role.bureau, volunteer.community_code)
+
+
+@policy("certificate.view")
+def _cert_view(user, cert) -> bool:
+    return _request(user, cert.volunteer) or _cert_issuer(user, cert)
+
+
+def _cert_issuer(user, cert) -> bool:
+    if user is None:
+        return False
+    if cert.org is not None:
+        return user.id in cert.org.admin_ids()
+    return user.covers(Role.bureau, cert.volunteer.community_code)
+
+
+@policy("certificate.revoke")
+def _revoke(user, cert) -> bool:
+    """The issuer's staff: the organisation's admins, or (a certificate over all organisers)
+    the bureau of the volunteer's area."""
+    return _cert_issuer(user, cert)
+
+
+@policy("national.export")
+def _export(user, area_code) -> bool:
+    return user is not None and bool(area_code) and user.covers(Role.bureau, area_code)

@@ -1,0 +1,142 @@
+"""Reads: a volunteer's hours and stars, records visible to a user.
+
+Totals are sums over the volunteer's own records, found through the index on (volunteer_id,
+status): no maintained total that could drift, and a volunteer with a thousand records sums in
+well under a millisecond (see benchmarks/records.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import current_app
+
+from portal.core.db import SHANGHAI
+from portal.core.users import Role
+from portal.extensions import db
+from portal.records.models import RecordState, ServiceRecord, hours_text
+
+
+def star_thresholds() -> list[int]:
+    """Approved hours for 1–5 stars (a setting; 100, 300, 600, 1000, 1500 by default)."""
+    return list(current_app.config["STAR_HOURS"])
+
+
+def star_level(approved_minutes: int) -> int:
+    return sum(1 for hours in star_thresholds() if approved_minutes >= hours * 60)
+
+
+@dataclass
+class Hours:
+    volunteer_id: int
+    approved_minutes: int = 0
+    pending_minutes: int = 0
+    by_year: list[dict] = field(default_factory=list)
+    by_org: list[dict] = field(default_factory=list)
+
+    @property
+    def star_level(self) -> int:
+        return star_level(self.approved_minutes)
+
+    @property
+    def next_star_hours(self) -> int | None:
+        for hours in star_thresholds():
+            if self.approved_minutes < hours * 60:
+                return hours
+        return None
+
+    def to_dict(self) -> dict:
+        return {"volunteer_id": self.volunteer_id,
+                "approved_minutes": self.approved_minutes,
+                "pending_minutes": self.pending_minutes,
+                "approved_hours": float(hours_text(self.approved_minutes)),
+                "pending_hours": float(hours_text(self.pending_minutes)),
+                "star_level": self.star_level, "next_star_hours": self.next_star_hours,
+                "by_year": self.by_year, "by_org": self.by_org}
+
+
+def _year_of(column):
+    """The calendar year in Asia/Shanghai of a UTC timestamp column, on either database."""
+    if db.engine.dialect.name == "postgresql":
+        return sa.cast(sa.extract("year", sa.func.timezone("Asia/Shanghai", column)), sa.Integer)
+    return sa.cast(sa.func.strftime("%Y", column, "+8 hours"), sa.Integer)
+
+
+def hours(volunteer_id: int) -> Hours:
+    """Approved and pending minutes, by year and by organisation (approved only)."""
+    from portal.activities.models import Activity
+    from portal.core.areas import Area
+    from portal.orgs.models import Org
+
+    result = Hours(volunteer_id)
+    totals = db.session.execute(
+        sa.select(ServiceRecord.status, sa.func.sum(ServiceRecord.minutes))
+        .where(ServiceRecord.volunteer_id == volunteer_id)
+        .group_by(ServiceRecord.status)).all()
+    for status, minutes in totals:
+        if status == RecordState.approved:
+            result.approved_minutes = int(minutes or 0)
+        elif status == RecordState.pending:
+            result.pending_minutes = int(minutes or 0)
+    if not result.approved_minutes:
+        return result
+    year = _year_of(ServiceRecord.started_at).label("year")
+    approved = (ServiceRecord.volunteer_id == volunteer_id,
+                ServiceRecord.status == RecordState.approved)
+    result.by_year = [
+        {"year": y, "approved_minutes": int(m), "approved_hours": float(hours_text(int(m)))}
+        for y, m in db.session.execute(
+            sa.select(year, sa.func.sum(ServiceRecord.minutes)).where(*approved)
+            .group_by(year).order_by(year.desc())).all()]
+    # Per issuing organisation: the organisation, or the community that organised it.
+    rows = db.session.execute(
+        sa.select(ServiceRecord.org_id, Org.name, Activity.community_code, Area.name,
+                  sa.func.sum(ServiceRecord.minutes))
+        .join(Activity, Activity.id == ServiceRecord.activity_id)
+        .outerjoin(Org, Org.id == ServiceRecord.org_id)
+        .join(Area, Area.code == Activity.community_code)
+        .where(*approved)
+        .group_by(ServiceRecord.org_id, Org.name, Activity.community_code, Area.name)).all()
+    merged: dict[tuple, dict] = {}
+    for org_id, org_name, code, area_name, minutes in rows:
+        key = ("org", org_id) if org_id else ("community", code)
+        item = merged.setdefault(key, {"org_id": org_id,
+                                       "community_code": None if org_id else code,
+                                       "issuer": org_name if org_id else area_name,
+                                       "approved_minutes": 0})
+        item["approved_minutes"] += int(minutes)
+    result.by_org = sorted(merged.values(), key=lambda i: -i["approved_minutes"])
+    for item in result.by_org:
+        item["approved_hours"] = float(hours_text(item["approved_minutes"]))
+    return result
+
+
+def records_query(user, *, volunteer_id=None, activity_id=None, status=None):
+    """Records the user may see: their own, those of activities they organise, and (bureau,
+    community workers) those of activities in their area."""
+    from portal.activities.models import Activity
+    from portal.core.areas import under
+    from portal.orgs.models import OrgAdmin
+    from portal.volunteers.models import Volunteer
+
+    query = sa.select(ServiceRecord).join(Activity, Activity.id == ServiceRecord.activity_id)
+    if not user.is_admin:
+        own = ServiceRecord.volunteer_id.in_(
+            sa.select(Volunteer.id).where(Volunteer.user_id == user.id))
+        orgs = ServiceRecord.org_id.in_(
+            sa.select(OrgAdmin.org_id).where(OrgAdmin.user_id == user.id))
+        areas = [under(Activity.community_code, code)
+                 for code in user.scopes(Role.community_worker) + user.scopes(Role.bureau)]
+        query = query.where(sa.or_(own, orgs, *areas))
+    if volunteer_id is not None:
+        query = query.where(ServiceRecord.volunteer_id == volunteer_id)
+    if activity_id is not None:
+        query = query.where(ServiceRecord.activity_id == activity_id)
+    if status is not None:
+        query = query.where(ServiceRecord.status == status)
+    return query.order_by(ServiceRecord.started_at.desc(), ServiceRecord.id.desc())
+
+
+def local_date(value) -> str:
+    return value.astimezone(SHANGHAI).date().isoformat()

@@ -1,0 +1,229 @@
+"""Certificates: built by a job (the worker with Redis, inline without), an A4 PDF whose Chinese
+text renders, a signed serial that anyone can verify, a frozen snapshot, revocation."""
+
+import shutil
+import subprocess
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from portal.core.db import SHANGHAI, utcnow
+from portal.extensions import db
+from tests.conftest import wait_for_job
+from tests.records.conftest import record_body
+
+API = "/api/v1/service-records"
+TODAY = lambda: utcnow().astimezone(SHANGHAI).date()  # noqa: E731
+
+
+@pytest.fixture
+def approved(client, token, setting):
+    """wang has 99.5 approved hours (two records, weeks ago)."""
+    vid, aid = setting
+    ids = []
+    for start, minutes in ((24 * 30, 2970), (24 * 20, 3000)):
+        rid = client.post(API, headers=token("worker"),
+                          json=record_body(vid, aid, start, 60, minutes=minutes)).get_json()["id"]
+        assert client.post(f"{API}/{rid}/approve", headers=token("worker")).status_code == 200
+        ids.append(rid)
+    return vid, ids
+
+
+def ask(client, token, vid, by="wang", **body):
+    period = {"from": (TODAY() - timedelta(days=90)).isoformat(), "to": TODAY().isoformat()}
+    period.update(body)
+    return client.post(f"/api/v1/volunteers/{vid}/certificates", headers=token(by), json=period)
+
+
+def ready(client, token, answer, by="wang") -> dict:
+    if answer["status"] == "pending":
+        job = wait_for_job(client, answer["job_id"], token(by))
+        assert job["status"] == "finished", job
+    cert = client.get(f"/api/v1/certificates/{answer['id']}", headers=token(by)).get_json()
+    assert cert["status"] == "ready", cert
+    return cert
+
+
+def pdf_text(pdf: bytes, tmp_path) -> str:
+    path = tmp_path / "c.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                          check=True, text=True).stdout
+
+
+needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None,
+                                   reason="poppler-utils is not installed")
+
+
+@needs_poppler
+def test_a_certificate_holds_the_serial_and_the_hours_and_its_chinese_renders(
+        app, client, token, approved, worker, tmp_path):
+    vid, _ids = approved
+    answer = ask(client, token, vid)
+    assert answer.status_code == 202, answer.get_json()
+    body = answer.get_json()
+    assert set(body) >= {"id", "serial", "status", "job_id"}
+    cert = ready(client, token, body)
+    assert (cert["approved_minutes"], cert["issuer"]) == (5970, "营口市民政局")
+    pdf = client.get(cert["pdf_url"], headers=token("wang"))
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = "".join(pdf_text(pdf.data, tmp_path).split())  # letter-spaced titles come apart
+    assert cert["serial"] in text and "99.5" in text
+    assert "志愿服务记录证明" in text and "志愿者wang" in text
+    masked = client.get(f"/api/v1/volunteers/{vid}", headers=token("wang")).get_json()
+    assert masked["id_number_masked"] in text  # masked, never the full number
+    full = _full_id(app, vid)
+    assert full not in text
+    # the CJK font is embedded (a reader without it still shows the glyphs)
+    (tmp_path / "c.pdf").write_bytes(pdf.data)
+    fonts = subprocess.run(["pdffonts", str(tmp_path / "c.pdf")], capture_output=True,
+                           text=True, check=True).stdout
+    cjk = [line for line in fonts.splitlines() if "CJK" in line]
+    assert cjk and all(" yes " in line for line in cjk), fonts
+    # and the page, as an image, carries ink where the text is (not a blank page)
+    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1",
+                    str(tmp_path / "c.pdf"), str(tmp_path / "page")], check=True)
+    from PIL import Image
+
+    image = Image.open(next(tmp_path.glob("page*.png"))).convert("L")
+    dark = sum(image.histogram()[:128])
+    assert dark > 0.01 * image.width * image.height
+    assert image.height / image.width == pytest.approx(297 / 210, rel=0.02)  # A4
+
+
+def _full_id(app, vid):
+    from portal.core import crypto
+    from portal.volunteers.models import Volunteer
+
+    with app.app_context():
+        v = db.session.get(Volunteer, vid)
+        number = crypto.decrypt(v.id_number_encrypted)
+        db.session.remove()
+    return number
+
+
+def test_verification_shows_masked_data_and_forged_serials_are_refused(
+        client, token, approved, worker, app):
+    vid, _ids = approved
+    cert = ready(client, token, ask(client, token, vid).get_json())
+    serial = cert["serial"]
+    ok = client.get(f"/api/v1/certificates/verify/{serial}")
+    assert ok.status_code == 200
+    body = ok.get_json()
+    assert body["valid"] is True and body["status"] == "issued"
+    assert body["real_name_masked"] == "志******" and body["approved_minutes"] == 5970
+    assert body["approved_hours"] == 99.5 and body["issuer"] == "营口市民政局"
+    assert body["period"]["to"] == TODAY().isoformat() and body["issued_at"].endswith("+08:00")
+    assert "id_number" not in str(body)
+    # typed in lower case, with spaces: still found
+    assert client.get("/api/v1/certificates/verify/" + serial.lower().replace("-", " ")) \
+        .status_code == 200
+    # one character changed: refused by the signature, without a database query
+    forged = serial[:-1] + ("A" if serial[-1] != "A" else "B")
+    statements = []
+
+    def count(*_a, **_k):
+        statements.append(1)
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            refused = client.get(f"/api/v1/certificates/verify/{forged}")
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count)
+    assert refused.status_code == 404 and refused.get_json()["error"]["code"] == "not_found"
+    assert statements == []
+    for junk in ("nonsense", "2026-AAAAAAAA-AAAAAA", "x" * 500):
+        assert client.get(f"/api/v1/certificates/verify/{junk}").status_code == 404
+    page = client.get(f"/verify/{serial}")
+    assert page.status_code == 200 and "志******" in page.get_data(as_text=True)
+    assert client.get(f"/verify/{forged}").status_code == 404
+
+
+def test_the_issued_content_is_frozen_and_revocation_is_reported(client, token, approved,
+                                                                  worker, bureau):
+    vid, ids = approved
+    cert = ready(client, token, ask(client, token, vid).get_json())
+    client.post(f"{API}/{ids[0]}/amend", headers=token("worker"),
+                json={"minutes": 3000, "reason": "更正"})
+    again = client.get(f"/api/v1/certificates/verify/{cert['serial']}").get_json()
+    assert again["approved_minutes"] == 5970  # the issued certificate did not change
+    url = f"/api/v1/certificates/{cert['id']}/revoke"
+    assert client.post(url, headers=token("wang"), json={"reason": "x"}).status_code == 403
+    assert client.post(url, headers=token("bayuquan"), json={"reason": "x"}).status_code == 404
+    assert client.post(url, headers=token("zhanqian"), json={}).status_code == 422
+    revoked = client.post(url, headers=token("zhanqian"), json={"reason": "记录有误，已重新出具"})
+    assert revoked.status_code == 200 and revoked.get_json()["status"] == "revoked"
+    check = client.get(f"/api/v1/certificates/verify/{cert['serial']}")
+    assert check.status_code == 200
+    body = check.get_json()
+    assert (body["valid"], body["status"], body["reason"]) == (False, "revoked",
+                                                               "记录有误，已重新出具")
+    assert body["revoked_at"].endswith("+08:00")
+    assert client.post(url, headers=token("zhanqian"), json={"reason": "x"}).status_code == 409
+    page = client.get(f"/verify/{cert['serial']}?lang=en").get_data(as_text=True)
+    assert "revoked" in page
+    # a new certificate now shows the amended hours
+    new = ready(client, token, ask(client, token, vid).get_json())
+    assert new["approved_minutes"] == 6000 and new["serial"] != cert["serial"]
+
+
+def test_asking_twice_while_pending_returns_the_pending_one(app, setting):
+    from portal.core.users import User
+    from portal.records.certificates import request_certificate
+    from portal.volunteers.models import Volunteer
+
+    vid, _aid = setting
+    with app.app_context():
+        volunteer = db.session.get(Volunteer, vid)
+        user = db.session.scalar(sa.select(User).where(User.username == "wang"))
+        start, end = date(2026, 1, 1), TODAY()
+        first = request_certificate(volunteer, start, end, actor=user)
+        second = request_certificate(volunteer, start, end, actor=user)
+        assert first.id == second.id and first.status.value == "pending"
+        other = request_certificate(volunteer, start, end - timedelta(days=1), actor=user)
+        assert other.id != first.id
+        db.session.rollback()
+
+
+def test_who_may_ask_and_bad_periods(client, token, setting, bureau):
+    vid, _aid = setting
+    assert ask(client, token, vid, by="outsider").status_code == 404
+    assert ask(client, token, vid, by="bayuquan").status_code == 404
+    future = ask(client, token, vid, to=(TODAY() + timedelta(days=1)).isoformat())
+    assert future.status_code == 422 and "to" in future.get_json()["error"]["fields"]
+    backwards = ask(client, token, vid, **{"from": TODAY().isoformat(),
+                                          "to": (TODAY() - timedelta(days=3)).isoformat()})
+    assert backwards.status_code == 422
+    assert ask(client, token, vid, **{"from": "yesterday"}).status_code in (400, 422)
+    # staff of the volunteer's area may ask for them
+    assert ask(client, token, vid, by="worker").status_code == 202
+    assert ask(client, token, vid, by="zhanqian").status_code == 202
+
+
+def test_an_organisation_certifies_only_its_own_records(client, token, setting, org, activity):
+    vid, aid = setting
+    org_id = org()
+    own = activity(by="boss", org_id=org_id, community_code=None)["id"]
+    rid = client.post(API, headers=token("boss"),
+                      json=record_body(vid, own, 24 * 10, 5, minutes=240)).get_json()["id"]
+    client.post(f"{API}/{rid}/approve", headers=token("boss"))
+    community = client.post(API, headers=token("worker"),
+                            json=record_body(vid, aid, 24 * 5, 5, minutes=60)).get_json()["id"]
+    client.post(f"{API}/{community}/approve", headers=token("worker"))
+    answer = ask(client, token, vid, org_id=org_id).get_json()
+    cert = ready(client, token, answer)
+    assert (cert["approved_minutes"], cert["issuer"]) == (240, "八田地老年协会")
+    url = f"/api/v1/certificates/{cert['id']}/revoke"
+    assert client.post(url, headers=token("worker"), json={"reason": "x"}).status_code == 403
+    assert client.post(url, headers=token("boss"), json={"reason": "误开"}).status_code == 200
+
+
+def test_issuing_is_audited(client, token, approved, worker, bureau):
+    vid, _ids = approved
+    cert = ready(client, token, ask(client, token, vid).get_json())
+    client.get(cert["pdf_url"], headers=token("wang"))
+    rows = client.get(f"/api/v1/audit?object_type=certificate&object_id={cert['id']}",
+                      headers=token("zhanqian")).get_json()["items"]
+    assert [r["action"] for r in rows] == ["request", "issue", "download"]

@@ -1,0 +1,154 @@
+"""The pages over the same services: enter, approve, amend, ask for a correction, hours on /me,
+a certificate from /me, public verification, bulk approval, the national export."""
+
+import re
+from datetime import datetime, timedelta
+
+import pytest
+
+from portal.core.db import SHANGHAI
+from tests.conftest import csrf_token, wait_for_job
+from tests.records.conftest import record_body
+
+API = "/api/v1/service-records"
+
+
+def local(hours_ago: float) -> str:
+    value = datetime.now(SHANGHAI).replace(second=0, microsecond=0) - timedelta(hours=hours_ago)
+    return value.strftime("%Y-%m-%dT%H:%M")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_organiser_enters_and_approves_a_record_by_page(client, login, token, setting,
+                                                            lang):
+    vid, aid = setting
+    code = client.get(f"/api/v1/volunteers/{vid}", headers=token("wang")).get_json()[
+        "volunteer_code"]
+    login("worker")
+    form = client.get(f"/records/new?activity_id={aid}&lang={lang}")
+    assert form.status_code == 200
+    data = {"csrf_token": csrf_token(form.get_data(as_text=True)), "activity": aid,
+            "volunteer_code": code, "started_at": local(5), "ended_at": local(3),
+            "minutes": 121, "content": "陪老人聊天"}
+    too_many = client.post(f"/records/new?lang={lang}", data=data)
+    assert too_many.status_code == 422
+    html = too_many.get_data(as_text=True)
+    message = "travel does not count" if lang == "en" else "路途"
+    assert message in html and 'id="minutes-err"' in html
+    saved = client.post(f"/records/new?lang={lang}", data=dict(data, minutes=110))
+    assert saved.status_code == 302
+    page_url = saved.headers["Location"]
+    page = client.get(page_url + f"?lang={lang}").get_data(as_text=True)
+    assert ("Awaiting approval" if lang == "en" else "待审核") in page
+    approve = client.post(page_url, data={"csrf_token": csrf_token(page), "approve": "1"})
+    assert approve.status_code == 302
+    page = client.get(page_url + "?lang=en").get_data(as_text=True)
+    assert 'id="record-status">Approved' in page
+    amend = client.post(page_url, data={"csrf_token": csrf_token(page), "amend": "1",
+                                        "minutes": 100, "amend_reason": "扣除休息时间"})
+    assert amend.status_code == 302
+    page = client.get(page_url + "?lang=en").get_data(as_text=True)
+    assert "110 → 100" in page and "扣除休息时间" in page
+    overlapping = client.post(f"/records/new?lang={lang}", data=dict(data, minutes=30))
+    assert overlapping.status_code == 409
+
+
+def test_the_volunteer_sees_hours_and_asks_for_a_correction_and_a_certificate(
+        client, login, token, setting, worker):
+    vid, aid = setting
+    rid = client.post(API, headers=token("worker"),
+                      json=record_body(vid, aid, 24 * 10, 101, minutes=6030)).get_json()["id"]
+    client.post(f"{API}/{rid}/approve", headers=token("worker"))
+    login("wang")
+    me = client.get("/me?lang=en").get_data(as_text=True)
+    assert 'id="approved-hours">100.5' in me and "★☆☆☆☆" in me
+    record_page = client.get(f"/records/{rid}?lang=en").get_data(as_text=True)
+    assert 'id="decide"' not in record_page  # the volunteer never approves
+    ask = client.post(f"/records/{rid}", data={"csrf_token": csrf_token(record_page),
+                                               "ask": "1", "correct_reason": "少记了半小时",
+                                               "correct_minutes": 6060})
+    assert ask.status_code == 302
+    assert "少记了半小时" in client.get(f"/records/{rid}").get_data(as_text=True)
+    me = client.get("/me").get_data(as_text=True)
+    today = datetime.now(SHANGHAI).date()
+    answer = client.post(f"/volunteers/{vid}/certificates", data={
+        "csrf_token": csrf_token(me), "period_from": (today - timedelta(days=60)).isoformat(),
+        "period_to": today.isoformat(), "issuer": "0"})
+    assert answer.status_code == 302
+    cert_url = answer.headers["Location"]
+    cert_id = int(re.search(r"/certificates/(\d+)", cert_url).group(1))
+    body = client.get(f"/api/v1/certificates/{cert_id}", headers=token("wang")).get_json()
+    if body["status"] == "pending":
+        wait_for_job(client, body["job_id"], token("wang"))
+    page = client.get(cert_url + "?lang=en").get_data(as_text=True)
+    assert "Download the PDF" in page and "100.5" in page
+    pdf = client.get(f"/certificates/{cert_id}/pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    verify = client.get(f"/verify?serial={body['serial']}&lang=en").get_data(as_text=True)
+    assert "Valid certificate" in verify and "100.5" in verify
+    chinese = client.get(f"/verify/{body['serial']}?lang=zh").get_data(as_text=True)
+    assert "有效" in chinese
+
+
+def test_the_organiser_revokes_by_page_and_strangers_see_nothing(client, login, token, setting,
+                                                                 bureau, worker):
+    vid, aid = setting
+    today = datetime.now(SHANGHAI).date()
+    answer = client.post(f"/api/v1/volunteers/{vid}/certificates", headers=token("wang"),
+                         json={"from": (today - timedelta(days=5)).isoformat(),
+                               "to": today.isoformat()}).get_json()
+    if answer["status"] == "pending":
+        wait_for_job(client, answer["job_id"], token("wang"))
+    login("outsider")
+    assert client.get(f"/certificates/{answer['id']}").status_code == 404
+    login("zhanqian")
+    page = client.get(f"/certificates/{answer['id']}").get_data(as_text=True)
+    empty = client.post(f"/certificates/{answer['id']}",
+                        data={"csrf_token": csrf_token(page), "revoke": "1",
+                              "revoke_reason": ""})
+    assert empty.status_code == 422
+    done = client.post(f"/certificates/{answer['id']}",
+                       data={"csrf_token": csrf_token(page), "revoke": "1",
+                             "revoke_reason": "重复出具"})
+    assert done.status_code == 302
+    verify = client.get(f"/verify/{answer['serial']}").get_data(as_text=True)
+    assert "已撤销" in verify and "重复出具" in verify
+
+
+def test_bulk_approval_page(app, client, login, token, people, volunteer):
+    from tests.records.test_hours import checked_out
+
+    shift_id, ids = checked_out(app, client, token, ["lili", "zhao"], volunteer)
+    login("worker")
+    page = client.get(f"/shifts/{shift_id}/records?lang=en").get_data(as_text=True)
+    assert page.count('name="record_id"') == 2
+    done = client.post(f"/shifts/{shift_id}/records",
+                       data={"csrf_token": csrf_token(page), "record_id": [str(ids[0])]})
+    assert done.status_code == 302
+    states = [client.get(f"{API}/{i}", headers=token("worker")).get_json()["status"]
+              for i in ids]
+    assert states == ["approved", "pending"]
+    login("outsider")
+    assert client.get(f"/shifts/{shift_id}/records").status_code == 404
+
+
+def test_the_export_page_leads_to_a_progress_page_and_a_file(client, login, token, setting,
+                                                             bureau, worker):
+    login("worker")
+    assert client.get("/exports/national").status_code == 403
+    login("zhanqian")
+    page = client.get("/exports/national?lang=en")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    today = datetime.now(SHANGHAI).date()
+    started = client.post("/exports/national", data={
+        "csrf_token": csrf_token(html), "area": "210802",
+        "period_from": (today - timedelta(days=30)).isoformat(),
+        "period_to": today.isoformat()})
+    assert started.status_code == 302 and "/jobs/" in started.headers["Location"]
+    job_id = started.headers["Location"].rsplit("/", 1)[1]
+    wait_for_job(client, job_id, token("zhanqian"))
+    job_page = client.get(started.headers["Location"] + "?lang=en").get_data(as_text=True)
+    assert "Download the file" in job_page
+    file = client.get(f"/exports/{job_id}/file")
+    assert file.status_code == 200 and file.data[:2] == b"PK"
