@@ -4,8 +4,6 @@ flush and audit; the caller commits."""
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -13,15 +11,14 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from portal.core import validators
 from portal.core.areas import Area, AreaLevel
 from portal.core.audit import record
-from portal.core.errors import Conflict, Forbidden, TooLarge, ValidationFailed
+from portal.core.errors import Conflict, Forbidden, ValidationFailed
 from portal.core.permissions import authorize, can
 from portal.core.states import transition
+from portal.core.uploads import check_upload, path_of, store
 from portal.core.users import Role, User, grant_role
 from portal.extensions import db
 from portal.orgs import uscc as uscc_rules
@@ -329,17 +326,6 @@ def add_org_admin(org: Org, username: str, *, actor: User) -> User:
 
 # --- documents ---------------------------------------------------------------------------------
 
-SIGNATURES = {b"%PDF-": ("application/pdf", ".pdf"), b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
-              b"\xff\xd8\xff": ("image/jpeg", ".jpg")}
-
-
-def upload_dir() -> Path:
-    path = Path(current_app.config.get("UPLOAD_DIR") or
-                os.path.join(current_app.instance_path, "uploads"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def add_document(org: Org, kind: str, filename: str, content: bytes, *, actor: User) -> OrgDocument:
     """Store a PDF or image outside the web root; its type is read from its bytes."""
     authorize(actor, "org.edit", org)
@@ -347,49 +333,24 @@ def add_document(org: Org, kind: str, filename: str, content: bytes, *, actor: U
         doc_kind = DocumentKind(kind or "other")
     except ValueError:
         raise ValidationFailed.on("kind", _("Not one of the allowed values.")) from None
-    limit = current_app.config["ORG_DOCUMENT_MAX_MB"] * 1024 * 1024
-    if not content:
-        raise ValidationFailed.on("file", _("Choose a file."))
-    if len(content) > limit:
-        raise TooLarge(_("At most {n} MB.").format(n=current_app.config["ORG_DOCUMENT_MAX_MB"]),
-                       {"file": [_("At most {n} MB.").format(
-                           n=current_app.config["ORG_DOCUMENT_MAX_MB"])]})
-    detected = next((v for sig, v in SIGNATURES.items() if content.startswith(sig)), None)
-    if detected is None:
-        raise ValidationFailed.on("file", _("Only PDF, PNG or JPEG files."))
+    check_upload(filename, content, current_app.config["ORG_DOCUMENT_MAX_MB"])
     if org.status in (OrgState.rejected, OrgState.dissolved) and \
             not can(actor, "org.review", org):
         raise Conflict(_("This organisation can no longer be edited."))
-    content_type, ext = detected
-    key = uuid.uuid4().hex + ext
-    safe_name = os.path.basename((filename or "document").replace("\\", "/"))[:200] \
-        or "document"
-    doc = OrgDocument(org_id=org.id, kind=doc_kind, filename=safe_name, content_type=content_type,
-                      size=len(content), storage_key=key, uploaded_by=actor.id)
+    stored = store(filename, content, current_app.config["ORG_DOCUMENT_MAX_MB"])
+    safe_name = stored.filename
+    doc = OrgDocument(org_id=org.id, kind=doc_kind, filename=stored.filename,
+                      content_type=stored.content_type, size=stored.size,
+                      storage_key=stored.storage_key, uploaded_by=actor.id)
     db.session.add(doc)
     db.session.flush()
-    path = upload_dir() / key
-    path.write_bytes(content)
-    # If the transaction rolls back after all, the file goes with it.
-    db.session.info.setdefault("files_to_remove_on_rollback", []).append(path)
     record(actor, "org", org.id, "add_document", to=f"{doc_kind.value}: {safe_name}",
            area_code=org.community_code)
     return doc
 
 
-@event.listens_for(Session, "after_rollback")
-def _remove_orphan_files(session):
-    for path in session.info.pop("files_to_remove_on_rollback", []):
-        path.unlink(missing_ok=True)
-
-
-@event.listens_for(Session, "after_commit")
-def _keep_committed_files(session):
-    session.info.pop("files_to_remove_on_rollback", None)
-
-
 def document_path(doc: OrgDocument) -> Path:
-    return upload_dir() / doc.storage_key
+    return path_of(doc.storage_key)
 
 
 # --- incubation ----------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.orgs.services import upload_dir
+from portal.core.uploads import upload_dir
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
