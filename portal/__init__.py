@@ -69,6 +69,8 @@ def _import_models() -> None:
     from portal.core import areas, audit, jobs, notify, throttle, users  # noqa: F401
     from portal.orgs import models as org_models  # noqa: F401
     from portal.orgs import permissions as org_permissions  # noqa: F401
+    from portal.projects import models as project_models  # noqa: F401
+    from portal.projects import permissions as project_permissions  # noqa: F401
     from portal.records import models as record_models  # noqa: F401
     from portal.records import permissions as record_permissions  # noqa: F401
     from portal.volunteers import models as volunteer_models  # noqa: F401
@@ -82,6 +84,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.core.views import bp as core_pages
     from portal.orgs.api import bp as orgs_api
     from portal.orgs.views import bp as orgs_pages
+    from portal.projects.api import bp as projects_api
+    from portal.projects.views import bp as projects_pages
     from portal.records.api import bp as records_api
     from portal.records.views import bp as records_pages
     from portal.volunteers.api import bp as volunteers_api
@@ -92,7 +96,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(volunteers_pages)
     app.register_blueprint(activities_pages)
     app.register_blueprint(records_pages)
-    for api in (core_api, orgs_api, volunteers_api, activities_api, records_api):
+    app.register_blueprint(projects_pages)
+    for api in (core_api, orgs_api, volunteers_api, activities_api, records_api, projects_api):
         app.register_blueprint(api)
         csrf.exempt(api)  # the API takes bearer tokens, never the cookie, for writes
 

@@ -128,6 +128,10 @@ def load_settings(instance_path: str) -> dict:
         "CERTIFICATE_HANDLER": env("CERTIFICATE_HANDLER", "五社联动服务平台"),
         # The address residents reach the portal at (printed in certificates' QR codes).
         "PUBLIC_BASE_URL": env("PUBLIC_BASE_URL") or None,
+        # Projects: the grades of the final performance evaluation (优 ≥ 90, 良 ≥ 75, 中 ≥ 60).
+        "GRADE_THRESHOLDS": [int(x) for x in env("GRADE_THRESHOLDS", "90,75,60").split(",")],
+        # Longest contract term in months (102号令: normally 1 year, at most 3 for stable services).
+        "MAX_CONTRACT_MONTHS": _int("MAX_CONTRACT_MONTHS", 36),
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "BOOTSTRAP_SERVE_LOCAL": True,

@@ -71,7 +71,7 @@ def post_activity():
             authorize(actor, "activity.create", organiser)
     data = json_body(ActivityIn)
     activity = services.create_activity(services.ActivityInput(
-        **data.model_dump(exclude={"shifts", "project_id"}),
+        **data.model_dump(exclude={"shifts"}),
         shifts=[services.ShiftInput(**s.model_dump()) for s in data.shifts]), actor=actor)
     db.session.commit()
     return jsonify(activity.to_dict(organiser=True)), 201

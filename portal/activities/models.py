@@ -56,6 +56,7 @@ class Activity(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(sa.String(200))
     org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orgs.id"), index=True)
+    project_id: Mapped[int | None] = mapped_column(sa.ForeignKey("projects.id"), index=True)
     community_code: Mapped[str] = mapped_column(sa.ForeignKey("areas.code"))
     service_type: Mapped[str] = mapped_column(sa.String(32))
     skills: Mapped[list] = mapped_column(sa.JSON, default=list)
@@ -87,6 +88,7 @@ class Activity(db.Model):
                 waitlist_counts: dict | None = None) -> dict:
         data = {
             "id": self.id, "title": self.title, "org_id": self.org_id,
+            "project_id": self.project_id,
             "community_code": self.community_code, "service_type": self.service_type,
             "skills": list(self.skills or []), "location": self.location,
             "description": self.description, "min_age": self.min_age, "risky": self.risky,

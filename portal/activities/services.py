@@ -60,6 +60,7 @@ class ActivityInput:
     risky: bool = False
     insurance: str | None = None
     shifts: list[ShiftInput] = field(default_factory=list)
+    project_id: int | None = None  # volunteer recruitment for an awarded project
 
 
 def aware(when: datetime | None) -> datetime | None:
@@ -129,9 +130,14 @@ def create_activity(data: ActivityInput, *, actor: User) -> Activity:
             problems.append(_("Capacity is between 1 and {n}.").format(n=MAX_CAPACITY))
         if problems:
             errors[f"shifts.{index}"] = problems
+    if data.project_id is not None:
+        problem = _project_problem(data.project_id, organiser, community_code)
+        if problem:
+            errors["project_id"] = [problem]
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), errors)
     activity = Activity(
+        project_id=data.project_id,
         title=title[:200], org_id=organiser.id if isinstance(organiser, Org) else None,
         community_code=community_code, service_type=data.service_type,
         skills=list(dict.fromkeys(data.skills or [])), location=location[:200],
@@ -146,6 +152,26 @@ def create_activity(data: ActivityInput, *, actor: User) -> Activity:
     db.session.flush()
     record(actor, "activity", activity.id, "create", to=title[:200], area_code=community_code)
     return activity
+
+
+def _project_problem(project_id: int, organiser, community_code: str) -> str | None:
+    """An activity may belong to an awarded project: run by its winning organisation, or by a
+    community of the project's area."""
+    from portal.core.areas import covers
+    from portal.projects.models import Project, ProjectState
+
+    project = db.session.get(Project, project_id)
+    if project is None:
+        return _("No such project.")
+    if project.status not in (ProjectState.awarded, ProjectState.in_progress):
+        return _("Only an awarded project recruits volunteers.")
+    if isinstance(organiser, Org):
+        winner = project.awarded_bid.org_id if project.awarded_bid else None
+        if organiser.id != winner:
+            return _("Only the organisation that won the project runs its activities.")
+    elif not covers(project.area_code, community_code):
+        return _("The community is outside the project's area.")
+    return None
 
 
 def record_insurance(activity: Activity, insurance: str, *, actor: User) -> Activity:

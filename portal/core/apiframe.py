@@ -159,6 +159,17 @@ def json_body(model: type[BaseModel]) -> BaseModel:
         raise _translate(exc) from None
 
 
+def require_from_body(user, action: str, key: str = "area_code") -> None:
+    """403 unless `user` may do `action` on the body's `key` (read before the body is judged:
+    authorisation comes before validation, so a stranger's bad body is still 403)."""
+    from portal.core.permissions import can
+
+    raw = raw_json()
+    value = raw.get(key) if isinstance(raw, dict) else None
+    if not can(user, action, value if isinstance(value, str) else None):
+        raise ApiAbort(403)
+
+
 def optional_body(model: type[BaseModel]) -> BaseModel:
     """A body that may be left out (no body, or {}): the model's defaults then."""
     raw = raw_json()

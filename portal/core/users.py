@@ -31,6 +31,7 @@ class Role(enum.StrEnum):
     community_worker = "community_worker"
     org_admin = "org_admin"
     reviewer = "reviewer"
+    evaluator = "evaluator"
     volunteer = "volunteer"
 
     @property
@@ -44,12 +45,14 @@ ROLE_TITLES = {
     Role.community_worker: _l("Community worker"),
     Role.org_admin: _l("Organisation manager"),
     Role.reviewer: _l("Expert reviewer"),
+    Role.evaluator: _l("Third-party evaluator"),
     Role.volunteer: _l("Volunteer"),
 }
 # The levels at which each scoped role may sit; roles not listed carry no area.
 SCOPE_LEVELS = {
     Role.bureau: (AreaLevel.city, AreaLevel.county),
     Role.community_worker: (AreaLevel.township, AreaLevel.community),
+    Role.evaluator: (AreaLevel.city, AreaLevel.county),
 }
 
 

@@ -17,6 +17,7 @@ from portal.core.apiframe import (
     optional_body,
     paginate,
     raw_json,
+    require_from_body,
     require_user,
     visible_or_404,
 )
@@ -386,10 +387,7 @@ def post_national_export():
     from portal.records.exports import start_national_export
 
     actor = require_user()
-    raw = raw_json()
-    code = raw.get("area_code") if isinstance(raw, dict) else None
-    if not can(actor, "national.export", code if isinstance(code, str) else None):
-        raise ApiAbort(403)
+    require_from_body(actor, "national.export")
     data = json_body(ExportIn)
     job = start_national_export(data.area_code, data.from_, data.to, actor=actor)
     db.session.commit()
