@@ -271,6 +271,19 @@ def me_context(volunteer) -> dict:
             "cert_form": certificate_form(volunteer)}
 
 
+@bp.route("/volunteers/<int:volunteer_id>/service")
+@login_required
+def volunteer_service(volunteer_id: int):
+    """Staff see a volunteer's hours and records and ask for a certificate for them (for
+    someone without a phone)."""
+    from portal.volunteers.models import Volunteer
+
+    volunteer = db.session.get(Volunteer, volunteer_id)
+    if volunteer is None or not can(current_user, "volunteer.view", volunteer):
+        abort(404)
+    return render_template("records/volunteer.html", v=volunteer, **me_context(volunteer))
+
+
 @bp.post("/volunteers/<int:volunteer_id>/certificates")
 @login_required
 def certificate_request(volunteer_id: int):
@@ -291,11 +304,13 @@ def certificate_request(volunteer_id: int):
 
     cert, status = submit(form, action, {"from": "period_from", "to": "period_to",
                                          "org_id": "issuer"})
+    back = url_for("volunteers.me") if volunteer.user_id == current_user.id else \
+        url_for("records.volunteer_service", volunteer_id=volunteer.id)
     if cert is None:
         for field in form:
             for error in field.errors:
                 flash(f"{field.label.text}: {error}", "danger")
-        return redirect(url_for("volunteers.me") + "#certificates")
+        return redirect(back + "#certificates")
     cert_id = cert.id
     if not using_redis():
         run_inline_jobs()  # no worker: build it now (this ends the request's session)

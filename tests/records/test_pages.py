@@ -152,3 +152,25 @@ def test_the_export_page_leads_to_a_progress_page_and_a_file(client, login, toke
     assert "Download the file" in job_page
     file = client.get(f"/exports/{job_id}/file")
     assert file.status_code == 200 and file.data[:2] == b"PK"
+
+
+def test_staff_ask_for_a_certificate_for_a_volunteer_without_a_phone(client, login, token,
+                                                                       setting, worker):
+    vid, aid = setting
+    rid = client.post(API, headers=token("worker"),
+                      json=record_body(vid, aid, 24 * 3, 2, minutes=90)).get_json()["id"]
+    client.post(f"{API}/{rid}/approve", headers=token("worker"))
+    login("worker")
+    listing = client.get("/volunteers?lang=en").get_data(as_text=True)
+    assert f"/volunteers/{vid}/service" in listing
+    page = client.get(f"/volunteers/{vid}/service?lang=en")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="approved-hours">1.5' in html
+    assert "My service hours" not in html and "Service hours" in html
+    today = datetime.now(SHANGHAI).date()
+    answer = client.post(f"/volunteers/{vid}/certificates", data={
+        "csrf_token": csrf_token(html), "period_from": (today - timedelta(days=30)).isoformat(),
+        "period_to": today.isoformat(), "issuer": "0"})
+    assert answer.status_code == 302 and "/certificates/" in answer.headers["Location"]
+    login("outsider")
+    assert client.get(f"/volunteers/{vid}/service").status_code == 404
