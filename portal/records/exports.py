@@ -74,7 +74,7 @@ def _records_query(export: ExportFile):
             .order_by(ServiceRecord.id))
 
 
-def _volunteers_query(export: ExportFile, record_ids: list[int]):
+def _volunteers_query(export: ExportFile):
     """Volunteers of the area registered by the period's end, and those the records need, not
     exported before."""
     from portal.core.areas import under
@@ -83,14 +83,14 @@ def _volunteers_query(export: ExportFile, record_ids: list[int]):
 
     _lower, upper = day_bounds(export.period_from, export.period_to)
     done = sa.select(NationalExport.object_id).where(NationalExport.kind == "volunteer")
-    needed = sa.select(ServiceRecord.volunteer_id).where(ServiceRecord.id.in_(record_ids)) \
-        if record_ids else None
+    # a subquery, not a list of ids: a month of a city's records exceeds SQLite's bound parameters
+    needed = sa.select(ServiceRecord.volunteer_id).where(
+        ServiceRecord.id.in_(_records_query(export)))
     of_area = sa.and_(under(Volunteer.community_code, export.area_code),
                       Volunteer.created_at < upper)
     return (sa.select(Volunteer.id)
             .where(Volunteer.status != VolunteerState.deleted,
-                   sa.or_(of_area, Volunteer.id.in_(needed)) if needed is not None else of_area,
-                   Volunteer.id.not_in(done))
+                   sa.or_(of_area, Volunteer.id.in_(needed)), Volunteer.id.not_in(done))
             .order_by(Volunteer.id))
 
 
@@ -134,7 +134,7 @@ def _build(export_id: int) -> dict:
     if export is None or export.finished_at is not None:
         return {"skipped": 1}
     record_ids = list(db.session.scalars(_records_query(export)))
-    volunteer_ids = list(db.session.scalars(_volunteers_query(export, record_ids)))
+    volunteer_ids = list(db.session.scalars(_volunteers_query(export)))
     total = max(1, len(record_ids) + len(volunteer_ids))
     done = 0
     book = Workbook()
