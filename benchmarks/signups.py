@@ -372,8 +372,9 @@ def load(app, rng: random.Random) -> tuple[Plan, dict]:
 # --- the server and its clients -------------------------------------------------------------
 
 def cpu_seconds(pid: int | None = None) -> float:
-    """CPU time (user + system) of a process and its children, or with no pid of the whole
-    machine (all cores: the server, the database and these clients). Linux /proc; 0 elsewhere."""
+    """CPU time (user + system) of a process and its children (live ones, and those it has
+    reaped: an RQ worker forks one per job), or with no pid of the whole machine (all cores:
+    the server, the worker, the database and these clients). Linux /proc; 0 elsewhere."""
     tick = os.sysconf("SC_CLK_TCK")
     try:
         if pid is None:
@@ -387,7 +388,7 @@ def cpu_seconds(pid: int | None = None) -> float:
                 continue
             parts = text[text.rindex(")") + 2:].split()
             if int(stat.parent.name) == pid or int(parts[1]) == pid:
-                total += (int(parts[11]) + int(parts[12])) / tick
+                total += sum(int(v) for v in parts[11:15]) / tick
         return total
     except (OSError, ValueError):
         return 0.0
@@ -400,7 +401,8 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn -w 4 against the benchmark database, in a subprocess."""
+    """gunicorn -w 4 against the benchmark database, in a subprocess; with Redis also a real
+    `flask --app portal worker` (the production shape: jobs queued, delivered by the worker)."""
 
     def __init__(self, url: str, log_path: Path, redis_url: str | None = None):
         self.port = free_port()
@@ -409,8 +411,14 @@ class Server:
         env = dict(os.environ, DATABASE_URL=url, **BENCH_ENV)
         env.pop("REDIS_URL", None)
         if redis_url:  # jobs (the notifications) go to a queue instead of running inline
-            env.update(REDIS_URL=redis_url, REDIS_PREFIX="portal-bench:")
+            env.update(REDIS_URL=redis_url, REDIS_PREFIX=f"portal-bench-{os.getpid()}:",
+                       RQ_QUEUES=f"portal-bench-{os.getpid()}")
         self.log = open(log_path, "wb")  # noqa: SIM115 (closed in stop())
+        self.worker = None
+        if redis_url:
+            self.worker = subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "portal", "worker"], cwd=ROOT, env=env,
+                stdout=self.log, stderr=subprocess.STDOUT)
         self.process = subprocess.Popen(
             [*command, "-w", "4", "-b", f"127.0.0.1:{self.port}", "--no-control-socket",
              "wsgi:app"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -432,14 +440,18 @@ class Server:
     def connection(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
 
+    def worker_cpu(self) -> float:
+        return cpu_seconds(self.worker.pid) if self.worker else 0.0
+
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        for process in (self.process, self.worker):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
         self.log.close()
 
 
@@ -540,7 +552,7 @@ def concurrent_healthz(total: int) -> tuple[list[float], float, float]:
 
 
 def signup_run(pairs: list[tuple[int, int]], tokens: dict[int, str], limit_s: float,
-               clients: int) -> dict:
+               clients: int, url: str) -> dict:
     def sign_up(conn, pair):
         vid, sid = pair
         t0 = time.perf_counter()
@@ -557,14 +569,35 @@ def signup_run(pairs: list[tuple[int, int]], tokens: dict[int, str], limit_s: fl
         return elapsed, status, outcome, sid
 
     cpu0, server0 = cpu_seconds(), cpu_seconds(SERVER.process.pid)
+    worker0 = SERVER.worker_cpu()
     t0 = time.perf_counter()
     results = in_threads(sign_up, pairs, clients, time.monotonic() + limit_s)
     wall = time.perf_counter() - t0
+    # The notifications are part of a signup's cost: wait until the outbox is empty (inline:
+    # it already is), so that the worker's CPU is counted to the end of its work.
+    drain_s = wait_for_outbox(url)
     n = max(1, len(results))
     return {"samples": [r[0] for r in results], "wall_s": wall, "results": results,
-            "rate": len(results) / wall,
+            "rate": len(results) / wall, "drain_s": drain_s,
             "cpu_ms": (cpu_seconds() - cpu0) * 1000 / n,
-            "server_cpu_ms": (cpu_seconds(SERVER.process.pid) - server0) * 1000 / n}
+            "server_cpu_ms": (cpu_seconds(SERVER.process.pid) - server0) * 1000 / n,
+            "worker_cpu_ms": (SERVER.worker_cpu() - worker0) * 1000 / n}
+
+
+def wait_for_outbox(url: str, limit_s: float = 120.0) -> float:
+    """Seconds until no notification waits for delivery (neither sent nor failed)."""
+    engine = sa.create_engine(url)
+    t0 = time.perf_counter()
+    try:
+        while time.perf_counter() - t0 < limit_s:
+            with engine.connect() as conn:
+                if not conn.scalar(sa.text("SELECT count(*) FROM notifications "
+                                           "WHERE sent_at IS NULL AND error IS NULL")):
+                    break
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
+    return time.perf_counter() - t0
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -587,13 +620,20 @@ def check_capacity(url: str, results: list, before: int, hot: list[int]) -> tupl
             f"SELECT status, count(*) FROM signups WHERE id > {before} GROUP BY status")).all())
         hot_full = conn.scalar(sa.select(sa.func.count()).select_from(Shift).where(
             Shift.id.in_(hot), Shift.confirmed_count == Shift.capacity))
+        # Every new signup told once, and delivered (inline, or by the worker).
+        notes = dict(conn.execute(sa.text(
+            "SELECT n.sent_at IS NOT NULL, count(*) FROM notifications n JOIN signups g "
+            "ON n.subject_key = 'signup:' || CAST(g.id AS VARCHAR(20)) AND n.kind = g.status "
+            f"WHERE g.id > {before} GROUP BY n.sent_at IS NOT NULL")).all())
     engine.dispose()
     told = Counter(r[2] for r in results if r[1] == 201)
     lines = [f"over capacity {over}, count out of step {drift}, waiting beside a free place "
              f"{stranded}; new rows {dict(sorted(rows.items()))} vs 201s "
              f"{dict(sorted(told.items()))}"
-             f"; hot shifts now full: {hot_full}/{len(hot)}"]
-    ok = over == 0 and drift == 0 and stranded == 0 and rows == dict(told)
+             f"; hot shifts now full: {hot_full}/{len(hot)}"
+             f"; notifications delivered {notes.get(True, 0)}, undelivered {notes.get(False, 0)}"]
+    ok = over == 0 and drift == 0 and stranded == 0 and rows == dict(told) \
+        and notes.get(True, 0) == sum(told.values()) and not notes.get(False)
     return ok, lines
 
 
@@ -691,8 +731,8 @@ def run(name: str, url: str, args) -> None:
             token_s = time.perf_counter() - t0
             health_1 = sequential("/healthz", args.runs * 4)
             health_16, health_rate, health_cpu = concurrent_healthz(N_SIGNUPS)
-            one = signup_run(plan.sequential, tokens, args.limit, 1)
-            signups = signup_run(plan.requests, tokens, args.limit, CLIENTS)
+            one = signup_run(plan.sequential, tokens, args.limit, 1, url)
+            signups = signup_run(plan.requests, tokens, args.limit, CLIENTS, url)
             time.sleep(2)  # let the database settle (autovacuum notices the new rows)
             list_samples = {label: sequential("/api/v1/activities?" + urlencode(query), args.runs)
                             for label, query in lists.items()}
@@ -736,10 +776,13 @@ def run(name: str, url: str, args) -> None:
     print(row("healthz, 1 client, after", health_after, base1))
     print(f"  signups: {signups['wall_s']:.1f} s for {len(signups['samples'])} of {N_SIGNUPS} "
           f"requests; status {dict(sorted(statuses.items()))}; CPU per signup: gunicorn "
-          f"{signups['server_cpu_ms']:.1f} ms, whole machine (anyone's) {signups['cpu_ms']:.1f} "
+          f"{signups['server_cpu_ms']:.1f} ms"
+          + (f" + worker {signups['worker_cpu_ms']:.1f} ms" if args.redis_url else "")
+          + f", whole machine (anyone's) {signups['cpu_ms']:.1f} "
           f"ms ({os.cpu_count()} cores; 1 client: {one['server_cpu_ms']:.1f} / "
           f"{one['cpu_ms']:.1f} ms; healthz: gunicorn {health_cpu:.1f} ms); jobs "
-          f"{'queued in Redis' if args.redis_url else 'inline'}")
+          + (f"queued in Redis, delivered by a worker ({signups['drain_s']:.1f} s after the "
+             "last response)" if args.redis_url else "inline"))
     for (status, outcome), n in sorted(outcomes.items(), key=lambda kv: (kv[0][0], -kv[1])):
         print(f"    {status} {outcome}: {n}")
     print(f"    (1 client: {dict(sorted(Counter((r[1], r[2]) for r in one['results']).items()))})")
@@ -790,7 +833,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds the signup run may take at most (default 300)")
     parser.add_argument("--redis-url", default=None,
                         help="give gunicorn this REDIS_URL, so that jobs (the notifications) are "
-                             "queued rather than run inline (no worker is started)")
+                             "queued rather than run inline, and start a real `flask worker` "
+                             "(its CPU is counted) to deliver them")
     parser.add_argument("--profile", action="store_true",
                         help="also count the SQL statements of the list and recommendations")
     parser.add_argument("--explain", action="store_true",

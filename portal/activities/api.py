@@ -172,7 +172,7 @@ class SignupIn(Body):
      body=SignupIn, responses={201: "confirmed or waitlisted", 409: "refused"}, tag="activities")
 def post_signup(shift_id):
     actor = require_user()
-    shift = db.session.get(Shift, shift_id)
+    shift = services.load_shift(shift_id)
     if shift is None:
         raise ApiAbort(404)
     data = optional_body(SignupIn)
@@ -187,8 +187,9 @@ def post_signup(shift_id):
         if volunteer is None:
             raise ApiAbort(403, _("Register as a volunteer first."))
     signup = services.sign_up(shift, volunteer, actor=actor)
+    body = signup.to_dict()  # before the commit: no reload of what this request just wrote
     db.session.commit()
-    return jsonify(signup.to_dict()), 201
+    return jsonify(body), 201
 
 
 def _signup_or_404(signup_id: int, user) -> Signup:

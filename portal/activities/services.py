@@ -10,12 +10,14 @@ serialises writers just as well.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload, lazyload
 
 from portal.activities.models import (
     HOLDING,
@@ -188,10 +190,45 @@ def record_insurance(activity: Activity, insurance: str, *, actor: User) -> Acti
 
 # --- signups -------------------------------------------------------------------------------------
 
+# The signup's statements, built once (a signup runs each of them; a statement reused skips
+# its construction and cache key).
+@functools.cache
+def _shift_with_activity() -> sa.Select:
+    # Built on first use: loader options need every mapper, which import time has not.
+    return (sa.select(Shift).where(Shift.id == sa.bindparam("shift_id"))
+            .options(joinedload(Shift.activity).options(lazyload(Activity.org),
+                                                        lazyload(Activity.community))))
+
+
+_LOCK_VOLUNTEER = (sa.select(Volunteer.id).where(Volunteer.id == sa.bindparam("volunteer_id"))
+                   .with_for_update())
+# Already signed up for the shift? Holding a place in one that overlaps it? (One round trip.)
+_LIVE_AND_CLASH = sa.select(
+    sa.select(Signup.id).where(
+        Signup.shift_id == sa.bindparam("shift_id"),
+        Signup.volunteer_id == sa.bindparam("volunteer_id"),
+        Signup.status != SignupState.cancelled).limit(1).scalar_subquery(),
+    sa.select(Signup.id).join(Shift, Shift.id == Signup.shift_id).where(
+        Signup.volunteer_id == sa.bindparam("volunteer_id"), Signup.status.in_(HOLDING),
+        Shift.starts_at < sa.bindparam("ends_at"), Shift.ends_at > sa.bindparam("starts_at"))
+    .limit(1).scalar_subquery())
+# A place, only while there is one: the database decides, whatever runs at the same time.
+_TAKE_PLACE = (sa.update(Shift)
+               .where(Shift.id == sa.bindparam("shift_id"),
+                      Shift.confirmed_count < Shift.capacity)
+               .values(confirmed_count=Shift.confirmed_count + 1)
+               .execution_options(synchronize_session=False))
+
+
 def _lock_volunteer(volunteer: Volunteer) -> None:
     """One signup decision per volunteer at a time (PostgreSQL row lock; SQLite serialises)."""
-    db.session.execute(sa.select(Volunteer.id).where(Volunteer.id == volunteer.id)
-                       .with_for_update())
+    db.session.execute(_LOCK_VOLUNTEER, {"volunteer_id": volunteer.id})
+
+
+def load_shift(shift_id: int) -> Shift | None:
+    """A shift with its activity, in one statement (the organiser's org and community load
+    only if a permission check asks)."""
+    return db.session.scalar(_shift_with_activity(), {"shift_id": shift_id})
 
 
 def _age_on(volunteer: Volunteer, day: date) -> int | None:
@@ -215,34 +252,30 @@ def sign_up(shift: Shift, volunteer: Volunteer, *, actor: User) -> Signup:
             raise Conflict(_("This activity is for volunteers aged {n} or over.").format(
                 n=activity.min_age))
     _lock_volunteer(volunteer)
-    live = db.session.scalar(sa.select(Signup.id).where(
-        Signup.shift_id == shift.id, Signup.volunteer_id == volunteer.id,
-        Signup.status != SignupState.cancelled))
+    # Both checks in one statement, after the lock: what they read is what the volunteer holds.
+    live, clash = db.session.execute(_LIVE_AND_CLASH, {
+        "shift_id": shift.id, "volunteer_id": volunteer.id, "starts_at": shift.starts_at,
+        "ends_at": shift.ends_at}).one()
     if live is not None:
         raise Conflict(_("Already signed up for this shift."))
-    clash = db.session.scalar(
-        sa.select(Signup.id).join(Shift, Shift.id == Signup.shift_id).where(
-            Signup.volunteer_id == volunteer.id, Signup.status.in_(HOLDING),
-            Shift.starts_at < shift.ends_at, Shift.ends_at > shift.starts_at).limit(1))
     if clash is not None:
         raise Conflict(_("This overlaps another shift you are confirmed for."))
-    took_place = db.session.execute(
-        sa.update(Shift).where(Shift.id == shift.id, Shift.confirmed_count < Shift.capacity)
-        .values(confirmed_count=Shift.confirmed_count + 1)
-        .execution_options(synchronize_session=False)).rowcount == 1
+    took_place = db.session.execute(_TAKE_PLACE, {"shift_id": shift.id}).rowcount == 1
     if not took_place and not shift.waitlist:
         raise Conflict(_("This shift is full."))
     signup = Signup(shift_id=shift.id, volunteer_id=volunteer.id, created_by=actor.id,
                     status=SignupState.confirmed if took_place else SignupState.waitlisted)
     db.session.add(signup)
+    # The audit row goes in the same flush (one unit of work for both rows).
+    record(actor, "activity", activity.id, "signup", to=f"{volunteer.volunteer_code}: "
+           f"{signup.status.value}", area_code=activity.community_code)
     try:
         db.session.flush()
     except sa.exc.IntegrityError:
         raise Conflict(_("Already signed up for this shift.")) from None
     db.session.expire(shift, ["confirmed_count"])
-    record(actor, "activity", activity.id, "signup", to=f"{volunteer.volunteer_code}: "
-           f"{signup.status.value}", area_code=activity.community_code)
-    notify(signup, "confirmed" if took_place else "waitlisted")
+    notify(signup, "confirmed" if took_place else "waitlisted", shift=shift, volunteer=volunteer,
+           user=actor if actor.id == volunteer.user_id else None)
     return signup
 
 
@@ -315,18 +348,20 @@ NOTICES = {
 }
 
 
-def notify(signup: Signup, event: str) -> None:
-    """Tell the volunteer, in their language, through the outbox (delivered after commit)."""
+def notify(signup: Signup, event: str, *, shift: Shift | None = None,
+           volunteer: Volunteer | None = None, user: User | None = None) -> None:
+    """Tell the volunteer, in their language, through the outbox (delivered after commit).
+    The caller may pass the rows it holds already."""
     from flask_babel import force_locale, format_datetime
 
     from portal.core.i18n import DEFAULT
     from portal.core.notify import queue_notification
 
-    volunteer = db.session.get(Volunteer, signup.volunteer_id)
+    volunteer = volunteer or db.session.get(Volunteer, signup.volunteer_id)
     if volunteer is None or volunteer.user_id is None:
         return  # no account: the organiser tells them in person
-    shift = db.session.get(Shift, signup.shift_id)
-    user = db.session.get(User, volunteer.user_id)
+    shift = shift or db.session.get(Shift, signup.shift_id)
+    user = user or db.session.get(User, volunteer.user_id)
     title_text, body_text = NOTICES[event]
     with force_locale((user.locale if user else None) or DEFAULT):
         values = {"title": shift.activity.title, "place": shift.activity.location,

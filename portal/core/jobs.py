@@ -5,6 +5,12 @@ With REDIS_URL set, a job goes to an RQ queue *after* the transaction that asked
 commit, in a session of its own. Either way a `JobRun` row, written in the same transaction as
 the request, records who asked, the status, the progress and the result, so that
 GET /api/v1/jobs/<id> and the progress page read one place.
+
+Internal work whose own rows already say how it went (the notifications outbox: `sent_at`,
+`error`) is scheduled with `after_commit` instead: no JobRun row, asked at most once per
+transaction, and with `coalesce` at most one such job waiting in the queue at a time (it does
+all the work pending when it starts). One signup then costs the request a few microseconds of
+scheduling rather than a JobRun row and an RQ job of its own.
 """
 
 from __future__ import annotations
@@ -71,8 +77,24 @@ def enqueue(func, *args, actor=None, **kwargs) -> JobRun:
     db.session.add(run)
     db.session.flush()
     pending = db.session.info.setdefault("pending_jobs", [])
-    pending.append((run.id, _path(func), args, kwargs))
+    pending.append((run.id, _path(func), args, kwargs, None))
     return run
+
+
+def after_commit(func, *args, coalesce: str | None = None) -> None:
+    """Schedule internal work `func(*args)` for once the current transaction commits, with no
+    JobRun row. Asked again in the same transaction, it is not scheduled twice. `coalesce`
+    names the job for Redis: while one of that name waits in the queue, no second is queued,
+    so `func` must do all the work pending when it starts (the worker clears the name before
+    calling it). Nothing runs if the transaction rolls back."""
+    pending = db.session.info.setdefault("pending_jobs", [])
+    job = (None, _path(func), args, {}, coalesce)
+    if job not in pending:
+        pending.append(job)
+
+
+def _coalesce_key(name: str) -> str:
+    return f"{current_app.config['REDIS_PREFIX']}job-waiting:{name}"
 
 
 def using_redis() -> bool:
@@ -103,9 +125,14 @@ def _dispatch_after_commit(session):
     if not pending or not has_app_context():
         return
     if using_redis():
-        for job_id, path, args, kwargs in pending:
-            queue().enqueue(run_job, job_id, path, args, kwargs, job_id=job_id,
-                            job_timeout=current_app.config["JOB_TIMEOUT"])
+        for job_id, path, args, kwargs, coalesce in pending:
+            # One waiting job of a name at a time: the flag lives until the worker starts it
+            # (or a minute, should the worker die holding it).
+            key = _coalesce_key(coalesce) if coalesce else None
+            if key and not redis_connection().set(key, "1", nx=True, ex=60):
+                continue
+            queue().enqueue(run_job, job_id, path, args, kwargs, coalesce=key,
+                            job_id=job_id, job_timeout=current_app.config["JOB_TIMEOUT"])
         return
     if has_request_context():
         # Inline, at the end of the request: the committing session still holds its
@@ -118,7 +145,7 @@ def _dispatch_after_commit(session):
 
 
 def _run_inline(job) -> None:
-    job_id, path, args, kwargs = job
+    job_id, path, args, kwargs, _coalesce = job
     # A fresh app context is a fresh session.
     with current_app._get_current_object().app_context():
         _run(job_id, path, args, kwargs)
@@ -141,8 +168,11 @@ def _forget_after_rollback(session):
     session.info.pop("pending_jobs", None)
 
 
-def run_job(job_id: str, path: str, args, kwargs):
-    """Entry point for the worker and for inline runs: mark started, run, record the outcome."""
+def run_job(job_id: str | None, path: str, args, kwargs, coalesce: str | None = None):
+    """Entry point for the worker and for inline runs: mark started, run, record the outcome
+    (with no job_id: run, commit, and log a failure). `coalesce` is the Redis key that kept
+    a second such job out of the queue: cleared first, so that work asked for from now on
+    queues a new job."""
     from rq import get_current_job
 
     in_worker = get_current_job() is not None
@@ -156,11 +186,22 @@ def run_job(job_id: str, path: str, args, kwargs):
         with app.app_context():  # a session of the job's own
             if in_worker:
                 db.engine.dispose(close=False)  # never share a pooled connection across a fork
+            if coalesce and using_redis():
+                redis_connection().delete(coalesce)
             return _run(job_id, path, args, kwargs)
     return _run(job_id, path, args, kwargs)
 
 
-def _run(job_id: str, path: str, args, kwargs):
+def _run(job_id: str | None, path: str, args, kwargs):
+    if job_id is None:  # internal work, no JobRun: its own rows tell how it went
+        try:
+            result = _resolve(path)(*args, **kwargs)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("job %s failed", path)
+            return None
+        return result
     run = db.session.get(JobRun, job_id)
     if run is None:
         log.warning("job %s has no JobRun row; skipped", job_id)

@@ -1,6 +1,11 @@
 """Notifications: written to an outbox in the transaction that causes them, delivered by a job
 after the commit, through a pluggable adapter (NOTIFY_ADAPTER): `log` in development, `smtp`
-for e-mail (SMTP_* settings). A row is delivered once; a failure is kept with its error."""
+for e-mail (SMTP_* settings). A row is delivered once; a failure is kept with its error.
+
+The job drains the outbox (every row neither sent nor failed, oldest first): one transaction
+asks for it once however many rows it adds, and with Redis at most one drain waits in the queue
+however many transactions ask, so a burst of signups costs the worker one job, not one each.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +29,10 @@ class Notification(db.Model):
     __table_args__ = (
         # One notification of a kind per subject (a reminder is never sent twice).
         sa.UniqueConstraint("kind", "subject_key"),
+        # The outbox's queue: the rows still to deliver, so a drain never scans the sent ones.
+        sa.Index("ix_notifications_unsent", "id",
+                 sqlite_where=sa.text("sent_at IS NULL AND error IS NULL"),
+                 postgresql_where=sa.text("sent_at IS NULL AND error IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,20 +48,57 @@ class Notification(db.Model):
 
 
 def queue_notification(user_id: int | None, kind: str, subject_key: str, title: str,
-                       body: str) -> Notification | None:
-    """Add to the outbox (idempotent per kind and subject) and deliver after the commit."""
-    from portal.core.jobs import enqueue
+                       body: str) -> int | None:
+    """Add to the outbox (idempotent per kind and subject: one INSERT ... ON CONFLICT DO
+    NOTHING) and deliver after the commit. The new row's id, or None if it was there."""
+    from portal.core.jobs import after_commit
 
-    exists = db.session.scalar(sa.select(Notification.id).where(
-        Notification.kind == kind, Notification.subject_key == subject_key))
-    if exists is not None:
-        return None
-    note = Notification(user_id=user_id, kind=kind, subject_key=subject_key, title=title[:200],
-                        body=body)
-    db.session.add(note)
-    db.session.flush()
-    enqueue(deliver, note.id)
-    return note
+    connection = db.session.connection()  # a plain INSERT: no ORM objects to track
+    note_id = connection.scalar(_insert_new(connection.dialect.name), {
+        "user_id": user_id, "kind": kind, "subject_key": subject_key, "title": title[:200],
+        "body": body, "created_at": utcnow()})
+    if note_id is not None:
+        after_commit(deliver_outbox, coalesce="deliver_outbox")
+    return note_id
+
+
+_INSERT_NEW: dict[str, sa.Insert] = {}
+
+
+def _insert_new(dialect: str) -> sa.Insert:
+    """INSERT ... ON CONFLICT (kind, subject_key) DO NOTHING RETURNING id, built once."""
+    if dialect not in _INSERT_NEW:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        columns = ("user_id", "kind", "subject_key", "title", "body", "created_at")
+        _INSERT_NEW[dialect] = (
+            insert(Notification).values({c: sa.bindparam(c) for c in columns})
+            .on_conflict_do_nothing(index_elements=["kind", "subject_key"])
+            .returning(Notification.id))
+    return _INSERT_NEW[dialect]
+
+
+BATCH = 100
+
+
+def deliver_outbox() -> dict:
+    """Job: deliver every notification neither sent nor failed, oldest first, a batch per
+    transaction. The rows being sent are locked (PostgreSQL: SKIP LOCKED, so two drains share
+    the work and never send a row twice)."""
+    counts = {"sent": 0, "failed": 0}
+    adapter = ADAPTERS[current_app.config.get("NOTIFY_ADAPTER", "log")]
+    while True:
+        notes = db.session.scalars(
+            sa.select(Notification)
+            .where(Notification.sent_at.is_(None), Notification.error.is_(None))
+            .order_by(Notification.id).limit(BATCH).with_for_update(skip_locked=True)).all()
+        if not notes:
+            return counts
+        for note in notes:
+            counts[_send(note, adapter)] += 1
+        db.session.commit()
 
 
 def deliver(notification_id: int) -> str:
@@ -60,10 +106,17 @@ def deliver(notification_id: int) -> str:
     note = db.session.get(Notification, notification_id)
     if note is None or note.sent_at is not None:
         return "skipped"
-    adapter = ADAPTERS[current_app.config.get("NOTIFY_ADAPTER", "log")]
+    return _send(note, ADAPTERS[current_app.config.get("NOTIFY_ADAPTER", "log")])
+
+
+def _send(note: Notification, adapter) -> str:
     try:
         adapter(note)
     except (OSError, smtplib.SMTPException) as exc:
+        note.error = f"{type(exc).__name__}: {exc}"[:1000]
+        return "failed"
+    except Exception as exc:  # a bad row must not stop the drain behind it
+        log.exception("notification %s could not be sent", note.id)
         note.error = f"{type(exc).__name__}: {exc}"[:1000]
         return "failed"
     note.sent_at, note.error = utcnow(), None

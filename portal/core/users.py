@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import hashlib
 import re
 import secrets
@@ -17,7 +18,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, contains_eager, mapped_column, relationship
 
 from portal.core.areas import Area, AreaLevel, covers
 from portal.core.db import UTCDateTime, str_enum, utcnow
@@ -323,11 +324,21 @@ def issue_token(user: User) -> tuple[str, ApiToken]:
     return token, row
 
 
+@functools.cache
+def _live_token() -> sa.Select:
+    """Built once (on first use, when every mapper exists): every API request runs it, and a
+    statement reused skips its construction and cache key."""
+    return (sa.select(ApiToken).join(ApiToken.user)
+            .where(ApiToken.token_hash == sa.bindparam("digest"), ApiToken.revoked_at.is_(None),
+                   ApiToken.expires_at > sa.bindparam("now"), User.active.is_(True))
+            .options(contains_eager(ApiToken.user).joinedload(User.grants)))
+
+
 def find_token(token: str) -> ApiToken | None:
-    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
-    if row is None or not row.is_valid or not row.user.is_active:
-        return None
-    return row
+    """The live token with its user and the user's grants, in one statement (every API request
+    asks): revoked, expired or of an inactive account is None, judged by the database."""
+    return db.session.scalars(_live_token(), {"digest": _token_digest(token), "now": utcnow()}
+                              ).unique().first()
 
 
 def revoke_token(row: ApiToken) -> None:

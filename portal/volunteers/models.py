@@ -75,7 +75,7 @@ class Volunteer(db.Model):
         """The volunteer record of a signed-in account, if it has one."""
         if user is None or not getattr(user, "is_authenticated", False):
             return None
-        return db.session.scalar(sa.select(cls).where(cls.user_id == user.id))
+        return db.session.scalar(_OF_USER, {"user_id": user.id})
 
     def age_on(self, day: date) -> int | None:
         if self.birth_date is None:
@@ -98,6 +98,9 @@ class Volunteer(db.Model):
             "user_id": self.user_id,
             "created_at": self.created_at.isoformat(),
         }
+
+
+_OF_USER = sa.select(Volunteer).where(Volunteer.user_id == sa.bindparam("user_id"))
 
 
 def _register_audit_object() -> None:
