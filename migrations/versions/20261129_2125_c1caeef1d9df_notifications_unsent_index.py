@@ -1,8 +1,8 @@
 """The notifications outbox: a partial index of the rows still to deliver, the drain's queue.
 
 Revision ID: c1caeef1d9df
-Revises: 5ea85295db04
-Create Date: 2026-11-30 09:10:00.000000
+Revises: 0d7ea652706c
+Create Date: 2026-11-29 21:25:00.000000
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c1caeef1d9df'
-down_revision = '5ea85295db04'
+down_revision = '0d7ea652706c'
 branch_labels = None
 depends_on = None
 
