@@ -428,12 +428,20 @@ def assign_reviewer(project: Project, user, *, actor, drawn: bool = False) -> As
     return assignment
 
 
-def draw_reviewers(project: Project, count: int, *, actor) -> list[Assignment]:
-    """Draw `count` reviewers at random from the pool (those not yet assigned)."""
+def available_reviewers(project: Project) -> list[PoolMember]:
+    """The pool members who may still be assigned to the project: active, not yet assigned,
+    one row per person (the nearest area's row when a person is in several pools)."""
     taken = sa.select(Assignment.user_id).where(Assignment.project_id == project.id)
     candidates = db.session.scalars(_pool_query(project)
-                                    .where(PoolMember.user_id.not_in(taken))).all()
-    users = list({m.user_id: m.user for m in candidates if m.user.active}.values())
+                                    .where(PoolMember.user_id.not_in(taken))
+                                    .order_by(sa.func.length(PoolMember.area_code),
+                                              PoolMember.id)).all()
+    return list({m.user_id: m for m in candidates if m.user.active}.values())
+
+
+def draw_reviewers(project: Project, count: int, *, actor) -> list[Assignment]:
+    """Draw `count` reviewers at random from the pool (those not yet assigned)."""
+    users = [m.user for m in available_reviewers(project)]
     if count < 1:
         raise ValidationFailed.on("count", _("Out of range."))
     if len(users) < count:
