@@ -7,7 +7,7 @@ instance/demo-password (never committed) and printed each time.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -81,7 +81,71 @@ def create_demo(divisions_csv: Path) -> tuple[str, bool]:
     if db.session.scalar(sa.select(sa.func.count()).select_from(Activity)) == 0:
         _demo_activities()
         created = True
+    from portal.projects.models import Project
+    from portal.records.models import ServiceRecord
+
+    if db.session.scalar(sa.select(sa.func.count()).select_from(ServiceRecord)) == 0:
+        _demo_service()
+        created = True
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Project)) == 0:
+        _demo_projects()
+        created = True
     return password, created
+
+
+def _demo_service() -> None:
+    """demo_volunteer's volunteer record and some service in past weeks (three approved, one
+    waiting), so that /me shows hours, stars' progress and the certificate form."""
+    from portal.records import services as records
+    from portal.records.models import RecordState
+    from portal.volunteers.idcards import make_resident_id
+    from portal.volunteers.models import Volunteer
+    from portal.volunteers.services import VolunteerInput, register_volunteer
+
+    worker = db.session.scalar(sa.select(User).where(User.username == "demo_worker"))
+    account = db.session.scalar(sa.select(User).where(User.username == "demo_volunteer"))
+    volunteer = Volunteer.of_user(account)
+    if volunteer is None:
+        volunteer = register_volunteer(VolunteerInput(
+            real_name="王秀兰", id_number=make_resident_id("210802", date(1956, 3, 8), 27),
+            phone="13904170000", community_code="210802001001",
+            skills=["first_aid", "cooking"], service_types=["elderly_care", "community_governance"],
+            availability=["sat_morning", "sun_morning"]), actor=worker)
+        volunteer.user_id = account.id
+    activity = db.session.scalar(sa.select(Activity).order_by(Activity.id))
+    today = datetime.now(SHANGHAI).replace(hour=9, minute=0, second=0, microsecond=0)
+    for weeks, minutes, approve in ((6, 120, True), (4, 150, True), (2, 110, True), (1, 90, False)):
+        start = today - timedelta(weeks=weeks)
+        service = records.add_record(volunteer, activity, records.RecordInput(
+            started_at=start, ended_at=start + timedelta(hours=3), minutes=minutes,
+            content="陪伴独居老人聊天、读报", beneficiaries="独居老人", leader="李主任"),
+            actor=worker)
+        if approve:
+            records.decide(service, RecordState.approved, actor=worker)
+
+
+def _demo_projects() -> None:
+    """The year's catalogue, one 公益创投 call open for bids, and a reviewer in the pool."""
+    from portal.projects import services as projects
+
+    bureau = db.session.scalar(sa.select(User).where(User.username == "demo_bureau_zq"))
+    city = db.session.scalar(sa.select(User).where(User.username == "demo_bureau"))
+    reviewer = db.session.scalar(sa.select(User).where(User.username == "demo_reviewer"))
+    deadline = (datetime.now(SHANGHAI) + timedelta(days=20)).replace(hour=17, minute=0,
+                                                                     second=0, microsecond=0)
+    for name, category, unit in (("居家养老上门服务", "养老服务", "人次"),
+                                 ("社区儿童课后托管", "儿童关爱", "人·月"),
+                                 ("社区矛盾纠纷调解", "社区治理", "件")):
+        projects.add_catalogue_item("2108", deadline.year, name, category, unit, actor=city)
+    projects.publish_catalogue("2108", deadline.year, actor=city)
+    call = projects.create_project(projects.ProjectInput(
+        title="站前区社区助老公益创投", kind="venture_philanthropy", area_code="210802",
+        budget="50000.00", bid_deadline=deadline,
+        criteria=[("服务方案", 40), ("团队能力", 30), ("预算合理性", 30)],
+        description="面向独居和空巢老人，开展探访、助餐和陪伴服务。",
+        service_targets="站前区独居、空巢老人", contract_months=12), actor=bureau)
+    projects.publish(call, actor=bureau)
+    projects.add_to_pool("210802", reviewer, actor=bureau, expertise="社会工作")
 
 
 def _demo_activities() -> None:

@@ -68,8 +68,8 @@ class AnswerForm(FlaskForm):
 
 
 class CertificateForm(FlaskForm):
-    period_from = DateField(_l("From"), validators=[DataRequired()])
-    period_to = DateField(_l("To"), validators=[DataRequired()])
+    period_from = DateField(_l("First day"), validators=[DataRequired()])
+    period_to = DateField(_l("Last day"), validators=[DataRequired()])
     issuer = SelectField(_l("Issued by"), choices=[], coerce=int)
     submit = SubmitField(_l("Ask for a certificate"))
 
@@ -86,6 +86,6 @@ class BulkForm(FlaskForm):
 
 class ExportForm(FlaskForm):
     area = SelectField(_l("Area"), choices=[])
-    period_from = DateField(_l("From"), validators=[DataRequired()])
-    period_to = DateField(_l("To"), validators=[DataRequired()])
+    period_from = DateField(_l("First day"), validators=[DataRequired()])
+    period_to = DateField(_l("Last day"), validators=[DataRequired()])
     submit = SubmitField(_l("Export"))
