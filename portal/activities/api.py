@@ -118,7 +118,8 @@ def activities_query():
 
 @bp.get("/activities")
 @doc("Published activities (public), by community, service type, dates, skill and text",
-     auth=False, tag="activities")
+     auth=False, tag="activities",
+     paged=True, query=('community', 'area', 'service_type', 'from', 'to', 'q', 'skill'))
 def list_activities():
     return jsonify(paginate(
         activities_query(), lambda a, counts: a.to_dict(waitlist_counts=counts),

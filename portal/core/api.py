@@ -123,7 +123,7 @@ def post_user():
 
 
 @bp.get("/users")
-@doc("Accounts in the caller's area (admin: all)", tag="users")
+@doc("Accounts in the caller's area (admin: all)", tag="users", paged=True)
 def list_users():
     actor = require_user()
     authorize(actor, "user.list")
@@ -133,7 +133,8 @@ def list_users():
 # --- areas ---------------------------------------------------------------------------------
 
 @bp.get("/areas")
-@doc("Areas (行政区划), filtered by parent and level", auth=False, tag="areas")
+@doc("Areas (行政区划), filtered by parent and level", auth=False, tag="areas",
+     paged=True, query=('level', 'parent'))
 def list_areas():
     query = sa.select(Area).order_by(Area.code)
     parent = flask_request.args.get("parent")
@@ -212,7 +213,8 @@ def get_job(job_id):
 
 
 @bp.get("/audit")
-@doc("An object's audit trail, oldest first (admin; bureau of the object's area)", tag="audit")
+@doc("An object's audit trail, oldest first (admin; bureau of the object's area)", tag="audit",
+     paged=True, query=("object_type", "object_id"))
 def get_audit():
     actor = require_user()
     if not (actor.is_admin or actor.has_role(Role.bureau)):

@@ -245,11 +245,14 @@ def paginate(select, to_dict, *, session=None, prepare=None):
 # --- OpenAPI -----------------------------------------------------------------------------------
 
 def doc(summary: str, *, body: type[BaseModel] | None = None, auth: bool = True,
-        responses: dict[int, str] | None = None, tag: str | None = None):
-    """Describe an endpoint for the OpenAPI document."""
+        responses: dict[int, str] | None = None, tag: str | None = None,
+        query: tuple[str, ...] = (), paged: bool = False):
+    """Describe an endpoint for the OpenAPI document: `query` names its filters, `paged` adds
+    page and per_page (the contract's list shape)."""
     def decorator(fn):
         fn._openapi = {"summary": summary, "body": body, "auth": auth,
-                       "responses": responses or {}, "tag": tag}
+                       "responses": responses or {}, "tag": tag,
+                       "query": tuple(query) + (("page", "per_page") if paged else ())}
 
         @wraps(fn)
         def wrapper(*args, **kwargs):
@@ -284,6 +287,10 @@ def build_openapi(app) -> dict:
         for converter, name in _CONVERTER.findall(rule.rule):
             params.append({"name": name, "in": "path", "required": True,
                            "schema": {"type": "integer" if converter == "int" else "string"}})
+        for name in meta.get("query", ()):
+            params.append({"name": name, "in": "query", "required": False,
+                           "schema": {"type": "integer"} if name in ("page", "per_page")
+                           else {"type": "string"}})
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             op: dict = {
                 "operationId": f"{rule.endpoint}.{method.lower()}",

@@ -101,7 +101,7 @@ def _choice(enum_cls, name: str):
 
 @bp.get("/orgs")
 @doc("Organisations: active ones for everyone, the rest for their admins and local staff",
-     auth=False, tag="orgs")
+     auth=False, tag="orgs", paged=True, query=('community', 'area', 'q', 'status'))
 def list_orgs():
     user = api_user()
     status = _choice(OrgState, "status")
@@ -219,7 +219,7 @@ def upload_document(org_id):
 
 
 @bp.get("/orgs/<int:org_id>/documents")
-@doc("The organisation's documents (its admins, the bureau)", tag="orgs")
+@doc("The organisation's documents (its admins, the bureau)", tag="orgs", paged=True)
 def list_documents(org_id):
     actor = require_user()
     org = _org_or_404(org_id, actor)
@@ -302,7 +302,7 @@ def move_incubation(incubation_id):
 
 
 @bp.get("/incubations")
-@doc("The pipeline in the caller's area, with days in stage (bureau)", tag="incubation")
+@doc("The pipeline in the caller's area, with days in stage (bureau)", tag="incubation", paged=True)
 def list_incubations():
     actor = require_user()
     authorize(actor, "incubation.list")
@@ -352,7 +352,8 @@ def post_worker():
 
 
 @bp.get("/workers")
-@doc("Workers in the caller's area (bureau, community workers) or organisations", tag="workers")
+@doc("Workers in the caller's area (bureau, community workers) or organisations", tag="workers",
+     paged=True)
 def list_workers():
     actor = require_user()
     authorize(actor, "worker.list")
@@ -385,7 +386,7 @@ def _stats_area(actor) -> Area:
 
 @bp.get("/stats/org-coverage")
 @doc("Active community social organisations per community against the target (bureau; "
-     "community workers for their own area)", tag="indicators")
+     "community workers for their own area)", tag="indicators", query=('area',))
 def org_coverage():
     actor = require_user()
     return jsonify(queries.coverage(_stats_area(actor), indicators=False).to_dict())

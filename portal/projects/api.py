@@ -85,7 +85,8 @@ def publish_catalogue():
 
 
 @bp.get("/catalogue")
-@doc("The published catalogue (public), by year and area", auth=False, tag="projects")
+@doc("The published catalogue (public), by year and area", auth=False, tag="projects",
+     paged=True, query=('year', 'area'))
 def list_catalogue():
     query = sa.select(CatalogueItem).where(CatalogueItem.published_at.is_not(None))
     year = request.args.get("year")
@@ -187,7 +188,7 @@ def projects_query(user):
 
 @bp.get("/projects")
 @doc("Projects: open calls and, after award, the winner and amount (public); drafts for the "
-     "bureau", auth=False, tag="projects")
+     "bureau", auth=False, tag="projects", paged=True, query=('status', 'kind', 'area'))
 def list_projects():
     services.sync_all_deadlines()
     db.session.commit()
@@ -288,7 +289,7 @@ def _bid_or_404(bid_id: int, user) -> Bid:
 
 @bp.get("/projects/<int:project_id>/bids")
 @doc("A project's bids: all for the bureau, the assigned ones for a reviewer (blind if set), "
-     "its own for an organisation", tag="projects")
+     "its own for an organisation", tag="projects", paged=True)
 def list_bids(project_id):
     from portal.orgs.models import OrgAdmin
     from portal.projects.permissions import assigned

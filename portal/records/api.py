@@ -115,7 +115,8 @@ def _id_arg(name: str) -> int | None:
 
 @bp.get("/service-records")
 @doc("Service records the caller may see (own, organised, in the bureau's area), by "
-     "volunteer_id, activity_id, status", tag="service records")
+     "volunteer_id, activity_id, status", tag="service records",
+     paged=True, query=('volunteer_id', 'activity_id', 'status'))
 def list_records():
     user = require_user()
     query = records_query(user, volunteer_id=_id_arg("volunteer_id"),
@@ -307,7 +308,7 @@ def post_certificate(volunteer_id):
 
 
 @bp.get("/volunteers/<int:volunteer_id>/certificates")
-@doc("A volunteer's certificates", tag="certificates")
+@doc("A volunteer's certificates", tag="certificates", paged=True)
 def list_certificates(volunteer_id):
     from portal.volunteers.models import Volunteer
 

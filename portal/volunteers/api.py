@@ -114,7 +114,8 @@ def get_volunteer(volunteer_id):
 
 
 @bp.get("/volunteers")
-@doc("Volunteers in the caller's area (community workers, bureau)", tag="volunteers")
+@doc("Volunteers in the caller's area (community workers, bureau)", tag="volunteers",
+     paged=True, query=('community', 'q', 'status'))
 def list_volunteers():
     actor = require_user()
     authorize(actor, "volunteer.list")

@@ -81,6 +81,22 @@ def test_openapi_lists_every_registered_api_route(app, client):
     assert ref.rsplit("/", 1)[1] in spec["components"]["schemas"]
 
 
+def test_openapi_describes_query_parameters_of_lists(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+
+    def query(path):
+        return {p["name"] for p in spec["paths"][path]["get"].get("parameters", [])
+                if p["in"] == "query"}
+
+    assert query("/api/v1/activities") >= {"community", "service_type", "from", "to", "q",
+                                           "page", "per_page"}
+    for path in ("/api/v1/users", "/api/v1/volunteers", "/api/v1/orgs", "/api/v1/projects",
+                 "/api/v1/service-records", "/api/v1/audit"):
+        assert {"page", "per_page"} <= query(path), path
+    assert query("/api/v1/audit") >= {"object_type", "object_id"}
+    assert query("/api/v1/stats/org-coverage") == {"area"}
+
+
 def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
