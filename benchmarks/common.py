@@ -72,3 +72,30 @@ def accumulate(values) -> list[float]:
         total += value
         out.append(total)
     return out
+
+
+def communities(rng: random.Random, townships: list[str], n: int = 800) -> list[dict]:
+    """`n` generated communities under the real townships (rows for `areas`), as dashboard.py
+    and signups.py make them: every township gets one, the rest at random; codes 001-199 urban
+    (60%), 200-399 rural; population 1,000-12,000. Sorted by code."""
+    from portal.core.areas import AreaKind, AreaLevel
+
+    owners = townships + [rng.choice(townships) for _ in range(n - len(townships))]
+    used: set[str] = set()
+    rows: list[dict] = []
+    for i, township in enumerate(owners, start=1):
+        urban = rng.random() < 0.6
+        low, high = (1, 199) if urban else (200, 399)
+        while True:
+            code = f"{township}{rng.randint(low, high):03d}"
+            if code not in used:
+                used.add(code)
+                break
+        population = rng.randint(1000, 12000)
+        rows.append({
+            "code": code, "name": f"第{i}{'社区' if urban else '村'}",
+            "level": AreaLevel.community, "kind": AreaKind.urban if urban else AreaKind.rural,
+            "parent_code": township, "population": population,
+            "households": int(population / rng.uniform(2.4, 3.2))})
+    rows.sort(key=lambda c: c["code"])
+    return rows

@@ -283,9 +283,23 @@ def count_to(n: int) -> dict:
     return {"counted": n}
 
 
+# Run once by the worker before it takes jobs. RQ forks a work horse per job, which inherits
+# what the worker has loaded: a slow import or font cache loaded here is paid once, not per job.
+WORKER_WARM_UPS = ("portal.records.certificates:warm_up",)
+
+
+def warm_up_worker() -> None:
+    for path in WORKER_WARM_UPS:
+        try:
+            _resolve(path)()
+        except Exception:  # a job then loads what it needs itself, as before
+            log.exception("worker warm-up %s failed", path)
+
+
 def start_worker(burst: bool = False) -> None:
     from rq import Worker
 
+    warm_up_worker()
     queues = [queue(name) for name in current_app.config["RQ_QUEUES"]]
     worker = Worker(queues, connection=redis_connection())
     worker.work(burst=burst, with_scheduler=False)

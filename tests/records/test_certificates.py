@@ -227,3 +227,20 @@ def test_issuing_is_audited(client, token, approved, worker, bureau):
     rows = client.get(f"/api/v1/audit?object_type=certificate&object_id={cert['id']}",
                       headers=token("zhanqian")).get_json()["items"]
     assert [r["action"] for r in rows] == ["request", "issue", "download"]
+
+
+def test_the_worker_loads_the_pdf_renderer_once_and_a_failed_warm_up_is_only_logged(
+        app, monkeypatch):
+    import sys
+
+    from portal.core import jobs
+
+    logged = []
+    monkeypatch.setattr(jobs.log, "exception", lambda message, *args: logged.append(
+        message % args))
+    with app.app_context():
+        jobs.warm_up_worker()  # renders a throw-away certificate: forked jobs inherit WeasyPrint
+        assert "weasyprint" in sys.modules and logged == []
+        monkeypatch.setattr(jobs, "WORKER_WARM_UPS", ("portal.core.jobs:no_such_function",))
+        jobs.warm_up_worker()
+    assert logged == ["worker warm-up portal.core.jobs:no_such_function failed"]
