@@ -297,9 +297,17 @@ def warm_up_worker() -> None:
 
 
 def start_worker(burst: bool = False) -> None:
+    import gc
+
     from rq import Worker
+    from sqlalchemy.orm import configure_mappers
 
     warm_up_worker()
+    configure_mappers()
+    # What is loaded now lives as long as the worker: out of the collector's reach, so that the
+    # work horse RQ forks per job neither walks it nor copies its pages by touching them.
+    gc.collect()
+    gc.freeze()
     queues = [queue(name) for name in current_app.config["RQ_QUEUES"]]
     worker = Worker(queues, connection=redis_connection())
     worker.work(burst=burst, with_scheduler=False)
