@@ -549,7 +549,8 @@ class ReportIn(Body):
 
 
 @bp.post("/milestones/<int:milestone_id>/report")
-@doc("Report on a milestone (the winning organisation's admins)", body=ReportIn,
+@doc("Report on a milestone (the winning organisation's admins): JSON {report}, or a multipart "
+     "form with `report` and an attachment `file` (PDF or image)", body=ReportIn,
      tag="projects")
 def post_report(milestone_id):
     actor = require_user()
@@ -557,10 +558,30 @@ def post_report(milestone_id):
     if milestone is None:
         raise ApiAbort(404)
     authorize(actor, "milestone.report", milestone)
-    data = json_body(ReportIn)
-    services.report_milestone(milestone, data.report, actor=actor)
+    upload = request.files.get("file")
+    if request.mimetype == "multipart/form-data":
+        text = request.form.get("report")
+    else:
+        text = json_body(ReportIn).report
+    services.report_milestone(milestone, text, actor=actor,
+                              filename=upload.filename if upload else None,
+                              content=upload.read() if upload else None)
     db.session.commit()
     return jsonify(milestone.to_dict())
+
+
+@bp.get("/milestones/<int:milestone_id>/report/file")
+@doc("Download a milestone report's attachment (public once the project is awarded, like "
+     "the report)", auth=False, tag="projects")
+def get_report_file(milestone_id):
+    from portal.core.uploads import path_of
+
+    milestone = db.session.get(Milestone, milestone_id)
+    if milestone is None or milestone.report_key is None or \
+            not can(api_user(), "project.view", milestone.project):
+        raise ApiAbort(404)
+    return send_file(path_of(milestone.report_key), as_attachment=True,
+                     download_name=milestone.report_filename or "report")
 
 
 class AcceptIn(Body):

@@ -415,3 +415,24 @@ def test_public_list_shows_open_calls_not_drafts(client, token, project, publish
     assert titles == ["公开项目"]
     mine = [p["title"] for p in client.get(P, headers=token("zhanqian")).get_json()["items"]]
     assert set(mine) == {"草稿项目", "公开项目"}
+
+
+def test_a_milestone_report_carries_an_attachment(app, client, token, reviewing):
+    import io
+
+    project_id, a, _b = reviewing
+    close_bidding(app, project_id)
+    client.post(f"{P}/{project_id}/award", headers=token("zhanqian"), json={"bid_id": a})
+    mid = client.post(f"{P}/{project_id}/milestones", headers=token("zhanqian"),
+                      json={"title": "中期报告", "due_on": "2027-06-30"}).get_json()["id"]
+    url = f"/api/v1/milestones/{mid}/report"
+    not_pdf = client.post(url, headers=token("boss"), data={
+        "report": "见附件", "file": (io.BytesIO(b"MZ\x90\x00"), "virus.exe")})
+    assert not_pdf.status_code == 422 and "file" in not_pdf.get_json()["error"]["fields"]
+    pdf = b"%PDF-1.4\n% report\n"
+    done = client.post(url, headers=token("boss"), data={
+        "report": "见附件", "file": (io.BytesIO(pdf), "中期报告.pdf")})
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json()["report_filename"] == "中期报告.pdf"
+    file = client.get(f"{url}/file")
+    assert file.status_code == 200 and file.data == pdf
