@@ -96,6 +96,13 @@ def covers(scope_code: str, code: str) -> bool:
     return code.startswith(scope_code)
 
 
+def code_bounds(scope_code: str) -> tuple[str, str] | None:
+    """The lowest and highest code at or under scope_code; None for a code that is no code."""
+    if not (scope_code and scope_code.isascii() and scope_code.isdigit()):
+        return None
+    return scope_code, scope_code + "9" * (12 - len(scope_code))
+
+
 def under(column, scope_code: str):
     """SQL condition: column holds a code at or under scope_code.
 
@@ -103,10 +110,10 @@ def under(column, scope_code: str):
     lies between P and P followed by nines. A range uses the index on SQLite and on PostgreSQL
     whatever the collation (LIKE 'P%' does neither), and no % or _ in the input can widen it.
     """
-    code = scope_code if scope_code.isascii() and scope_code.isdigit() else ""
-    if not code:
+    bounds = code_bounds(scope_code)
+    if bounds is None:
         return sa.false()
-    return sa.and_(column >= code, column <= code + "9" * (12 - len(code)))
+    return sa.and_(column >= bounds[0], column <= bounds[1])
 
 
 def community_kind(code: str) -> AreaKind | None:

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import operator
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import itemgetter
 
 import sqlalchemy as sa
 from flask import current_app
 
-from portal.core.areas import CHILD_LEVEL, CODE_LENGTH, Area, AreaKind, AreaLevel, under
+from portal.core.areas import (
+    CHILD_LEVEL,
+    CODE_LENGTH,
+    LEVEL_BY_LENGTH,
+    Area,
+    AreaKind,
+    AreaLevel,
+    code_bounds,
+    under,
+)
 from portal.core.db import utcnow
 from portal.extensions import db
 from portal.orgs.models import CERTIFIED, Incubation, Org, OrgState, Stage, Worker, WorkerKind
@@ -64,7 +77,7 @@ class Coverage:
     total: Tally = field(default_factory=Tally)
     urban: Tally = field(default_factory=Tally)
     rural: Tally = field(default_factory=Tally)
-    children: list[tuple[Area, Tally]] = field(default_factory=list)
+    children: list[tuple[ChildArea, Tally]] = field(default_factory=list)
     workers: dict = field(default_factory=dict)
 
     @property
@@ -93,69 +106,109 @@ def target_for(kind: AreaKind | str) -> int:
     return cfg["URBAN_ORG_TARGET"] if AreaKind(kind) is AreaKind.urban else cfg["RURAL_ORG_TARGET"]
 
 
+# The coverage statements are built once: only the code range varies (bound parameters), so a
+# call neither rebuilds them nor recomputes their cache key for the compiled-statement cache.
+def _in_range(column):
+    return sa.and_(column >= sa.bindparam("lo"), column <= sa.bindparam("hi"))
+
+
+_ACTIVE_ORGS = (sa.select(Org.community_code.label("code"), sa.func.count().label("n"))
+                .where(Org.status == OrgState.active, _in_range(Org.community_code))
+                .group_by(Org.community_code).subquery("active_orgs"))
+# Indicators 4 and 9: active community workers of urban communities, and those certified.
+_URBAN_WORKERS = (sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(
+                      sa.case((Worker.certificate.in_(CERTIFIED), 1), else_=0)), 0))
+                  .select_from(Worker).join(Area, Area.code == Worker.area_code)
+                  .where(Worker.kind == WorkerKind.community_worker, Worker.active.is_(True),
+                         Area.kind == AreaKind.urban, _in_range(Worker.area_code)))
+# The communities under the area (lo..hi) and the area's children (parent), one row each, as
+# plain columns (kind as its stored text): 800 rows need no ORM objects or enum conversion.
+# Every column costs on 800 rows, so a row's level is its code's length and only a child's row
+# carries households (a community's organisations and workers are what the dashboard counts).
+_AREAS = (sa.select(Area.code, Area.name, sa.type_coerce(Area.kind, sa.String), Area.population,
+                    sa.case((Area.level != AreaLevel.community, Area.households)),
+                    sa.func.coalesce(_ACTIVE_ORGS.c.n, 0))
+          .outerjoin(_ACTIVE_ORGS, _ACTIVE_ORGS.c.code == Area.code)
+          .where(sa.or_(sa.and_(Area.level == AreaLevel.community, _in_range(Area.code)),
+                        Area.parent_code == sa.bindparam("parent"))))
+
+
+@dataclass(slots=True, frozen=True)
+class ChildArea:
+    """A child area's row in the dashboard, read with the communities (no ORM object)."""
+    code: str
+    name: str
+    level: AreaLevel
+    kind: AreaKind | None
+    parent_code: str
+    population: int | None
+    households: int | None
+
+    to_dict = Area.to_dict  # the same dictionary as the area's own
+
+
 def coverage(area: Area, *, indicators: bool = True) -> Coverage:
     """Active community social organisations per community under `area`, against the target.
 
-    Counted: status active, by home community, registered and filed alike. One query (the
-    communities under the area joined to a GROUP BY of their active organisations), the rest in
-    Python over at most a city's communities; the worker indicators add one aggregate.
+    Counted: status active, by home community, registered and filed alike. One statement (the
+    communities under the area and the area's children, joined to a GROUP BY of the
+    communities' active organisations) on the session's connection, past the ORM layer: no ORM
+    objects, the children included. The tallies are taken column by column over at most a
+    city's communities. The indicators add the workers' aggregate and the volunteers' count.
     """
-    code_range = under(Area.code, area.code)
-    active = (sa.select(Org.community_code, sa.func.count().label("n"))
-              .where(Org.status == OrgState.active, under(Org.community_code, area.code))
-              .group_by(Org.community_code).subquery())
-    # Plain columns (kind as its stored text): 800 rows need no ORM objects or enum conversion.
-    communities = db.session.execute(
-        sa.select(Area.code, Area.name, sa.type_coerce(Area.kind, sa.String), Area.population,
-                  sa.func.coalesce(active.c.n, 0))
-        .outerjoin(active, active.c.community_code == Area.code)
-        .where(Area.level == AreaLevel.community, code_range)
-        .order_by(Area.code)).all()
-    urban_target, rural_target = target_for(AreaKind.urban), target_for(AreaKind.rural)
+    bounds = code_bounds(area.code)
     child_level = CHILD_LEVEL.get(area.level)
-    child_len = CODE_LENGTH[child_level] if child_level and child_level is not \
-        AreaLevel.community else 0
-    # Plain counters in the loop (communities, meeting, organisations): this runs per community.
-    total, urban, rural = [0, 0, 0], [0, 0, 0], [0, 0, 0]
-    by_child: dict[str, list[int]] = {}
-    rows = []
-    urban_residents = residents = 0
-    for code, name, kind, population, active_orgs in communities:
-        is_urban = kind == "urban"
-        target = urban_target if is_urban else rural_target
-        meets = active_orgs >= target
-        rows.append(CommunityRow(code, name, kind, population, active_orgs, target))
-        residents += population or 0
-        if is_urban:
-            urban_residents += population or 0
-        tallies = (total, urban if is_urban else rural,
-                   by_child.setdefault(code[:child_len], [0, 0, 0]) if child_len else None)
-        for tally in tallies:
-            if tally is not None:
-                tally[0] += 1
-                tally[1] += meets
-                tally[2] += active_orgs
-    result = Coverage(area=area, rows=rows, total=Tally(*total), urban=Tally(*urban),
-                      rural=Tally(*rural))
-    if child_len:
-        children = db.session.scalars(sa.select(Area).where(Area.parent_code == area.code)
-                                      .order_by(Area.code)).all()
-        result.children = [(c, Tally(*by_child.get(c.code, (0, 0, 0)))) for c in children]
+    result = []
+    if bounds is not None:
+        if db.session.autoflush:
+            db.session.flush()  # what session.execute() would do; a no-op when nothing is pending
+        result = db.session.connection().execute(
+            _AREAS,
+            # A township's children are its communities: no separate child rows (NULL matches
+            # no parent).
+            {"lo": bounds[0], "hi": bounds[1],
+             "parent": area.code if child_level not in (None, AreaLevel.community) else None}
+        ).all()  # fetchall(): iterating the result would fetch row by row
+    community_length = CODE_LENGTH[AreaLevel.community]
+    communities = [row for row in result if len(row[0]) == community_length]
+    children = [row for row in result if len(row[0]) != community_length]
+    # Ordered here, by code point, so that each child's communities are one slice of the codes
+    # on either database (PostgreSQL would order by the database's collation).
+    communities.sort(key=itemgetter(0))
+    codes, names, kinds, populations, _households, counts = \
+        zip(*communities, strict=True) if communities else [()] * 6
+    urban_target, rural_target = target_for(AreaKind.urban), target_for(AreaKind.rural)
+    is_urban = [kind == "urban" for kind in kinds]
+    targets = [urban_target if urban else rural_target for urban in is_urban]
+    meets = list(map(operator.ge, counts, targets))
+    rows = list(map(CommunityRow, codes, names, kinds, populations, counts, targets))
+    total = Tally(len(codes), sum(meets), sum(counts))
+    urban = Tally(sum(is_urban), sum(compress(meets, is_urban)), sum(compress(counts, is_urban)))
+    rural = Tally(total.communities - urban.communities,
+                  total.meeting_target - urban.meeting_target,
+                  total.active_orgs - urban.active_orgs)
+    answer = Coverage(area=area, rows=rows, total=total, urban=urban, rural=rural)
+    for code, name, kind, population, households, _orgs in sorted(children, key=itemgetter(0)):
+        low, high = code_bounds(code) or (code, code)
+        start, stop = bisect_left(codes, low), bisect_right(codes, high)
+        child = ChildArea(code, name, LEVEL_BY_LENGTH[len(code)],
+                          AreaKind(kind) if kind else None, area.code, population, households)
+        answer.children.append((child, Tally(stop - start, sum(meets[start:stop]),
+                                             sum(counts[start:stop]))))
     if indicators:
-        result.workers = worker_indicators(area, residents=area.population or residents,
-                                           urban_residents=urban_residents)
-    return result
+        residents = sum(filter(None, populations))
+        answer.workers = worker_indicators(
+            area, residents=area.population or residents,
+            urban_residents=sum(filter(None, compress(populations, is_urban))))
+    return answer
 
 
 def worker_indicators(area: Area, *, residents: int, urban_residents: int) -> dict:
     """Indicators 4 and 9 over urban communities; volunteers per 100 residents."""
     cfg = current_app.config
-    certified = sa.case((Worker.certificate.in_(CERTIFIED), 1), else_=0)
-    urban_workers, urban_certified = db.session.execute(
-        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(certified), 0))
-        .select_from(Worker).join(Area, Area.code == Worker.area_code)
-        .where(Worker.kind == WorkerKind.community_worker, Worker.active.is_(True),
-               Area.kind == AreaKind.urban, under(Worker.area_code, area.code))).one()
+    bounds = code_bounds(area.code)
+    urban_workers, urban_certified = db.session.connection().execute(
+        _URBAN_WORKERS, {"lo": bounds[0], "hi": bounds[1]}).one() if bounds else (0, 0)
     per_10k = round(urban_workers * 10000 / urban_residents, 1) if urban_residents else None
     share = round(100 * urban_certified / urban_workers, 1) if urban_workers else None
     volunteers = _volunteer_count(area)

@@ -3,6 +3,7 @@
 import io
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from portal.core.users import User
@@ -82,6 +83,46 @@ def test_summary_urban_rural_and_the_short_list(client, people, token, orgs_in, 
     county = coverage(client, token, area="210802")
     assert county["summary"]["communities"] == 2
     assert county["area"]["code"] == "210802"
+
+
+def test_children_read_as_the_areas_with_their_own_communities(app, client, people, token,
+                                                               orgs_in):
+    """The child areas come in the communities' statement, not as ORM objects: each reads as the
+    area's own dictionary, with the tallies of its communities only; a township lists none."""
+    from portal.core.areas import Area
+
+    orgs_in(URBAN, 10)
+    orgs_in(RURAL, 3)
+    data = coverage(client, token)
+    with app.app_context():
+        expected = [a.to_dict() for a in db.session.scalars(
+            sa.select(Area).where(Area.parent_code == "2108").order_by(Area.code))]
+    tallies = {"communities", "meeting_target", "share_meeting", "active_orgs",
+               "average_per_community"}
+    assert [{k: v for k, v in c.items() if k not in tallies} for c in data["children"]] \
+        == expected
+    by_code = {c["code"]: c for c in data["children"]}
+    assert (by_code["210802"]["communities"], by_code["210802"]["active_orgs"]) == (1, 10)
+    assert (by_code["210804"]["communities"], by_code["210804"]["active_orgs"]) == (1, 3)
+    assert sum(c["communities"] for c in data["children"]) == data["summary"]["communities"]
+    township = coverage(client, token, area=URBAN[:9])
+    assert township["children"] == [] and township["summary"]["communities"] == 1
+
+
+def test_coverage_counts_what_the_session_has_not_flushed(app, people):
+    """coverage() reads on the session's connection: pending changes are flushed first, as the
+    ORM's own queries would."""
+    from portal.core.areas import Area
+    from portal.orgs.queries import coverage as coverage_of
+
+    with app.app_context():
+        city = db.session.get(Area, "2108")
+        db.session.add(Org(name="未提交的组织", category="mutual_aid", registration="filed",
+                           community_code=URBAN, contact_name="x",
+                           contact_phone="13800138000", status=OrgState.active))
+        result = coverage_of(city, indicators=False)
+        assert next(r for r in result.rows if r.code == URBAN).active_orgs == 1
+        db.session.rollback()
 
 
 def test_targets_are_settings(app, client, people, token, orgs_in, monkeypatch):
