@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -123,6 +124,7 @@ class ReportForm(FlaskForm):
 
     report = TextAreaField(_l("Report"), validators=[DataRequired(), Length(max=20000)],
                            render_kw={"rows": 3})
+    report_file = FileField(_l("Attachment (PDF or image, optional)"))
     send_report = SubmitField(_l("Send the report"))
 
 
@@ -156,6 +158,21 @@ class BidEditForm(FlaskForm):
     proposal = TextAreaField(_l("Proposal"), validators=[Optional(), Length(max=50000)],
                              render_kw={"rows": 4})
     save_bid = SubmitField(_l("Save the bid"))
+
+
+class AttachForm(FlaskForm):
+    """Prefixed with the bid (bid<id>-): attach a PDF or image to one's bid."""
+
+    file = FileField(_l("Attachment (PDF or image)"))
+    attach = SubmitField(_l("Attach"))
+
+
+class PoolForm(FlaskForm):
+    area = SelectField(_l("Area"), choices=[])
+    username = StringField(_l("Account of the expert"), validators=[DataRequired(),
+                                                                    Length(max=64)])
+    expertise = StringField(_l("Field of expertise"), validators=[Optional(), Length(max=100)])
+    add_member = SubmitField(_l("Add to the pool"))
 
 
 class WithdrawForm(FlaskForm):

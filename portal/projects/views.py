@@ -26,6 +26,7 @@ from portal.projects.forms import (
     TIER_ROWS,
     AcceptForm,
     AssignForm,
+    AttachForm,
     AwardForm,
     BidEditForm,
     BidForm,
@@ -34,6 +35,7 @@ from portal.projects.forms import (
     DrawForm,
     EvaluationForm,
     MilestoneForm,
+    PoolForm,
     ProjectForm,
     PublishCatalogueForm,
     PublishForm,
@@ -214,7 +216,7 @@ class Page:
         self.own_bids = db.session.scalars(sa.select(Bid).where(
             Bid.project_id == project.id, Bid.org_id.in_(admin_of))
             .order_by(Bid.id)).all() if admin_of else []
-        self.bid_forms, self.withdraw_forms = {}, {}
+        self.bid_forms, self.withdraw_forms, self.attach_forms = {}, {}, {}
         for b in self.own_bids:
             if b.status is BidState.submitted:
                 f = BidEditForm(prefix=f"bid{b.id}")
@@ -224,6 +226,7 @@ class Page:
                     f.proposal.data = b.proposal
                 self.bid_forms[b.id] = f
                 self.withdraw_forms[b.id] = WithdrawForm(prefix=f"bid{b.id}")
+                self.attach_forms[b.id] = AttachForm(prefix=f"bid{b.id}")
         self.milestones = db.session.scalars(sa.select(Milestone).where(
             Milestone.project_id == project.id)
             .order_by(Milestone.due_on, Milestone.id)).all()
@@ -354,12 +357,23 @@ def _prefixed_post(page: Page) -> int:
         bid = db.session.get(Bid, bid_id)
         authorize(actor, "bid.edit", bid)
         return submit(w, lambda: services.withdraw_bid(bid, actor=actor))[1]
+    bid_id, at = _pressed(page.attach_forms, "attach")
+    if at is not None:
+        bid = db.session.get(Bid, bid_id)
+        authorize(actor, "bid.edit", bid)
+        upload = at.file.data
+        return submit(at, lambda: services.add_attachment(
+            bid, getattr(upload, "filename", None), upload.read() if upload else b"",
+            actor=actor))[1]
     milestone_id, r = _pressed(page.report_forms, "send_report")
     if r is not None:
         milestone = db.session.get(Milestone, milestone_id)
         authorize(actor, "milestone.report", milestone)
-        return submit(r, lambda: services.report_milestone(milestone, r.report.data,
-                                                           actor=actor))[1]
+        upload = r.report_file.data
+        return submit(r, lambda: services.report_milestone(
+            milestone, r.report.data, actor=actor,
+            filename=getattr(upload, "filename", None),
+            content=upload.read() if upload else None), {"file": "report_file"})[1]
     milestone_id, a = _pressed(page.accept_forms, "accept")
     if a is not None:
         milestone = db.session.get(Milestone, milestone_id)
@@ -498,6 +512,40 @@ def catalogue():
                            areas=areas, own=own, public=public, names=names, add=add,
                            publish=publish,
                            unpublished=sum(1 for i in own if i.published_at is None)), status
+
+
+# --- the reviewer pool ------------------------------------------------------------------------
+
+@bp.route("/reviewer-pool", methods=["GET", "POST"])
+@login_required
+def reviewer_pool():
+    """The bureau's pool of expert reviewers (评审专家库): who may be assigned or drawn."""
+    from portal.projects.models import PoolMember
+
+    scopes = [c for c in bureau_scopes() if can(current_user, "catalogue.manage", c)]
+    if not scopes:
+        abort(403)
+    areas = db.session.scalars(sa.select(Area).where(Area.code.in_(scopes))
+                               .order_by(Area.code)).all()
+    form = PoolForm()
+    form.area.choices = [(a.code, f"{a.name} ({a.code})") for a in areas]
+
+    def action():
+        authorize(current_user, "catalogue.manage", form.area.data)
+        user = db.session.scalar(sa.select(User).where(
+            User.username == form.username.data.strip()))
+        if user is None:
+            raise ValidationFailed.on("username", _("No such account."))
+        return services.add_to_pool(form.area.data, user, actor=current_user,
+                                    expertise=form.expertise.data or None)
+
+    member, status = submit(form, action, {"user_id": "username"})
+    if member is not None:
+        flash(_("Added to the pool."), "success")
+        return redirect(url_for("projects.reviewer_pool"))
+    members = db.session.scalars(sa.select(PoolMember).where(PoolMember.area_code.in_(scopes))
+                                 .order_by(PoolMember.area_code, PoolMember.id)).all()
+    return render_template("projects/pool.html", form=form, members=members), status
 
 
 @bp.app_template_filter("yuan")

@@ -428,3 +428,57 @@ def test_the_catalogue_page(app, client, login, people):
     assert client.post("/catalogue", data={"csrf_token": csrf_token(html), "add_item": "1",
                                            "area": "2108", "year": str(year), "name": "x",
                                            "category": "y", "unit": "z"}).status_code == 422
+
+
+def test_pool_attachments_and_report_files_by_page(app, client, token, login, orgs, published):
+    """The pool is kept on a page; a bid gets an attachment and a milestone report a file."""
+    import io
+
+    from tests.conftest import csrf_token
+    from tests.projects.conftest import close_bidding
+
+    login("boss")
+    assert client.get("/reviewer-pool").status_code == 403
+    login("zhanqian")
+    page = client.get("/reviewer-pool?lang=en").get_data(as_text=True)
+    unknown = client.post("/reviewer-pool", data={"csrf_token": csrf_token(page),
+                                                  "area": "210802", "username": "ghost",
+                                                  "add_member": "1"})
+    assert unknown.status_code == 422
+    added = client.post("/reviewer-pool", data={"csrf_token": csrf_token(page), "area": "210802",
+                                                "username": "rev1", "expertise": "社会工作",
+                                                "add_member": "1"})
+    assert added.status_code == 302
+    assert "社会工作" in client.get("/reviewer-pool").get_data(as_text=True)
+
+    call = published()
+    bid_id = client.post(f"/api/v1/projects/{call['id']}/bids", headers=token("boss"), json={
+        "org_id": orgs["boss"], "requested_amount": "30000.00"}).get_json()["id"]
+    login("boss")
+    html = client.get(f"/projects/{call['id']}?lang=en").get_data(as_text=True)
+    token_value = re.search(r'csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    bad = client.post(f"/projects/{call['id']}", data={
+        f"bid{bid_id}-csrf_token": token_value, f"bid{bid_id}-attach": "1",
+        f"bid{bid_id}-file": (io.BytesIO(b"plain text"), "notes.txt")},
+        content_type="multipart/form-data")
+    assert bad.status_code == 422 and "Only PDF, PNG or JPEG" in bad.get_data(as_text=True)
+    good = client.post(f"/projects/{call['id']}", data={
+        f"bid{bid_id}-csrf_token": token_value, f"bid{bid_id}-attach": "1",
+        f"bid{bid_id}-file": (io.BytesIO(b"%PDF-1.4\n"), "方案.pdf")},
+        content_type="multipart/form-data")
+    assert good.status_code == 302
+    assert "方案.pdf" in client.get(f"/projects/{call['id']}").get_data(as_text=True)
+
+    close_bidding(app, call["id"])
+    client.post(f"/api/v1/projects/{call['id']}/award", headers=token("zhanqian"),
+                json={"bid_id": bid_id})
+    mid = client.post(f"/api/v1/projects/{call['id']}/milestones", headers=token("zhanqian"),
+                      json={"title": "中期", "due_on": "2027-03-01"}).get_json()["id"]
+    html = client.get(f"/projects/{call['id']}").get_data(as_text=True)
+    token_value = re.search(r'csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    sent = client.post(f"/projects/{call['id']}", data={
+        f"m{mid}-csrf_token": token_value, f"m{mid}-send_report": "1", f"m{mid}-report": "见附件",
+        f"m{mid}-report_file": (io.BytesIO(b"\x89PNG\r\n\x1a\nxx"), "照片.png")},
+        content_type="multipart/form-data")
+    assert sent.status_code == 302
+    assert "照片.png" in client.get(f"/projects/{call['id']}").get_data(as_text=True)
