@@ -42,7 +42,7 @@ from portal.projects.models import (
 
 bp = Blueprint("projects_api", __name__, url_prefix="/api/v1")
 
-Money = str | int
+Money = str | int | float  # a float reaches the service, which refuses it (422)
 
 
 # --- catalogue ---------------------------------------------------------------------------------
@@ -91,7 +91,7 @@ def list_catalogue():
     query = sa.select(CatalogueItem).where(CatalogueItem.published_at.is_not(None))
     year = request.args.get("year")
     if year:
-        if not year.isascii() or not year.isdigit():
+        if not year.isascii() or not year.isdigit() or not 2000 <= int(year) <= 2100:
             raise ApiAbort(422, fields={"year": [_("A year like 2026.")]})
         query = query.where(CatalogueItem.year == int(year))
     area = request.args.get("area")
@@ -254,16 +254,24 @@ class BidIn(Body):
 @doc("Bid for an organisation (its admin): one per organisation, before the deadline, "
      "within the budget", body=BidIn, responses={201: "submitted"}, tag="projects")
 def post_bid(project_id):
+    from portal.core.users import Role
     from portal.orgs.models import Org
 
     actor = require_user()
-    project = _project_or_404(project_id, actor)
+    project = db.session.get(Project, project_id)  # a draft too: bidding on it is 409
+    if project is None:
+        raise ApiAbort(404)
     raw = raw_json()
     org_id = raw.get("org_id") if isinstance(raw, dict) else None
     org = db.session.get(Org, org_id) if isinstance(org_id, int) and 0 < org_id <= MAX_ID \
         else None
     if org is not None:
         authorize(actor, "bid.create", org)  # on behalf of another organisation: 403
+    elif not actor.has_role(Role.org_admin):
+        raise ApiAbort(403)  # administers no organisation: may not bid at all
+    if project.status is ProjectState.draft and not can(actor, "project.manage", project) \
+            and org is None:
+        raise ApiAbort(404)
     data = json_body(BidIn)
     if org is None:
         raise ValidationFailed.on("org_id", _("No such organisation."))
@@ -273,11 +281,15 @@ def post_bid(project_id):
     return jsonify(bid_dict(bid, actor)), 201
 
 
+def blind_for(user, bid: Bid) -> bool:
+    """Blind review: nobody but the bureau and the bidder learns who bid."""
+    return bid.project.blind_review and not can(user, "project.manage", bid.project) \
+        and not can(user, "bid.edit", bid)
+
+
 def bid_dict(bid: Bid, user) -> dict:
     manager = can(user, "project.manage", bid.project)
-    own = can(user, "bid.edit", bid)
-    blind = bid.project.blind_review and not manager and not own
-    body = bid.to_dict(blind=blind)
+    body = bid.to_dict(blind=blind_for(user, bid))
     if manager:
         body["poor_grade_before"] = bid.org_id in services.poor_grade_orgs([bid.org_id])
     return body
@@ -296,8 +308,11 @@ def list_bids(project_id):
 
     user = require_user()
     project = _project_or_404(project_id, user)
+    from portal.projects.permissions import sealed
+
     query = sa.select(Bid).where(Bid.project_id == project.id).order_by(Bid.id)
-    if not (can(user, "project.manage", project) or assigned(user, project)):
+    if not (can(user, "project.manage", project)
+            or (assigned(user, project) and not sealed(project))):
         query = query.where(Bid.org_id.in_(sa.select(OrgAdmin.org_id)
                                            .where(OrgAdmin.user_id == user.id)))
     return jsonify(paginate(query, lambda b: bid_dict(b, user)))
@@ -361,12 +376,14 @@ def post_attachment(bid_id):
 def get_attachment(bid_id, attachment_id):
     from portal.core.uploads import path_of
 
-    bid = _bid_or_404(bid_id, require_user())
+    user = require_user()
+    bid = _bid_or_404(bid_id, user)
     attachment = next((a for a in bid.attachments if a.id == attachment_id), None)
     if attachment is None:
         raise ApiAbort(404)
+    name = attachment.neutral_name if blind_for(user, bid) else attachment.filename
     return send_file(path_of(attachment.storage_key), mimetype=attachment.content_type,
-                     as_attachment=True, download_name=attachment.filename)
+                     as_attachment=True, download_name=name)
 
 
 # --- reviewers and scores ---------------------------------------------------------------------
@@ -444,8 +461,13 @@ class ScoreIn(Body):
      "conflict of interest scores nothing", body=ScoreIn,
      responses={201: "scored", 409: "not under review, or scored already"}, tag="projects")
 def post_scores(bid_id):
+    from portal.projects.permissions import assigned
+
     actor = require_user()
-    bid = _bid_or_404(bid_id, actor)
+    bid = db.session.get(Bid, bid_id)
+    # An assigned reviewer knows of the bid even while bids are sealed: scoring then is 409.
+    if bid is None or not (can(actor, "bid.view", bid) or assigned(actor, bid.project)):
+        raise ApiAbort(404)
     authorize(actor, "bid.score", bid)
     raw = raw_json()
     if isinstance(raw, dict) and isinstance(raw.get("scores"), dict):

@@ -9,6 +9,7 @@ from flask_babel import force_locale
 from openpyxl import Workbook
 
 from portal.core.areas import under
+from portal.core.db import SHANGHAI
 from portal.extensions import db
 from portal.orgs.exports import _sheet
 from portal.projects.models import Bid, Evaluation, Project, ScoreSheet, money
@@ -39,7 +40,7 @@ def _workbook(area_code: str) -> io.BytesIO:
     _sheet(book, "项目", ["编号", "名称", "类型", "区划代码", "年度", "预算(元)", "截止时间",
                         "状态", "中标组织", "中标金额(元)", "合同开始", "合同结束"],
            [[p.id, p.title, p.kind.title, p.area_code, p.year, money(p.budget),
-             p.bid_deadline.strftime("%Y-%m-%d %H:%M"), p.status.title,
+             p.bid_deadline.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"), p.status.title,
              p.awarded_bid.org.name if p.awarded_bid else "", money(p.award_amount) or "",
              p.contract_start.isoformat() if p.contract_start else "",
              p.contract_end.isoformat() if p.contract_end else ""] for p in projects])

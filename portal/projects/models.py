@@ -211,7 +211,7 @@ class Bid(db.Model):
                 "requested_amount": money(self.requested_amount), "tier": self.tier,
                 "proposal": self.proposal, "status": self.status.value,
                 "created_at": iso(self.created_at), "updated_at": iso(self.updated_at),
-                "attachments": [a.to_dict() for a in self.attachments]}
+                "attachments": [a.to_dict(blind=blind) for a in self.attachments]}
         return data
 
 
@@ -231,9 +231,17 @@ class BidAttachment(db.Model):
 
     bid = relationship(Bid, back_populates="attachments")
 
-    def to_dict(self) -> dict:
-        return {"id": self.id, "filename": self.filename, "content_type": self.content_type,
-                "size": self.size, "uploaded_at": iso(self.uploaded_at)}
+    @property
+    def neutral_name(self) -> str:
+        """The name shown in a blind review: file names often carry the bidder's name."""
+        ext = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}.get(
+            self.content_type, "")
+        return f"bid-{self.bid_id}-{self.id}{ext}"
+
+    def to_dict(self, *, blind: bool = False) -> dict:
+        return {"id": self.id, "filename": self.neutral_name if blind else self.filename,
+                "content_type": self.content_type, "size": self.size,
+                "uploaded_at": iso(self.uploaded_at)}
 
 
 class PoolMember(db.Model):

@@ -41,13 +41,13 @@ def _catalogue(user, area_code) -> bool:
     return _bureau_of(user, area_code)
 
 
-@policy("bid.create")
+@policy("bid.create", admin=False)
 def _bid_create(user, org) -> bool:
     """Only an organisation's admin bids for it."""
     return user is not None and user.id in org.admin_ids()
 
 
-@policy("bid.edit")
+@policy("bid.edit", admin=False)
 def _bid_edit(user, bid) -> bool:
     return user is not None and user.id in bid.org.admin_ids()
 
@@ -62,9 +62,19 @@ def assigned(user, project) -> bool:
                                                      user_id=user.id).first() is not None
 
 
+def sealed(project) -> bool:
+    """Bids are sealed until bidding closes: reviewers see them only from `reviewing` on."""
+    from portal.core.db import utcnow
+    from portal.projects.models import ProjectState
+
+    return project.status is ProjectState.draft or (
+        project.status is ProjectState.open and utcnow() < project.bid_deadline)
+
+
 @policy("bid.view")
 def _bid_view(user, bid) -> bool:
-    return _bid_edit(user, bid) or _manage(user, bid.project) or assigned(user, bid.project)
+    return _bid_edit(user, bid) or _manage(user, bid.project) or (
+        assigned(user, bid.project) and not sealed(bid.project))
 
 
 @policy("bid.score", admin=False)
@@ -73,7 +83,7 @@ def _bid_score(user, bid) -> bool:
     return assigned(user, bid.project)
 
 
-@policy("milestone.report")
+@policy("milestone.report", admin=False)
 def _report(user, milestone) -> bool:
     bid = milestone.project.awarded_bid
     return user is not None and bid is not None and user.id in bid.org.admin_ids()

@@ -74,8 +74,16 @@ def _aware(value: datetime) -> datetime:
 
 # --- the catalogue (目录清单) -------------------------------------------------------------------
 
+def _area_exists(area_code: str) -> None:
+    from portal.core.areas import Area
+
+    if db.session.get(Area, area_code) is None:
+        raise ValidationFailed.on("area_code", _("No such area."))
+
+
 def add_catalogue_item(area_code: str, year: int, name: str, category: str, unit: str, *,
                        actor) -> CatalogueItem:
+    _area_exists(area_code)
     errors = {}
     for key, value in (("name", name), ("category", category), ("unit", unit)):
         if not (value or "").strip():
@@ -163,6 +171,9 @@ def create_project(data: ProjectInput, *, actor) -> Project:
     deadline = _aware(data.bid_deadline) if data.bid_deadline else None
     if deadline is None:
         errors["bid_deadline"] = [_("This field is required.")]
+    elif not 2000 <= deadline.year <= 2100:
+        errors["bid_deadline"] = [_("A date between 2000 and 2100.")]
+        deadline = None
     _check_criteria(data.criteria, errors)
     year = data.year or (deadline.astimezone(SHANGHAI).year if deadline else None)
     allow_filed = data.allow_filed
@@ -384,6 +395,7 @@ def poor_grade_orgs(org_ids) -> set[int]:
 def add_to_pool(area_code: str, user, *, actor, expertise: str | None = None) -> PoolMember:
     from portal.core.users import Role, grant_role
 
+    _area_exists(area_code)
     member = PoolMember(area_code=area_code, user_id=user.id, field=expertise,
                         added_by=actor.id)
     try:
@@ -458,6 +470,9 @@ def submit_scores(bid: Bid, *, reviewer, conflict: bool, scores: dict | None,
     project = bid.project
     weighted = None
     clean: dict[str, int] = {}
+    if not conflict and reviewer.id in bid.org.admin_ids():
+        raise ValidationFailed.on("conflict_of_interest", _(
+            "You manage the organisation that made this bid: declare the conflict of interest."))
     if not conflict:
         weights = {c.name: c.weight for c in project.criteria}
         scores = scores or {}
@@ -577,17 +592,29 @@ def add_milestone(project: Project, title: str | None, due_on: date | None, *,
 
 def report_milestone(milestone: Milestone, text: str | None, *, actor,
                      filename: str | None = None, content: bytes | None = None) -> Milestone:
-    from portal.core.uploads import store
+    from portal.core.uploads import check_upload, store
 
     if not (text or "").strip():
         raise ValidationFailed.on("report", _("Write the report."))
-    if milestone.status is MilestoneState.accepted:
-        raise Conflict(_("This milestone has been accepted."))
+    limit = current_app.config["ORG_DOCUMENT_MAX_MB"]
     if content:
-        stored = store(filename, content, current_app.config["ORG_DOCUMENT_MAX_MB"])
-        milestone.report_key, milestone.report_filename = stored.storage_key, stored.filename
-    milestone.report, milestone.status = text.strip(), MilestoneState.reported
-    milestone.reported_by, milestone.reported_at = actor.id, utcnow()
+        check_upload(filename, content, limit)
+    if milestone.project.status is not S.in_progress:
+        raise Conflict(_("Reports belong to a project in progress ({state}).").format(
+            state=milestone.project.status.title))
+    values = {"report": text.strip(), "status": MilestoneState.reported,
+              "reported_by": actor.id, "reported_at": utcnow()}
+    if content:
+        stored = store(filename, content, limit)
+        values.update(report_key=stored.storage_key, report_filename=stored.filename)
+    # Conditional: an acceptance racing this report wins, and the report is refused (409).
+    changed = db.session.execute(
+        sa.update(Milestone).where(Milestone.id == milestone.id,
+                                   Milestone.status != MilestoneState.accepted)
+        .values(values).execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        raise Conflict(_("This milestone has been accepted."))
+    db.session.expire(milestone)
     record(actor, "project", milestone.project_id, "milestone_report", to=milestone.title,
            area_code=milestone.project.area_code)
     return milestone
@@ -620,6 +647,7 @@ def grade_for(score: Decimal) -> str:
 def evaluate(project: Project, score, comment: str | None, grade: str | None, *,
              actor) -> Evaluation:
     if isinstance(score, bool) or not isinstance(score, (int, float, Decimal)) \
+            or (isinstance(score, Decimal) and not score.is_finite()) or score != score \
             or not 0 <= score <= 100:
         raise ValidationFailed.on("score", _("A score from 0 to 100."))
     value = Decimal(str(score)).quantize(TWO_PLACES, rounding=ROUND_HALF_UP)

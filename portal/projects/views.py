@@ -417,9 +417,12 @@ def project_review(project_id: int):
     """An assigned reviewer's bids: a conflict of interest first, then a score per criterion.
     Nobody else's scores are shown."""
     project = _project_or_404(project_id)
+    from portal.projects.permissions import sealed
+
     if not assigned(current_user, project):
         abort(403)
-    bids = db.session.scalars(sa.select(Bid).where(
+    # Bids are sealed until bidding closes: reviewers see them from `reviewing` on.
+    bids = [] if sealed(project) else db.session.scalars(sa.select(Bid).where(
         Bid.project_id == project.id, Bid.status == BidState.submitted).order_by(Bid.id)).all()
     mine = {s.bid_id: s for s in db.session.scalars(sa.select(ScoreSheet).where(
         ScoreSheet.reviewer_id == current_user.id,

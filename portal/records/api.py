@@ -54,6 +54,14 @@ class RecordIn(Body):
     evaluation: str | None = Field(default=None, max_length=500)
 
 
+def may_organise(user) -> bool:
+    """Could this caller record service anywhere (an organisation's admin, a community worker)?"""
+    from portal.core.users import Role
+
+    return user.is_admin or user.has_role(Role.org_admin) or \
+        user.has_role(Role.community_worker)
+
+
 def record_dict(service: ServiceRecord, user) -> dict:
     body = service.to_dict()
     body["hours"] = float(service.hours)
@@ -81,7 +89,9 @@ def post_record():
         if isinstance(activity_id, int) and 0 < activity_id <= MAX_ID:
             activity = db.session.get(Activity, activity_id)
             if activity is not None:
-                authorize(actor, "activity.manage", activity)
+                authorize(actor, "record.create", activity)
+    if activity is None and not may_organise(actor):
+        raise ApiAbort(403)
     data = json_body(RecordIn)
     if activity is None:
         raise ValidationFailed.on("activity_id", _("No such activity."))
@@ -237,7 +247,7 @@ def approve_shift_records(shift_id):
     shift = db.session.get(Shift, shift_id)
     if shift is None:
         raise ApiAbort(404)
-    authorize(actor, "activity.manage", shift.activity)
+    authorize(actor, "record.create", shift.activity)
     data = optional_body(BulkIn)
     rows = shift_records(shift, data.record_ids)
     approved = services.approve_many(rows, actor=actor)
@@ -268,7 +278,13 @@ def get_hours(volunteer_id):
     from portal.volunteers.models import Volunteer
 
     volunteer = visible_or_404(Volunteer, volunteer_id, require_user(), "volunteer.view")
-    return jsonify(hours(volunteer.id).to_dict())
+    body = hours(volunteer.id).to_dict()
+    recent = db.session.scalars(sa.select(ServiceRecord)
+                                .where(ServiceRecord.volunteer_id == volunteer.id)
+                                .order_by(ServiceRecord.started_at.desc(),
+                                          ServiceRecord.id.desc()).limit(50))
+    body["records"] = [r.to_dict() for r in recent]  # the contract: the latest 50, any status
+    return jsonify(body)
 
 
 # --- certificates ------------------------------------------------------------------------------
@@ -294,8 +310,12 @@ def post_certificate(volunteer_id):
     org = None
     if data.org_id is not None:
         org = db.session.get(Org, data.org_id)
-        if org is None:
-            raise ValidationFailed.on("org_id", _("No such organisation."))
+        served = org is not None and db.session.scalar(sa.select(ServiceRecord.id).where(
+            ServiceRecord.volunteer_id == volunteer.id, ServiceRecord.org_id == org.id,
+            ServiceRecord.status == RecordState.approved).limit(1)) is not None
+        if not served:
+            raise ValidationFailed.on("org_id", _("The volunteer has no approved service with "
+                                                  "this organisation."))
     cert = certificates.request_certificate(volunteer, data.from_, data.to, actor=actor,
                                             org=org, base_url=request.host_url)
     db.session.commit()

@@ -23,13 +23,28 @@ def _view(user, service) -> bool:
             or user.covers(Role.bureau, service.activity.community_code))
 
 
+def _recorder(user, activity) -> bool:
+    """谁组织谁记录: an organisation's activity is recorded by its admins; a community's by its
+    community workers."""
+    if user is None:
+        return False
+    if activity.org is not None:
+        return user.id in activity.org.admin_ids()
+    return user.covers(Role.community_worker, activity.community_code)
+
+
+@policy("record.create")
+def _create(user, activity) -> bool:
+    return _recorder(user, activity)
+
+
 @policy("record.decide")
 def _decide(user, service) -> bool:
-    """Approve, reject, amend, answer a correction: the organiser of the activity."""
-    return user is not None and can(user, "activity.manage", service.activity)
+    """Approve, reject, amend, answer a correction: whoever organised (and recorded) it."""
+    return _recorder(user, service.activity)
 
 
-@policy("record.request_correction")
+@policy("record.request_correction", admin=False)
 def _correct(user, service) -> bool:
     return _own(user, service.volunteer)
 

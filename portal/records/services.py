@@ -48,9 +48,16 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
 
 
+def _plausible(value: datetime | None) -> bool:
+    return value is None or 1900 <= value.year <= 2100
+
+
 def check_times(data: RecordInput, *, now: datetime | None = None) -> tuple[datetime, datetime]:
     errors: dict[str, list[str]] = {}
     now = now or utcnow()
+    for name in ("started_at", "ended_at"):
+        if not _plausible(getattr(data, name)):
+            raise ValidationFailed.on(name, _("A date between 1900 and 2100."))
     start = _aware(data.started_at) if data.started_at else None
     end = _aware(data.ended_at) if data.ended_at else None
     if start is None:
@@ -97,10 +104,10 @@ def overlapping(volunteer_id: int, start: datetime, end: datetime,
 def add_record(volunteer, activity, data: RecordInput, *, actor, signup_id: int | None = None,
                now: datetime | None = None) -> ServiceRecord:
     """A pending record. The caller has checked that `actor` organised `activity`."""
-    start, end = check_times(data, now=now)
     if volunteer.user_id is not None and volunteer.user_id == getattr(actor, "id", None) \
             and signup_id is None:
         raise Forbidden(_("Nobody records or approves their own hours."))
+    start, end = check_times(data, now=now)
     lock_volunteer(volunteer.id)
     clash = overlapping(volunteer.id, start, end)
     if clash is not None:

@@ -92,7 +92,8 @@ def _organised_activities():
     if not current_user.is_admin:
         orgs = Activity.org_id.in_(sa.select(OrgAdmin.org_id)
                                    .where(OrgAdmin.user_id == current_user.id))
-        areas = [under(Activity.community_code, c)
+        # 谁组织谁记录: an organisation's activities are its admins'; communities' their workers'
+        areas = [sa.and_(Activity.org_id.is_(None), under(Activity.community_code, c))
                  for c in current_user.scopes(Role.community_worker)]
         query = query.where(sa.or_(orgs, *areas))
     return db.session.scalars(query).all()
@@ -116,7 +117,7 @@ def record_new():
         activity = db.session.get(Activity, form.activity.data)
         if activity is None:
             raise ValidationFailed.on("activity", _("No such activity."))
-        authorize(current_user, "activity.manage", activity)
+        authorize(current_user, "record.create", activity)
         volunteer = db.session.scalar(sa.select(Volunteer).where(
             Volunteer.volunteer_code == form.volunteer_code.data.strip().upper()))
         if volunteer is None:
@@ -215,7 +216,7 @@ def shift_records(shift_id: int):
     from portal.records.api import shift_records as records_of
 
     shift = db.session.get(Shift, shift_id)
-    if shift is None or not can(current_user, "activity.manage", shift.activity):
+    if shift is None or not can(current_user, "record.create", shift.activity):
         abort(404)
     form = BulkForm()
     rows = records_of(shift)

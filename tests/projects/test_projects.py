@@ -42,8 +42,9 @@ def test_money_is_a_decimal_string(client, token, people):
         response = client.post(P, headers=token("zhanqian"), json=dict(base, budget=bad))
         assert response.status_code == 422, bad
         assert "budget" in response.get_json()["error"]["fields"]
-    assert client.post(P, headers=token("zhanqian"),
-                       json=dict(base, budget=1.5)).status_code == 400  # a float: wrong type
+    floating = client.post(P, headers=token("zhanqian"), json=dict(base, budget=1.5))
+    assert floating.status_code == 422  # a JSON number with a fraction: not money
+    assert "budget" in floating.get_json()["error"]["fields"]
 
 
 def test_a_government_purchase_needs_the_catalogue_and_never_allows_filed(
@@ -273,11 +274,20 @@ def test_scores_are_hidden_until_review_closes(app, client, token, reviewing):
 
 def test_blind_review_hides_the_bidder_from_reviewers(app, client, token, orgs, published,
                                                       pool):
+    import io
+
     call = published(blind_review=True)
     a = bid(client, token, call["id"], orgs["boss"]).get_json()["id"]
+    client.post(f"/api/v1/bids/{a}/attachments", headers=token("boss"),
+                data={"file": (io.BytesIO(b"%PDF-1.4\n"), "boss的组织-方案.pdf")})
     client.post(f"{P}/{call['id']}/reviewers", headers=token("zhanqian"),
                 json={"user_id": pool["rev1"]})
+    # sealed until bidding closes: a reviewer sees no bid while the call is open
+    assert client.get(f"/api/v1/bids/{a}", headers=token("rev1")).status_code == 404
+    assert client.get(f"{P}/{call['id']}/bids", headers=token("rev1")).get_json()["items"] == []
+    close_bidding(app, call["id"])
     seen = client.get(f"/api/v1/bids/{a}", headers=token("rev1")).get_json()
+    assert seen["attachments"][0]["filename"] == f"bid-{a}-{seen['attachments'][0]['id']}.pdf"
     assert seen["org_id"] is None and seen["org_name"] is None
     assert client.get(f"/api/v1/bids/{a}", headers=token("zhanqian")).get_json()["org_id"] == \
         orgs["boss"]
@@ -436,3 +446,66 @@ def test_a_milestone_report_carries_an_attachment(app, client, token, reviewing)
     assert done.get_json()["report_filename"] == "中期报告.pdf"
     file = client.get(f"{url}/file")
     assert file.status_code == 200 and file.data == pdf
+
+
+def test_review_findings_refusals(app, client, token, orgs, project, published, pool, people):
+    """A system admin does not bid for others; a draft is 409 to the org's admin; a reviewer who
+    manages a bidder must declare the conflict; odd dates and years are 422, never 500."""
+    call = published()
+    admin_bid = client.post(f"{P}/{call['id']}/bids", headers=token("admin"), json={
+        "org_id": orgs["boss"], "requested_amount": "100.00"})
+    assert admin_bid.status_code == 403
+    assert client.post(f"{P}/{call['id']}/bids", headers=token("nobody"), json={
+        "org_id": 999999, "requested_amount": "100.00"}).status_code == 403
+    draft = project()
+    assert bid(client, token, draft["id"], orgs["boss"]).status_code == 409
+    # rev1 also manages the rival organisation's bid: scoring it needs the declared conflict
+    rival_bid = bid(client, token, call["id"], orgs["rival"], by="rival").get_json()["id"]
+    client.post(f"/api/v1/orgs/{orgs['rival']}/admins", headers=token("rival"),
+                json={"username": "rev1"})
+    client.post(f"{P}/{call['id']}/reviewers", headers=token("zhanqian"),
+                json={"user_id": pool["rev1"]})
+    close_bidding(app, call["id"])
+    own = score(client, token, rival_bid, "rev1", (100, 100, 100))
+    assert own.status_code == 422
+    assert "conflict_of_interest" in own.get_json()["error"]["fields"]
+    assert score(client, token, rival_bid, "rev1", conflict=True).status_code == 201
+    base = {"title": "x", "kind": "venture_philanthropy", "area_code": "210802",
+            "budget": "1000.00", "criteria": CRITERIA}
+    for deadline in ("0001-01-01T00:00:00", "9999-12-31T23:59:00-12:00"):
+        odd = client.post(P, headers=token("zhanqian"), json=dict(base, bid_deadline=deadline))
+        assert odd.status_code == 422, deadline
+    assert client.get("/api/v1/catalogue?year=99999999999999999999").status_code == 422
+    unknown = client.post("/api/v1/catalogue", headers=token("city"), json={
+        "area_code": "2108999", "year": 2026, "name": "x", "category": "y", "unit": "z"})
+    assert unknown.status_code == 422
+
+
+def test_a_nan_score_is_refused(app, reviewing):
+    from decimal import Decimal
+
+    from portal.core.errors import ValidationFailed
+    from portal.extensions import db
+    from portal.projects.models import Project
+    from portal.projects.services import evaluate
+
+    project_id, _a, _b = reviewing
+    with app.app_context():
+        project = db.session.get(Project, project_id)
+        for bad in (Decimal("NaN"), float("nan"), Decimal("sNaN")):
+            with pytest.raises(ValidationFailed):
+                evaluate(project, bad, None, None, actor=None)
+        db.session.rollback()
+
+
+def test_a_report_after_acceptance_or_closing_is_refused(app, client, token, reviewing):
+    project_id, a, _b = reviewing
+    close_bidding(app, project_id)
+    client.post(f"{P}/{project_id}/award", headers=token("zhanqian"), json={"bid_id": a})
+    mid = client.post(f"{P}/{project_id}/milestones", headers=token("zhanqian"),
+                      json={"title": "结项", "due_on": "2027-06-30"}).get_json()["id"]
+    url = f"/api/v1/milestones/{mid}/report"
+    assert client.post(url, headers=token("boss"), json={"report": "完成"}).status_code == 200
+    client.post(f"/api/v1/milestones/{mid}/accept", headers=token("zhanqian"), json={})
+    assert client.post(url, headers=token("boss"), json={"report": "改写"}).status_code == 409
+    assert client.get(f"{P}/{project_id}/milestones").get_json()["items"][0]["report"] == "完成"

@@ -244,3 +244,11 @@ def test_the_worker_loads_the_pdf_renderer_once_and_a_failed_warm_up_is_only_log
         monkeypatch.setattr(jobs, "WORKER_WARM_UPS", ("portal.core.jobs:no_such_function",))
         jobs.warm_up_worker()
     assert logged == ["worker warm-up portal.core.jobs:no_such_function failed"]
+
+
+def test_a_certificate_names_only_an_organisation_the_volunteer_served(client, token, setting,
+                                                                       org):
+    vid, _aid = setting
+    org_id = org()
+    refused = ask(client, token, vid, org_id=org_id)
+    assert refused.status_code == 422 and "org_id" in refused.get_json()["error"]["fields"]

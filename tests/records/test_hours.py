@@ -130,3 +130,18 @@ def test_me_shows_hours_and_stars(app, client, token, login, setting):
     assert "100.5" in html and "★" in html
     english = client.get("/me?lang=en").get_data(as_text=True)
     assert "Approved hours" in english and "100.5" in english
+
+
+def test_the_hours_carry_the_latest_50_records_of_any_status(client, token, setting):
+    vid, aid = setting
+    ids = []
+    for i in range(52):
+        body = record_body(vid, aid, 24 * (60 - i), 1, minutes=30)
+        ids.append(client.post(API, headers=token("worker"), json=body).get_json()["id"])
+    client.post(f"{API}/{ids[-1]}/reject", headers=token("worker"), json={"reason": "重复"})
+    body = hours_of(client, token, vid)
+    records = body["records"]
+    assert len(records) == 50 and [r["id"] for r in records] == ids[::-1][:50]
+    assert records[0]["status"] == "rejected"
+    assert set(records[0]) >= {"id", "activity_id", "org_id", "started_at", "ended_at",
+                               "minutes", "status", "content"}

@@ -225,3 +225,34 @@ def test_the_list_shows_only_what_the_caller_may_see(client, token, setting, vol
     assert client.get(f"{API}?status=approved", headers=token("worker")).get_json()["total"] == 0
     assert client.get(f"{API}?status=nope", headers=token("worker")).status_code == 422
     assert client.get(f"{API}?volunteer_id=٣", headers=token("worker")).status_code == 422
+
+
+def test_odd_dates_are_422_never_500(client, token, setting):
+    vid, aid = setting
+    body = record_body(vid, aid, 5, 2)
+    for started in ("0001-01-01T00:00:00", "1899-12-31T08:00:00"):
+        odd = create(client, token, dict(body, started_at=started))
+        assert odd.status_code == 422, started
+        assert "started_at" in odd.get_json()["error"]["fields"]
+
+
+def test_an_organisation_records_its_own_activities_not_the_community(client, token, setting,
+                                                                        org, activity):
+    """谁组织谁记录: the community worker may see an organisation's activity records but neither
+    enters nor approves them; the organisation's admin does."""
+    vid, _aid = setting
+    org_id = org()
+    own = activity(by="boss", org_id=org_id, community_code=None)["id"]
+    assert create(client, token, record_body(vid, own, 10, 2)).status_code == 403
+    rid = create(client, token, record_body(vid, own, 10, 2), by="boss").get_json()["id"]
+    assert client.get(f"{API}/{rid}", headers=token("worker")).status_code == 200
+    assert client.post(f"{API}/{rid}/approve", headers=token("worker")).status_code == 403
+    assert client.post(f"{API}/{rid}/approve", headers=token("boss")).status_code == 200
+
+
+def test_who_may_not_record_is_refused_before_the_body_is_judged(client, token, setting,
+                                                                 volunteer):
+    vid, _aid = setting
+    # a plain volunteer organises nothing: 403 whatever the body, even an unknown activity
+    assert create(client, token, record_body(vid, 999999, 5, 2), by="wang").status_code == 403
+    assert create(client, token, {"junk": True}, by="wang").status_code == 403
