@@ -181,3 +181,57 @@ def test_a_volunteer_registers_signs_up_and_sees_the_shift_on_me(live_server, br
     upcoming = page.locator("#upcoming").inner_text()
     assert "社区义诊" in upcoming and start.strftime("%Y-%m-%d 09:00") in upcoming
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_a_volunteer_asks_for_a_certificate_on_a_phone_and_anyone_verifies_it(
+        live_server, browser, yingkou, make_user, client, token, worker):
+    """At 390 px and 200 % text: /me shows the hours and stars; the certificate is asked for,
+    built (by the worker with Redis, inline without) and downloaded; the public check works."""
+    from datetime import date, datetime, timedelta
+
+    from portal.core.db import SHANGHAI
+    from portal.volunteers.idcards import make_resident_id
+
+    make_user("worker", ("community_worker", "210802001001"))
+    volunteer = client.post("/api/v1/volunteers", json={
+        "username": "wangnainai", "password": "a-long-password", "real_name": "王奶奶",
+        "id_number": make_resident_id("210802", date(1948, 6, 1), 7), "phone": "13800138000",
+        "community_code": "210802001001"}).get_json()
+    start = (datetime.now(SHANGHAI) + timedelta(days=3)).replace(microsecond=0)
+    activity = client.post("/api/v1/activities", headers=token("worker"), json={
+        "title": "读报陪伴", "community_code": "210802001001", "service_type": "elderly_care",
+        "location": "活动室", "shifts": [{"starts_at": start.isoformat(),
+                                        "ends_at": (start + timedelta(hours=2)).isoformat(),
+                                        "capacity": 5}]}).get_json()
+    began = datetime.now(SHANGHAI).replace(second=0, microsecond=0) - timedelta(days=10)
+    record = client.post("/api/v1/service-records", headers=token("worker"), json={
+        "volunteer_id": volunteer["id"], "activity_id": activity["id"],
+        "started_at": began.isoformat(), "ended_at": (began + timedelta(hours=3)).isoformat(),
+        "minutes": 150, "content": "读报"}).get_json()
+    client.post(f"/api/v1/service-records/{record['id']}/approve", headers=token("worker"))
+
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{live_server}/login?lang=zh")
+    page.fill("#username", "wangnainai")
+    page.fill("#password", "a-long-password")
+    page.click("#submit")
+    page.goto(f"{live_server}/me")
+    page.evaluate("document.documentElement.style.fontSize = '200%'")  # very large text
+    assert page.inner_text("#approved-hours") == "2.5"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.click("#certificate-form [type=submit]")
+    page.wait_for_url("**/certificates/*")
+    for _ in range(100):  # the worker may still be building it
+        if page.locator("#download-pdf").count():
+            break
+        page.wait_for_timeout(200)
+        page.reload()
+    serial = page.inner_text("#serial")
+    with page.expect_download() as download:
+        page.click("#download-pdf")
+    assert download.value.suggested_filename.endswith(".pdf")
+    page.goto(f"{live_server}/verify")
+    page.fill("#serial", serial.lower())
+    page.click("form[role=search] [type=submit]")
+    assert "王**" in page.inner_text("#verify-result")
+    assert "2.5" in page.inner_text("#verify-result")
