@@ -44,21 +44,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from argon2 import PasswordHasher  # noqa: E402
-from cryptography.fernet import Fernet  # noqa: E402
-
-# Settings for this process, gunicorn's and the worker's: nothing is made under instance/.
-BENCH_ENV = {
-    "SECRET_KEY": "bench",
-    "ID_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-    "ID_HASH_KEY": "bench-id-hash-key",
-    "CERTIFICATE_KEY": "bench-certificate-key",
-    # Cheap password hashes, made with exactly these parameters: never re-hashed.
-    "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8", "ARGON2_PARALLELISM": "1",
-}
-for _key, _value in BENCH_ENV.items():
-    os.environ[_key] = _value
-
 from common import (  # noqa: E402  (benchmarks/ is the script's own folder on sys.path)
+    BENCH_ENV,
     DIVISIONS,
     accumulate,
     check_pg_url,
