@@ -131,7 +131,7 @@ def list_records():
     user = require_user()
     query = records_query(user, volunteer_id=_id_arg("volunteer_id"),
                           activity_id=_id_arg("activity_id"), status=_status_arg())
-    return jsonify(paginate(query, lambda r: r.to_dict()))
+    return jsonify(paginate(query.options(sa.orm.lazyload("*")), lambda r: r.to_dict()))
 
 
 def _record_or_404(record_id: int, user) -> ServiceRecord:
@@ -279,7 +279,10 @@ def get_hours(volunteer_id):
 
     volunteer = visible_or_404(Volunteer, volunteer_id, require_user(), "volunteer.view")
     body = hours(volunteer.id).to_dict()
+    # Columns only: the record's joined relations (volunteer, activity and its shifts) are not
+    # needed for these fields and cost more than the records themselves.
     recent = db.session.scalars(sa.select(ServiceRecord)
+                                .options(sa.orm.lazyload("*"))
                                 .where(ServiceRecord.volunteer_id == volunteer.id)
                                 .order_by(ServiceRecord.started_at.desc(),
                                           ServiceRecord.id.desc()).limit(50))
