@@ -88,3 +88,18 @@ def test_me_recommends_shifts_with_reasons(client, people, volunteer, activity, 
     html = client.get("/me?lang=en").get_data(as_text=True)
     section = html.split('id="recommended"')[1]
     assert "社区读报" in section and "in your community" in section
+
+
+def test_the_organiser_finds_the_roster_from_the_activity_page(client, people, activity, login,
+                                                              make_user):
+    """The base template's own variables must not hide a page's: the community worker who
+    organises sees the check-in code and the roster; an unrelated organisation admin does not."""
+    created = activity()
+    shift_id = created["shifts"][0]["id"]
+    login("worker")
+    html = client.get(f"/activities/{created['id']}?lang=en").get_data(as_text=True)
+    assert f"/shifts/{shift_id}/roster" in html
+    make_user("orgboss", "org_admin")
+    login("orgboss")
+    html = client.get(f"/activities/{created['id']}?lang=en").get_data(as_text=True)
+    assert f"/shifts/{shift_id}/roster" not in html

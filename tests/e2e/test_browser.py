@@ -235,3 +235,25 @@ def test_a_volunteer_asks_for_a_certificate_on_a_phone_and_anyone_verifies_it(
     page.click("form[role=search] [type=submit]")
     assert "王**" in page.inner_text("#verify-result")
     assert "2.5" in page.inner_text("#verify-result")
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_work_menu_opens(live_server, browser, yingkou, make_user, width):
+    """Bootstrap's dropdown needs Popper: the staff menu must open, with no page error."""
+    make_user("bureau", ("bureau", "2108"))
+    page = browser.new_page(viewport={"width": width, "height": 800})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{live_server}/login?lang=en")
+    page.fill("#username", "bureau")
+    page.fill("#password", "correct-horse-1")
+    page.click("#submit")
+    page.wait_for_url(f"{live_server}/")
+    if width < 1200:
+        page.click(".navbar-toggler")
+    page.click("#work-menu")
+    item = page.locator(".dropdown-menu a", has_text="Service records")
+    item.wait_for(state="visible", timeout=5000)
+    item.click()
+    page.wait_for_url(f"{live_server}/records")
+    assert errors == []
