@@ -96,6 +96,12 @@ def _clean_state(request, app):
             db.engine.dispose()
             tmp = app.config["TEST_TMP"]
             shutil.copy(tmp / "template.db", tmp / "test.db")
+        from portal.core.uploads import upload_dir
+
+        folder = upload_dir()
+        if folder.resolve().is_relative_to(Path(app.config["TEST_TMP"]).resolve()):
+            for stale in folder.iterdir():  # files of rows the reset just removed
+                stale.unlink()
         if app.config["REDIS_URL"]:
             from portal.core.jobs import redis_connection
 

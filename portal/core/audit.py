@@ -127,11 +127,22 @@ ACTION_TITLES = {
     "request": _l("requested"), "issue": _l("issued"), "download": _l("downloaded"),
     "revoke": _l("revoked"), "national_export": _l("exported for the national system"),
     "national_export_download": _l("national export downloaded"),
+    "publish": _l("published"), "publish_catalogue": _l("catalogue published"),
+    "bid": _l("bid submitted"), "edit_bid": _l("bid edited"), "withdraw_bid": _l("bid withdrawn"),
+    "deadline": _l("bidding closed at the deadline"), "pool_add": _l("added to the reviewer pool"),
+    "assign_reviewer": _l("reviewer assigned"), "score": _l("bid scored"),
+    "conflict_declared": _l("conflict of interest declared"), "award": _l("awarded"),
+    "award_to": _l("award recorded"), "cancel": _l("cancelled"), "start": _l("started"),
+    "milestone": _l("milestone added"), "milestone_report": _l("milestone reported"),
+    "milestone_accept": _l("milestone accepted"), "evaluate": _l("evaluated"),
+    "grade": _l("graded"),
 }
 OBJECT_TITLES = {"area": _l("Area"), "user": _l("Account"), "org": _l("Organisation"),
                  "incubation": _l("Incubation"), "worker": _l("Worker"),
                  "volunteer": _l("Volunteer"), "activity": _l("Activity"),
-                 "service_record": _l("Service record"), "certificate": _l("Certificate")}
+                 "service_record": _l("Service record"),
+                 "certificate": _l("Volunteer service certificate"), "project": _l("Project"),
+                 "catalogue": _l("Catalogue item")}
 STATE_TITLES: dict[str, object] = {}
 
 

@@ -139,6 +139,7 @@ class RoleGrant(db.Model):
     area_code: Mapped[str | None] = mapped_column(sa.ForeignKey("areas.code"), index=True)
 
     user: Mapped[User] = relationship(back_populates="grants")
+    area = relationship("Area", lazy="select")  # for pages: names, not codes
 
     def to_dict(self) -> dict:
         return {"role": self.role.value, "area_code": self.area_code}

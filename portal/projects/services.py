@@ -51,6 +51,7 @@ MOVES = {
 MAX_BUDGET = Decimal("9999999999.99")
 GRADES = ("优", "良", "中", "差")
 MONEY_RE = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")  # plain digits: no 1e3, no NaN
+GROUPED_RE = re.compile(r"^[0-9]{1,3}(,[0-9]{3})+(\.[0-9]{1,2})?$")
 
 
 def parse_money(value, field_name: str) -> Decimal:
@@ -58,6 +59,8 @@ def parse_money(value, field_name: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
         raise ValidationFailed.on(field_name, _("An amount in yuan like 50000.00."))
     text = str(value).strip()
+    if GROUPED_RE.match(text):  # 48,000.00 as the pages show amounts
+        text = text.replace(",", "")
     if not MONEY_RE.match(text):
         raise ValidationFailed.on(field_name, _("An amount in yuan like 50000.00."))
     amount = Decimal(text)

@@ -453,7 +453,7 @@ def project_review(project_id: int):
                             + f"#bid-{bid_id}")
         db.session.expire_all()
     return render_template("projects/review.html", p=project, bids=bids, mine=mine,
-                           forms=forms, S=S), status
+                           forms=forms, S=S, sealed=sealed(project)), status
 
 
 # --- the catalogue ----------------------------------------------------------------------------
@@ -549,6 +549,17 @@ def reviewer_pool():
     members = db.session.scalars(sa.select(PoolMember).where(PoolMember.area_code.in_(scopes))
                                  .order_by(PoolMember.area_code, PoolMember.id)).all()
     return render_template("projects/pool.html", form=form, members=members), status
+
+
+@bp.app_template_global("my_reviews")
+def my_reviews() -> list[Project]:
+    """The projects the signed-in reviewer is assigned to (for the home page), latest first."""
+    if not current_user.is_authenticated:
+        return []
+    return db.session.scalars(sa.select(Project).join(
+        Assignment, Assignment.project_id == Project.id).where(
+        Assignment.user_id == current_user.id, Project.status != S.cancelled)
+        .order_by(Project.bid_deadline.desc()).limit(20)).all()
 
 
 @bp.app_template_filter("yuan")

@@ -86,3 +86,23 @@ def test_audit_page_for_the_bureau(client, people, login):
     assert page.status_code == 200 and "八田地社区" in page.get_data(as_text=True)
     assert client.get("/audit/area/210804100201").status_code == 403
     assert client.get("/audit/area/999").status_code == 404
+
+
+def test_every_audited_action_has_a_title():
+    """The trail is read by people: each action the code records is named in both languages."""
+    import re
+    from pathlib import Path
+
+    from portal.core.audit import ACTION_TITLES
+
+    root = Path(__file__).resolve().parents[2] / "portal"
+    found = set()
+    for path in root.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        found |= set(re.findall(r'record\([^()]*?"[a-z_]+", [^,()]+, "([a-z_:]+)"', text))
+        found |= set(re.findall(r'action="([a-z_]+)"', text))
+        found |= set(re.findall(r'"(conflict_declared|score|correction_accepted|'
+                                r'correction_declined)"', text))
+    assert found, "no audited actions found: the pattern no longer matches the code"
+    missing = sorted(a for a in found if a not in ACTION_TITLES)
+    assert missing == []

@@ -482,3 +482,16 @@ def test_pool_attachments_and_report_files_by_page(app, client, token, login, or
         content_type="multipart/form-data")
     assert sent.status_code == 302
     assert "照片.png" in client.get(f"/projects/{call['id']}").get_data(as_text=True)
+
+
+def test_a_reviewer_finds_the_assignment_and_learns_the_bids_are_sealed(client, token, login,
+                                                                        published, pool):
+    call = published()
+    client.post(f"/api/v1/projects/{call['id']}/reviewers", headers=token("zhanqian"),
+                json={"user_id": pool["rev1"]})
+    login("rev1")
+    home = client.get("/?lang=en").get_data(as_text=True)
+    assert f"/projects/{call['id']}/review" in home
+    review = client.get(f"/projects/{call['id']}/review?lang=en").get_data(as_text=True)
+    assert 'id="sealed"' in review and "Bids are sealed until the bid deadline" in review
+    assert "No bids to review" not in review

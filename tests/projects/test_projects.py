@@ -509,3 +509,12 @@ def test_a_report_after_acceptance_or_closing_is_refused(app, client, token, rev
     client.post(f"/api/v1/milestones/{mid}/accept", headers=token("zhanqian"), json={})
     assert client.post(url, headers=token("boss"), json={"report": "改写"}).status_code == 409
     assert client.get(f"{P}/{project_id}/milestones").get_json()["items"][0]["report"] == "完成"
+
+
+def test_amounts_as_the_pages_show_them_are_accepted(client, token, orgs, published):
+    call = published()
+    grouped = bid(client, token, call["id"], orgs["boss"], amount="48,000.00")
+    assert grouped.status_code == 201 and grouped.get_json()["requested_amount"] == "48000.00"
+    for bad in ("4,8000.00", "48,000.000", ",48"):
+        response = bid(client, token, call["id"], orgs["rival"], by="rival", amount=bad)
+        assert response.status_code == 422, bad

@@ -82,6 +82,8 @@ def test_the_volunteer_sees_hours_and_asks_for_a_correction_and_a_certificate(
         wait_for_job(client, body["job_id"], token("wang"))
     page = client.get(cert_url + "?lang=en").get_data(as_text=True)
     assert "Download the PDF" in page and "100.5" in page
+    assert "<title>Volunteer service certificate" in page
+    assert "<title>志愿服务记录证明" in client.get(cert_url + "?lang=zh").get_data(as_text=True)
     pdf = client.get(f"/certificates/{cert_id}/pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     verify = client.get(f"/verify?serial={body['serial']}&lang=en").get_data(as_text=True)
