@@ -71,12 +71,25 @@ def record_list():
     status = request.args.get("status") or "pending"
     state = RecordState(status) if status in RecordState.__members__ else None
     query = records_query(current_user, status=state)
+    asking = sa.select(CorrectionRequest.record_id).where(
+        CorrectionRequest.status == CorrectionState.open)
+    corrections = status == "corrections"
+    if corrections:  # the volunteers' open correction requests, waiting for an answer
+        query = query.where(ServiceRecord.id.in_(asking))
     page = page_number()
     total = db.session.scalar(sa.select(sa.func.count()).select_from(
         query.order_by(None).subquery()))
     rows = db.session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    waiting = db.session.scalar(sa.select(sa.func.count()).select_from(
+        records_query(current_user).where(ServiceRecord.id.in_(asking)).order_by(None)
+        .subquery()))
+    open_ids = set(db.session.scalars(asking.where(
+        CorrectionRequest.record_id.in_([r.id for r in rows])))) if rows else set()
     return render_template("records/list.html", rows=rows, total=total, page=page,
                            per_page=PER_PAGE, status=state, RecordState=RecordState,
+                           corrections=corrections, waiting=waiting, open_ids=open_ids,
+                           status_arg=status if corrections else (state.value if state
+                                                                  else "all"),
                            may_enter=bool(_organised_activities()))
 
 
@@ -386,7 +399,13 @@ def national_export():
                                         "to": "period_to"})
     if job is not None:
         return redirect(url_for("core.job", job_id=job.id))
-    return render_template("records/export.html", form=form), status
+    from portal.core.areas import under
+    from portal.records.models import ExportFile
+
+    earlier = db.session.scalars(sa.select(ExportFile).where(
+        sa.or_(*[under(ExportFile.area_code, c) for c in scopes]))
+        .order_by(ExportFile.id.desc()).limit(20)).all()
+    return render_template("records/export.html", form=form, earlier=earlier), status
 
 
 @bp.route("/exports/<job_id>/file")

@@ -154,6 +154,8 @@ def test_the_export_page_leads_to_a_progress_page_and_a_file(client, login, toke
     assert "Download the file" in job_page
     file = client.get(f"/exports/{job_id}/file")
     assert file.status_code == 200 and file.data[:2] == b"PK"
+    again = client.get("/exports/national?lang=en").get_data(as_text=True)
+    assert f"/exports/{job_id}/file" in again  # earlier exports stay downloadable
 
 
 def test_staff_ask_for_a_certificate_for_a_volunteer_without_a_phone(client, login, token,
@@ -176,3 +178,18 @@ def test_staff_ask_for_a_certificate_for_a_volunteer_without_a_phone(client, log
     assert answer.status_code == 302 and "/certificates/" in answer.headers["Location"]
     login("outsider")
     assert client.get(f"/volunteers/{vid}/service").status_code == 404
+
+
+def test_open_correction_requests_have_their_own_tab(client, login, token, setting):
+    vid, aid = setting
+    rid = client.post(API, headers=token("worker"),
+                      json=record_body(vid, aid, 24 * 3, 2, minutes=90)).get_json()["id"]
+    client.post(f"{API}/{rid}/approve", headers=token("worker"))
+    client.post(f"{API}/{rid}/corrections", headers=token("wang"),
+                json={"reason": "少记了半小时", "minutes": 120})
+    login("worker")
+    tab = client.get("/records?status=corrections&lang=en").get_data(as_text=True)
+    assert f"/records/{rid}" in tab and "Correction requested" in tab
+    pending = client.get("/records?lang=en").get_data(as_text=True)
+    assert f"/records/{rid}" not in pending  # approved: not in the pending tab
+    assert 'id="corrections-tab"' in pending
