@@ -51,7 +51,7 @@ def activity_show(activity_id: int):
     return render_template("activities/show.html", activity=activity, mine=mine,
                            volunteer=volunteer, signup_form=SignupForm(),
                            cancel_form=CancelForm(), SERVICE_TYPES=SERVICE_TYPES,
-                           SKILLS=SKILLS, now=services.utcnow(),
+                           SKILLS=SKILLS, now=services.utcnow(), early=services.EARLY_CHECK_IN,
                            organiser=can(current_user, "activity.manage", activity))
 
 
@@ -187,8 +187,10 @@ def roster(shift_id: int):
     signups = db.session.scalars(sa.select(Signup).where(
         Signup.shift_id == shift.id, Signup.status != SignupState.cancelled)
         .order_by(Signup.status, Signup.id)).all()
+    opens = shift.starts_at - services.EARLY_CHECK_IN
     return render_template("activities/roster.html", shift=shift, signups=signups,
-                           form=CodeForm(), SignupState=SignupState)
+                           form=CodeForm(), SignupState=SignupState, check_in_opens=opens,
+                           check_in_open=services.utcnow() >= opens)
 
 
 @bp.route("/shifts/<int:shift_id>/qr.svg")

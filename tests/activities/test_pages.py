@@ -103,3 +103,25 @@ def test_the_organiser_finds_the_roster_from_the_activity_page(client, people, a
     login("orgboss")
     html = client.get(f"/activities/{created['id']}?lang=en").get_data(as_text=True)
     assert f"/shifts/{shift_id}/roster" not in html
+
+
+def test_check_in_is_offered_only_when_it_opens(app, client, people, activity, volunteer,
+                                                token, login):
+    from datetime import timedelta
+
+    from tests.activities.test_check_in import move_shift
+
+    created = activity()
+    shift_id = created["shifts"][0]["id"]
+    volunteer("wang")
+    client.post(f"/api/v1/shifts/{shift_id}/signups", headers=token("wang"), json={})
+    login("worker")
+    early = client.get(f"/shifts/{shift_id}/roster?lang=en").get_data(as_text=True)
+    assert "Check-in opens" in early and "/check-in" not in early
+    login("wang")
+    mine = client.get(f"/activities/{created['id']}?lang=en").get_data(as_text=True)
+    assert "Check-in opens" in mine
+    move_shift(app, shift_id, timedelta(minutes=30))
+    login("worker")
+    due = client.get(f"/shifts/{shift_id}/roster?lang=en").get_data(as_text=True)
+    assert "/check-in" in due and "Check-in opens" not in due
