@@ -20,8 +20,10 @@ MAX_MINUTES = 60 * 24 * 366
 
 class RecordForm(FlaskForm):
     activity = SelectField(_l("Activity"), choices=[], coerce=int)
-    volunteer_code = StringField(_l("Volunteer number"),
-                                 validators=[DataRequired(), Length(max=16)])
+    volunteer_code = StringField(_l("Volunteer number (type a name to pick from the list)"),
+                                 validators=[DataRequired(), Length(max=80)],
+                                 render_kw={"list": "known-volunteers", "autocomplete": "off",
+                                            "placeholder": "YK00000001"})
     started_at = DateTimeLocalField(_l("Service started (Beijing time)"),
                                     format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     ended_at = DateTimeLocalField(_l("Service ended (Beijing time)"), format="%Y-%m-%dT%H:%M",

@@ -131,8 +131,10 @@ def record_new():
         if activity is None:
             raise ValidationFailed.on("activity", _("No such activity."))
         authorize(current_user, "record.create", activity)
+        # "YK00000001" or, picked from the list, "YK00000001 王秀兰": the number decides
+        code = (form.volunteer_code.data.split() or [""])[0].upper()
         volunteer = db.session.scalar(sa.select(Volunteer).where(
-            Volunteer.volunteer_code == form.volunteer_code.data.strip().upper()))
+            Volunteer.volunteer_code == code))
         if volunteer is None:
             raise ValidationFailed.on("volunteer_code", _("No volunteer has this number."))
         return services.add_record(volunteer, activity, services.RecordInput(
@@ -146,7 +148,26 @@ def record_new():
     if created is not None:
         flash(_("The record is saved and waits for approval."), "success")
         return redirect(url_for("records.record_show", record_id=created.id))
-    return render_template("records/new.html", form=form), status
+    return render_template("records/new.html", form=form,
+                           known=_known_volunteers(activities)), status
+
+
+def _known_volunteers(activities) -> list:
+    """Suggestions for the volunteer field (a <datalist>, no script): who signed up for these
+    activities, and the volunteers of the worker's communities; at most 500."""
+    from portal.activities.models import Shift, Signup
+    from portal.core.areas import under
+    from portal.volunteers.models import Volunteer, VolunteerState
+
+    signed = sa.select(Signup.volunteer_id).join(Shift, Shift.id == Signup.shift_id).where(
+        Shift.activity_id.in_([a.id for a in activities]))
+    nearby = [under(Volunteer.community_code, c)
+              for c in current_user.scopes(Role.community_worker)]
+    return db.session.execute(
+        sa.select(Volunteer.volunteer_code, Volunteer.real_name)
+        .where(Volunteer.status != VolunteerState.deleted,
+               sa.or_(Volunteer.id.in_(signed), *nearby))
+        .order_by(Volunteer.real_name).limit(500)).all()
 
 
 def _record_or_404(record_id: int) -> ServiceRecord:

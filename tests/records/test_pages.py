@@ -27,6 +27,7 @@ def test_the_organiser_enters_and_approves_a_record_by_page(client, login, token
     login("worker")
     form = client.get(f"/records/new?activity_id={aid}&lang={lang}")
     assert form.status_code == 200
+    assert f'<option value="{code} 志愿者wang">' in form.get_data(as_text=True)  # pick by name
     data = {"csrf_token": csrf_token(form.get_data(as_text=True)), "activity": aid,
             "volunteer_code": code, "started_at": local(5), "ended_at": local(3),
             "minutes": 121, "content": "陪老人聊天"}
@@ -35,7 +36,8 @@ def test_the_organiser_enters_and_approves_a_record_by_page(client, login, token
     html = too_many.get_data(as_text=True)
     message = "travel does not count" if lang == "en" else "路途"
     assert message in html and 'id="minutes-err"' in html
-    saved = client.post(f"/records/new?lang={lang}", data=dict(data, minutes=110))
+    saved = client.post(f"/records/new?lang={lang}",
+                        data=dict(data, minutes=110, volunteer_code=f"{code} 志愿者wang"))
     assert saved.status_code == 302
     page_url = saved.headers["Location"]
     page = client.get(page_url + f"?lang={lang}").get_data(as_text=True)
