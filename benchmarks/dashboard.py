@@ -46,6 +46,7 @@ from common import (  # noqa: E402  (benchmarks/ is the script's own folder on s
     person,
     phone,
 )
+from common import communities as generated_communities  # noqa: E402
 
 from portal.core.areas import Area, AreaKind, AreaLevel, import_areas  # noqa: E402
 from portal.extensions import db  # noqa: E402
@@ -122,26 +123,7 @@ def generate(rng: random.Random) -> tuple[list[dict], list[dict], list[dict]]:
         sa.select(Area.code).where(Area.level == AreaLevel.township).order_by(Area.code)))
     assert len(townships) == 70, len(townships)
 
-    # Communities: every township gets at least one, the rest at random.
-    owners = townships + [rng.choice(townships) for _ in range(N_COMMUNITIES - len(townships))]
-    used: set[str] = set()
-    communities: list[dict] = []
-    for i, township in enumerate(owners, start=1):
-        urban = rng.random() < 0.6
-        low, high = (1, 199) if urban else (200, 399)
-        while True:
-            code = f"{township}{rng.randint(low, high):03d}"
-            if code not in used:
-                used.add(code)
-                break
-        population = rng.randint(1000, 12000)
-        communities.append({
-            "code": code, "name": f"第{i}{'社区' if urban else '村'}",
-            "level": AreaLevel.community, "kind": AreaKind.urban if urban else AreaKind.rural,
-            "parent_code": township, "population": population,
-            "households": int(population / rng.uniform(2.4, 3.2)),
-        })
-    communities.sort(key=lambda c: c["code"])
+    communities = generated_communities(rng, townships, N_COMMUNITIES)
 
     # Organisations: uneven spread (urban communities have more), so some meet the target.
     weights = [rng.gammavariate(2.0, 1.0) * (1.6 if c["kind"] is AreaKind.urban else 0.6)

@@ -49,6 +49,7 @@ from common import (  # noqa: E402  (benchmarks/ is the script's own folder on s
     DIVISIONS,
     accumulate,
     check_pg_url,
+    communities,
     make_app,
     migrate,
     normalise_url,
@@ -62,7 +63,7 @@ from portal.activities.models import (  # noqa: E402
     Shift,
     Signup,
 )
-from portal.core.areas import Area, AreaKind, AreaLevel, import_areas  # noqa: E402
+from portal.core.areas import Area, AreaLevel, import_areas  # noqa: E402
 from portal.core.db import SHANGHAI  # noqa: E402
 from portal.core.users import RoleGrant, User  # noqa: E402
 from portal.extensions import db  # noqa: E402
@@ -141,24 +142,7 @@ def generate(rng: random.Random, now: datetime) -> Plan:
         sa.select(Area.code).where(Area.level == AreaLevel.township).order_by(Area.code)))
     assert len(townships) == 70, len(townships)
 
-    # Communities: every township gets one, the rest at random; 001-199 urban, 200-399 rural.
-    owners = townships + [rng.choice(townships) for _ in range(N_COMMUNITIES - len(townships))]
-    used: set[str] = set()
-    for i, township in enumerate(owners, start=1):
-        urban = rng.random() < 0.6
-        low, high = (1, 199) if urban else (200, 399)
-        while True:
-            code = f"{township}{rng.randint(low, high):03d}"
-            if code not in used:
-                used.add(code)
-                break
-        population = rng.randint(1000, 12000)
-        plan.communities.append({
-            "code": code, "name": f"第{i}{'社区' if urban else '村'}",
-            "level": AreaLevel.community, "kind": AreaKind.urban if urban else AreaKind.rural,
-            "parent_code": township, "population": population,
-            "households": int(population / rng.uniform(2.4, 3.2))})
-    plan.communities.sort(key=lambda c: c["code"])
+    plan.communities = communities(rng, townships, N_COMMUNITIES)
     codes = [c["code"] for c in plan.communities]
     names = {c["code"]: c["name"] for c in plan.communities}
     by_people = accumulate(c["population"] for c in plan.communities)
