@@ -29,7 +29,7 @@ from portal.activities.models import (
 )
 from portal.core.areas import Area, AreaLevel
 from portal.core.audit import record
-from portal.core.db import SHANGHAI, utcnow
+from portal.core.db import SHANGHAI, aware, utcnow
 from portal.core.errors import Conflict, ValidationFailed
 from portal.core.permissions import authorize
 from portal.core.users import User
@@ -63,13 +63,6 @@ class ActivityInput:
     insurance: str | None = None
     shifts: list[ShiftInput] = field(default_factory=list)
     project_id: int | None = None  # volunteer recruitment for an awarded project
-
-
-def aware(when: datetime | None) -> datetime | None:
-    """A time without an offset means Asia/Shanghai (the contract)."""
-    if when is None:
-        return None
-    return when.replace(tzinfo=SHANGHAI) if when.tzinfo is None else when
 
 
 def organiser_of(data: ActivityInput) -> Org | Area | None:

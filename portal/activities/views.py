@@ -14,7 +14,7 @@ from portal.activities.api import activities_query
 from portal.activities.forms import ActivityForm, CancelForm, CodeForm, SignupForm
 from portal.activities.models import Activity, Shift, Signup, SignupState
 from portal.core.areas import Area
-from portal.core.db import SHANGHAI
+from portal.core.db import SHANGHAI, aware
 from portal.core.permissions import can
 from portal.core.users import Role
 from portal.core.views import page_number, submit
@@ -121,8 +121,8 @@ def activity_new():
             location=form.location.data, description=form.description.data,
             min_age=form.min_age.data, risky=form.risky.data, insurance=form.insurance.data,
             shifts=[services.ShiftInput(
-                starts_at=form.starts_at.data.replace(tzinfo=SHANGHAI),
-                ends_at=form.ends_at.data.replace(tzinfo=SHANGHAI),
+                starts_at=aware(form.starts_at.data),
+                ends_at=aware(form.ends_at.data),
                 capacity=form.capacity.data, waitlist=form.waitlist.data)]),
             actor=current_user)
 

@@ -13,6 +13,13 @@ from werkzeug.routing import IntegerConverter
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+def aware(when: datetime | None) -> datetime | None:
+    """A time without an offset means Asia/Shanghai (the contract); pages and API alike."""
+    if when is None:
+        return None
+    return when.replace(tzinfo=SHANGHAI) if when.tzinfo is None else when
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

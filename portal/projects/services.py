@@ -18,7 +18,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from portal.core.audit import record
-from portal.core.db import SHANGHAI, utcnow
+from portal.core.db import SHANGHAI, aware, utcnow
 from portal.core.errors import Conflict, ValidationFailed
 from portal.core.states import transition
 from portal.extensions import db
@@ -70,9 +70,6 @@ def parse_money(value, field_name: str) -> Decimal:
         raise ValidationFailed.on(field_name, _("The amount is too large."))
     return amount.quantize(Decimal("0.01"))
 
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
 
 
 # --- the catalogue (目录清单) -------------------------------------------------------------------
@@ -171,7 +168,7 @@ def create_project(data: ProjectInput, *, actor) -> Project:
         budget = parse_money(data.budget, "budget")
     except ValidationFailed as exc:
         errors.update(exc.fields)
-    deadline = _aware(data.bid_deadline) if data.bid_deadline else None
+    deadline = aware(data.bid_deadline)
     if deadline is None:
         errors["bid_deadline"] = [_("This field is required.")]
     elif not 2000 <= deadline.year <= 2100:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from portal.core.audit import entries_for, record
-from portal.core.db import SHANGHAI, utcnow
+from portal.core.db import SHANGHAI, aware, utcnow
 from portal.core.errors import Conflict, Forbidden, ValidationFailed
 from portal.core.states import transition
 from portal.extensions import db
@@ -43,10 +43,6 @@ class RecordInput:
     evaluation: str | None = None
 
 
-def _aware(value: datetime) -> datetime:
-    """A time without an offset means Asia/Shanghai (the contract)."""
-    return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
-
 
 def _plausible(value: datetime | None) -> bool:
     return value is None or 1900 <= value.year <= 2100
@@ -58,8 +54,8 @@ def check_times(data: RecordInput, *, now: datetime | None = None) -> tuple[date
     for name in ("started_at", "ended_at"):
         if not _plausible(getattr(data, name)):
             raise ValidationFailed.on(name, _("A date between 1900 and 2100."))
-    start = _aware(data.started_at) if data.started_at else None
-    end = _aware(data.ended_at) if data.ended_at else None
+    start = aware(data.started_at)
+    end = aware(data.ended_at)
     if start is None:
         errors["started_at"] = [_("Enter when the service started.")]
     if end is None:
