@@ -130,7 +130,7 @@ class ProjectIn(Body):
     blind_review: bool = False
 
 
-def project_dict(project: Project, user) -> dict:
+def project_dict(project: Project) -> dict:
     body = project.to_dict()
     if project.status in (ProjectState.awarded, ProjectState.in_progress, ProjectState.closed):
         body["volunteer_minutes"] = services.volunteer_minutes(project)
@@ -156,7 +156,7 @@ def post_project():
         tiers=[t.model_dump() for t in data.tiers], blind_review=data.blind_review),
         actor=actor)
     db.session.commit()
-    return jsonify(project_dict(project, actor)), 201
+    return jsonify(project_dict(project)), 201
 
 
 def projects_query(user):
@@ -193,7 +193,7 @@ def list_projects():
     services.sync_all_deadlines()
     db.session.commit()
     user = api_user()
-    return jsonify(paginate(projects_query(user), lambda p: project_dict(p, user)))
+    return jsonify(paginate(projects_query(user), project_dict))
 
 
 def _project_or_404(project_id: int, user) -> Project:
@@ -207,7 +207,7 @@ def _project_or_404(project_id: int, user) -> Project:
 @doc("A project (public once published)", auth=False, tag="projects")
 def get_project(project_id):
     user = api_user()
-    return jsonify(project_dict(_project_or_404(project_id, user), user))
+    return jsonify(project_dict(_project_or_404(project_id, user)))
 
 
 def _managed(project_id: int) -> tuple[Project, User]:
@@ -224,7 +224,7 @@ def publish_project(project_id):
     project, actor = _managed(project_id)
     services.publish(project, actor=actor)
     db.session.commit()
-    return jsonify(project_dict(project, actor))
+    return jsonify(project_dict(project))
 
 
 class ReasonIn(Body):
@@ -238,7 +238,7 @@ def cancel_project(project_id):
     data = json_body(ReasonIn)
     services.cancel(project, data.reason, actor=actor)
     db.session.commit()
-    return jsonify(project_dict(project, actor))
+    return jsonify(project_dict(project))
 
 
 # --- bids -------------------------------------------------------------------------------------
@@ -536,7 +536,7 @@ def post_award(project_id):
     services.award(project, data.bid_id, actor=actor, amount=data.amount,
                    contract_start=data.contract_start, contract_end=data.contract_end)
     db.session.commit()
-    return jsonify(project_dict(project, actor))
+    return jsonify(project_dict(project))
 
 
 class MilestoneIn(Body):
@@ -644,7 +644,7 @@ def post_evaluation(project_id):
     data = json_body(EvaluationIn)
     evaluation = services.evaluate(project, data.score, data.comment, data.grade, actor=actor)
     db.session.commit()
-    body = project_dict(project, actor)
+    body = project_dict(project)
     body["evaluation"] = evaluation.to_dict()
     return jsonify(body)
 

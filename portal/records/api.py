@@ -62,7 +62,7 @@ def may_organise(user) -> bool:
         user.has_role(Role.community_worker)
 
 
-def record_dict(service: ServiceRecord, user) -> dict:
+def record_dict(service: ServiceRecord) -> dict:
     body = service.to_dict()
     body["hours"] = float(service.hours)
     body["volunteer_code"] = service.volunteer.volunteer_code
@@ -101,7 +101,7 @@ def post_record():
     service = services.add_record(volunteer, activity, services.RecordInput(
         **data.model_dump(exclude={"volunteer_id", "activity_id"})), actor=actor)
     db.session.commit()
-    return jsonify(record_dict(service, actor)), 201
+    return jsonify(record_dict(service)), 201
 
 
 def _status_arg() -> RecordState | None:
@@ -143,7 +143,7 @@ def _record_or_404(record_id: int, user) -> ServiceRecord:
      tag="service records")
 def get_record(record_id):
     user = require_user()
-    return jsonify(record_dict(_record_or_404(record_id, user), user))
+    return jsonify(record_dict(_record_or_404(record_id, user)))
 
 
 class ReasonIn(Body):
@@ -157,7 +157,7 @@ def _decide(record_id: int, to: RecordState):
     data = optional_body(ReasonIn)
     services.decide(service, to, actor=actor, reason=data.reason)
     db.session.commit()
-    return jsonify(record_dict(service, actor))
+    return jsonify(record_dict(service))
 
 
 @bp.post("/service-records/<int:record_id>/approve")
@@ -189,7 +189,7 @@ def amend_record(record_id):
     data = json_body(AmendIn)
     services.amend(service, data.minutes, data.reason, actor=actor)
     db.session.commit()
-    return jsonify(record_dict(service, actor))
+    return jsonify(record_dict(service))
 
 
 class CorrectionIn(Body):

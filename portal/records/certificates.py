@@ -1,7 +1,7 @@
 """志愿服务记录证明 (民发〔2015〕149号): request, build (a job), verify, revoke.
 
-A serial is `YYYY-XXXXXXXX-SSSSSS`: the year, eight random characters, and six characters of an
-HMAC-SHA256 over the first two parts under CERTIFICATE_KEY. A forged or mistyped serial fails
+A serial looks like `2026-K7MPQ4XR-9H3C2W`: the year, eight random characters, and six characters
+of an HMAC-SHA256 over the first two parts under CERTIFICATE_KEY. A forged or mistyped serial fails
 the signature and is refused without touching the database. The alphabet leaves out 0, 1, I and
 O, which people confuse when they type a serial from paper.
 """
