@@ -72,7 +72,8 @@ def load_settings(instance_path: str) -> dict:
         "ID_ENCRYPTION_KEY": id_key,
         "ID_HASH_KEY": id_hash_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A pooled connection that rested this long is pinged before use (portal/core/pool.py).
+        "DB_PING_AFTER_IDLE": _int("DB_PING_AFTER_IDLE", 10),
         "REDIS_URL": env("REDIS_URL") or None,
         "RQ_QUEUES": [q.strip() for q in env("RQ_QUEUES", "default").split(",") if q.strip()],
         "REDIS_PREFIX": env("REDIS_PREFIX", "portal:"),
