@@ -9,6 +9,7 @@ however many transactions ask, so a burst of signups costs the worker one job, n
 
 from __future__ import annotations
 
+import functools
 import logging
 import smtplib
 from datetime import datetime
@@ -85,42 +86,56 @@ BATCH = 100
 
 def deliver_outbox() -> dict:
     """Job: deliver every notification neither sent nor failed, oldest first, a batch per
-    transaction. The rows being sent are locked (PostgreSQL: SKIP LOCKED, so two drains share
-    the work and never send a row twice)."""
+    transaction. A batch is claimed by one statement that marks its rows sent and returns them
+    (PostgreSQL: the rows are chosen FOR UPDATE SKIP LOCKED, so two drains share the work and
+    never send a row twice); a row whose delivery fails gets its error instead. Nothing is
+    kept if the job dies halfway: the transaction rolls back and the rows wait again."""
     counts = {"sent": 0, "failed": 0}
     adapter = ADAPTERS[current_app.config.get("NOTIFY_ADAPTER", "log")]
     while True:
-        notes = db.session.scalars(
-            sa.select(Notification)
-            .where(Notification.sent_at.is_(None), Notification.error.is_(None))
-            .order_by(Notification.id).limit(BATCH).with_for_update(skip_locked=True)).all()
-        if not notes:
-            return counts
+        notes = sorted(db.session.execute(_claim_batch(), {"now": utcnow()}).all(),
+                       key=lambda note: note.id)
+        failed = []
         for note in notes:
-            counts[_send(note, adapter)] += 1
+            error = _attempt(note, adapter)
+            if error:
+                failed.append({"note_id": note.id, "error": error})
+        if failed:
+            db.session.execute(_MARK_FAILED, failed)
+        counts["failed"] += len(failed)
+        counts["sent"] += len(notes) - len(failed)
         db.session.commit()
+        if len(notes) < BATCH:
+            return counts
 
 
-def deliver(notification_id: int) -> str:
-    """Job: send one notification through the configured adapter (safe to run twice)."""
-    note = db.session.get(Notification, notification_id)
-    if note is None or note.sent_at is not None:
-        return "skipped"
-    return _send(note, ADAPTERS[current_app.config.get("NOTIFY_ADAPTER", "log")])
+_TABLE = Notification.__table__
+# Statements built once (each drain runs them; a statement reused skips its construction).
+_MARK_FAILED = (_TABLE.update().where(_TABLE.c.id == sa.bindparam("note_id"))
+                .values(sent_at=None, error=sa.bindparam("error")))
 
 
-def _send(note: Notification, adapter) -> str:
+@functools.cache
+def _claim_batch() -> sa.Update:
+    unsent = (sa.select(_TABLE.c.id)
+              .where(_TABLE.c.sent_at.is_(None), _TABLE.c.error.is_(None))
+              .order_by(_TABLE.c.id).limit(BATCH).with_for_update(skip_locked=True))
+    return (_TABLE.update().where(_TABLE.c.id.in_(unsent.scalar_subquery()))
+            .values(sent_at=sa.bindparam("now"))
+            .returning(_TABLE.c.id, _TABLE.c.user_id, _TABLE.c.kind, _TABLE.c.title,
+                       _TABLE.c.body))
+
+
+def _attempt(note, adapter) -> str | None:
+    """Hand one notification to the adapter: None, or why it failed."""
     try:
         adapter(note)
     except (OSError, smtplib.SMTPException) as exc:
-        note.error = f"{type(exc).__name__}: {exc}"[:1000]
-        return "failed"
+        return f"{type(exc).__name__}: {exc}"[:1000]
     except Exception as exc:  # a bad row must not stop the drain behind it
         log.exception("notification %s could not be sent", note.id)
-        note.error = f"{type(exc).__name__}: {exc}"[:1000]
-        return "failed"
-    note.sent_at, note.error = utcnow(), None
-    return "sent"
+        return f"{type(exc).__name__}: {exc}"[:1000]
+    return None
 
 
 def _log_adapter(note: Notification) -> None:
