@@ -177,17 +177,19 @@ def post_signup(shift_id):
     if shift is None:
         raise ApiAbort(404)
     data = optional_body(SignupIn)
+    # The volunteer is loaded FOR UPDATE: one signup decision per volunteer at a time.
     if data.volunteer_id is not None:
-        volunteer = db.session.get(Volunteer, data.volunteer_id)
+        volunteer = db.session.get(Volunteer, data.volunteer_id,
+                                   with_for_update={"of": Volunteer})
         if volunteer is None:
             if not can(actor, "activity.manage", shift.activity):
                 raise ApiAbort(403)
             raise ValidationFailed.on("volunteer_id", _("No such volunteer."))
     else:
-        volunteer = Volunteer.of_user(actor)
+        volunteer = Volunteer.of_user(actor, lock=True)
         if volunteer is None:
             raise ApiAbort(403, _("Register as a volunteer first."))
-    signup = services.sign_up(shift, volunteer, actor=actor)
+    signup = services.sign_up(shift, volunteer, actor=actor, locked=True)
     body = signup.to_dict()  # before the commit: no reload of what this request just wrote
     db.session.commit()
     return jsonify(body), 201

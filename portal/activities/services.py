@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import joinedload, lazyload, make_transient_to_detached
 
 from portal.activities.models import (
     HOLDING,
@@ -195,22 +195,58 @@ def _shift_with_activity() -> sa.Select:
 
 _LOCK_VOLUNTEER = (sa.select(Volunteer.id).where(Volunteer.id == sa.bindparam("volunteer_id"))
                    .with_for_update())
+_SIGNUPS, _SHIFTS = Signup.__table__, Shift.__table__
 # Already signed up for the shift? Holding a place in one that overlaps it? (One round trip.)
 _LIVE_AND_CLASH = sa.select(
-    sa.select(Signup.id).where(
-        Signup.shift_id == sa.bindparam("shift_id"),
-        Signup.volunteer_id == sa.bindparam("volunteer_id"),
-        Signup.status != SignupState.cancelled).limit(1).scalar_subquery(),
-    sa.select(Signup.id).join(Shift, Shift.id == Signup.shift_id).where(
-        Signup.volunteer_id == sa.bindparam("volunteer_id"), Signup.status.in_(HOLDING),
-        Shift.starts_at < sa.bindparam("ends_at"), Shift.ends_at > sa.bindparam("starts_at"))
-    .limit(1).scalar_subquery())
+    sa.select(_SIGNUPS.c.id).where(
+        _SIGNUPS.c.shift_id == sa.bindparam("for_shift"),
+        _SIGNUPS.c.volunteer_id == sa.bindparam("for_volunteer"),
+        _SIGNUPS.c.status != SignupState.cancelled).limit(1).scalar_subquery().label("live"),
+    sa.select(_SIGNUPS.c.id).join(_SHIFTS, _SHIFTS.c.id == _SIGNUPS.c.shift_id).where(
+        _SIGNUPS.c.volunteer_id == sa.bindparam("for_volunteer"),
+        _SIGNUPS.c.status.in_(HOLDING),
+        _SHIFTS.c.starts_at < sa.bindparam("shift_ends"),
+        _SHIFTS.c.ends_at > sa.bindparam("shift_starts"))
+    .limit(1).scalar_subquery().label("clash"))
 # A place, only while there is one: the database decides, whatever runs at the same time.
-_TAKE_PLACE = (sa.update(Shift)
-               .where(Shift.id == sa.bindparam("shift_id"),
-                      Shift.confirmed_count < Shift.capacity)
-               .values(confirmed_count=Shift.confirmed_count + 1)
-               .execution_options(synchronize_session=False))
+_TAKE_PLACE = (_SHIFTS.update()
+               .where(_SHIFTS.c.id == sa.bindparam("for_shift"),
+                      _SHIFTS.c.confirmed_count < _SHIFTS.c.capacity)
+               .values(confirmed_count=_SHIFTS.c.confirmed_count + 1))
+# The new row's columns and the parameters that give them. (No parameter is named after a
+# column: given to an UPDATE, such a parameter becomes one more SET.)
+_NEW_SIGNUP = {"shift_id": "for_shift", "volunteer_id": "for_volunteer",
+               "created_by": "by_user", "created_at": "now"}
+
+
+@functools.cache
+def _sign_up_in_one_statement() -> sa.Select:
+    """PostgreSQL: the checks, the place and the new row in one statement (a data-modifying
+    WITH), run after the volunteer's lock, so its snapshot holds what the volunteer holds:
+
+        WITH checks AS (SELECT live, clash),
+             took AS (UPDATE shifts ... WHERE <place free> AND <checks passed> RETURNING id),
+             added AS (INSERT INTO signups SELECT ..., <confirmed if took else waitlisted>
+                       WHERE <checks passed> AND (took OR :keeps_waitlist) RETURNING *)
+        SELECT checks.live, checks.clash, added.* FROM checks LEFT JOIN added ON true
+
+    The UPDATE is the same conditional one as on SQLite: a concurrent signup for the shift
+    makes it wait, then re-check the count on the row as committed."""
+    checks = _LIVE_AND_CLASH.cte("checks")
+    passed = sa.and_(checks.c.live.is_(None), checks.c.clash.is_(None))
+    took = (_TAKE_PLACE.where(sa.select(passed).scalar_subquery())
+            .returning(_SHIFTS.c.id).cte("took"))
+    took_place = sa.exists(sa.select(took.c.id))
+    added = (_SIGNUPS.insert().from_select(
+        [*_NEW_SIGNUP, "status"],
+        sa.select(*(sa.bindparam(p, type_=_SIGNUPS.c[c].type) for c, p in _NEW_SIGNUP.items()),
+                  sa.case((took_place, sa.literal(SignupState.confirmed, _SIGNUPS.c.status.type)),
+                          else_=sa.literal(SignupState.waitlisted, _SIGNUPS.c.status.type)))
+        .select_from(checks)
+        .where(passed, sa.or_(took_place, sa.bindparam("keeps_waitlist", type_=sa.Boolean))))
+        .returning(*_SIGNUPS.c).cte("added"))
+    return (sa.select(checks.c.live, checks.c.clash, *added.c)
+            .select_from(checks.outerjoin(added, sa.true())))
 
 
 def _lock_volunteer(volunteer: Volunteer) -> None:
@@ -228,7 +264,10 @@ def _age_on(volunteer: Volunteer, day: date) -> int | None:
     return volunteer.age_on(day)
 
 
-def sign_up(shift: Shift, volunteer: Volunteer, *, actor: User) -> Signup:
+def sign_up(shift: Shift, volunteer: Volunteer, *, actor: User, locked: bool = False) -> Signup:
+    """Sign a volunteer up: confirmed while there is a place, else waiting (if the shift keeps
+    a list). `locked`: the caller loaded the volunteer FOR UPDATE (Volunteer.of_user(...,
+    lock=True)), which saves this a statement; otherwise the lock is taken here."""
     authorize(actor, "signup.create", (shift, volunteer))
     activity = shift.activity
     now = utcnow()
@@ -244,31 +283,62 @@ def sign_up(shift: Shift, volunteer: Volunteer, *, actor: User) -> Signup:
         if age is None or age < activity.min_age:
             raise Conflict(_("This activity is for volunteers aged {n} or over.").format(
                 n=activity.min_age))
-    _lock_volunteer(volunteer)
-    # Both checks in one statement, after the lock: what they read is what the volunteer holds.
-    live, clash = db.session.execute(_LIVE_AND_CLASH, {
-        "shift_id": shift.id, "volunteer_id": volunteer.id, "starts_at": shift.starts_at,
-        "ends_at": shift.ends_at}).one()
+    if not locked:
+        _lock_volunteer(volunteer)
+    # After the lock: what the checks read is what the volunteer holds.
+    values = {"for_shift": shift.id, "for_volunteer": volunteer.id,
+              "shift_starts": shift.starts_at, "shift_ends": shift.ends_at, "by_user": actor.id,
+              "now": now, "keeps_waitlist": shift.waitlist}
+    try:
+        if db.session.get_bind().dialect.name == "postgresql":
+            signup = _insert_in_one_statement(values)
+        else:
+            signup = _insert_step_by_step(values)
+    except sa.exc.IntegrityError:
+        raise Conflict(_("Already signed up for this shift.")) from None
+    record(actor, "activity", activity.id, "signup", to=f"{volunteer.volunteer_code}: "
+           f"{signup.status.value}", area_code=activity.community_code)
+    db.session.expire(shift, ["confirmed_count"])
+    notify(signup, "confirmed" if signup.status is SignupState.confirmed else "waitlisted",
+           shift=shift, volunteer=volunteer,
+           user=actor if actor.id == volunteer.user_id else None)
+    return signup
+
+
+def _refuse(live, clash) -> None:
     if live is not None:
         raise Conflict(_("Already signed up for this shift."))
     if clash is not None:
         raise Conflict(_("This overlaps another shift you are confirmed for."))
-    took_place = db.session.execute(_TAKE_PLACE, {"shift_id": shift.id}).rowcount == 1
-    if not took_place and not shift.waitlist:
-        raise Conflict(_("This shift is full."))
-    signup = Signup(shift_id=shift.id, volunteer_id=volunteer.id, created_by=actor.id,
-                    status=SignupState.confirmed if took_place else SignupState.waitlisted)
+    raise Conflict(_("This shift is full."))
+
+
+def _insert_in_one_statement(values: dict) -> Signup:
+    row = db.session.execute(_sign_up_in_one_statement(), values).one()
+    if row.id is None:
+        _refuse(row.live, row.clash)
+    return _persistent(row)
+
+
+def _insert_step_by_step(values: dict) -> Signup:
+    live, clash = db.session.execute(_LIVE_AND_CLASH, values).one()
+    if live is not None or clash is not None:
+        _refuse(live, clash)
+    took_place = db.session.execute(_TAKE_PLACE, values).rowcount == 1
+    if not took_place and not values["keeps_waitlist"]:
+        _refuse(None, None)
+    status = SignupState.confirmed if took_place else SignupState.waitlisted
+    row = db.session.execute(_SIGNUPS.insert().returning(*_SIGNUPS.c),
+                             {**{c: values[p] for c, p in _NEW_SIGNUP.items()},
+                              "status": status}).one()
+    return _persistent(row)
+
+
+def _persistent(row) -> Signup:
+    """The new row as the session's object, without reading it back."""
+    signup = Signup(**{c.key: row._mapping[c.name] for c in _SIGNUPS.c})
+    make_transient_to_detached(signup)
     db.session.add(signup)
-    # The audit row goes in the same flush (one unit of work for both rows).
-    record(actor, "activity", activity.id, "signup", to=f"{volunteer.volunteer_code}: "
-           f"{signup.status.value}", area_code=activity.community_code)
-    try:
-        db.session.flush()
-    except sa.exc.IntegrityError:
-        raise Conflict(_("Already signed up for this shift.")) from None
-    db.session.expire(shift, ["confirmed_count"])
-    notify(signup, "confirmed" if took_place else "waitlisted", shift=shift, volunteer=volunteer,
-           user=actor if actor.id == volunteer.user_id else None)
     return signup
 
 

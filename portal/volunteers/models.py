@@ -71,11 +71,12 @@ class Volunteer(db.Model):
     community = relationship("Area", lazy="joined")
 
     @classmethod
-    def of_user(cls, user) -> Volunteer | None:
-        """The volunteer record of a signed-in account, if it has one."""
+    def of_user(cls, user, *, lock: bool = False) -> Volunteer | None:
+        """The volunteer record of a signed-in account, if it has one; `lock`: FOR UPDATE
+        (held until the transaction ends)."""
         if user is None or not getattr(user, "is_authenticated", False):
             return None
-        return db.session.scalar(_OF_USER, {"user_id": user.id})
+        return db.session.scalar(_OF_USER_LOCKED if lock else _OF_USER, {"user_id": user.id})
 
     def age_on(self, day: date) -> int | None:
         if self.birth_date is None:
@@ -101,6 +102,7 @@ class Volunteer(db.Model):
 
 
 _OF_USER = sa.select(Volunteer).where(Volunteer.user_id == sa.bindparam("user_id"))
+_OF_USER_LOCKED = _OF_USER.with_for_update(of=Volunteer).execution_options(populate_existing=True)
 
 
 def _register_audit_object() -> None:
