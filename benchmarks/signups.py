@@ -342,25 +342,43 @@ def load(app, rng: random.Random) -> tuple[Plan, dict]:
 
 # --- the server and its clients -------------------------------------------------------------
 
+def _processes():
+    """(pid, name, fields after the name) of every live process, from /proc/*/stat."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # exited meanwhile
+        yield int(stat.parent.name), text[text.index("(") + 1:text.rindex(")")], \
+            text[text.rindex(")") + 2:].split()
+
+
+def _own_and_children_seconds(fields: list[str]) -> float:
+    """utime, stime, cutime, cstime: the process and the children it has reaped."""
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int | None = None) -> float:
     """CPU time (user + system) of a process and its children (live ones, and those it has
     reaped: an RQ worker forks one per job), or with no pid of the whole machine (all cores:
     the server, the worker, the database and these clients). Linux /proc; 0 elsewhere."""
-    tick = os.sysconf("SC_CLK_TCK")
     try:
         if pid is None:
             fields = Path("/proc/stat").read_text().split("\n")[0].split()[1:]
-            return sum(int(v) for v in fields[:3] + fields[5:8]) / tick  # not idle, iowait
-        total = 0.0
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                text = stat.read_text()
-            except OSError:
-                continue
-            parts = text[text.rindex(")") + 2:].split()
-            if int(stat.parent.name) == pid or int(parts[1]) == pid:
-                total += sum(int(v) for v in parts[11:15]) / tick
-        return total
+            return sum(int(v) for v in fields[:3] + fields[5:8]) / os.sysconf("SC_CLK_TCK")
+        return sum(_own_and_children_seconds(fields) for own, _name, fields in _processes()
+                   if own == pid or int(fields[1]) == pid)
+    except (OSError, ValueError):
+        return 0.0
+
+
+def postgres_cpu() -> float:
+    """CPU time of every live process named `postgres` on this machine (the server and its
+    backends, and through the server's count of its reaped children those that exited).
+    0 elsewhere."""
+    try:
+        return sum(_own_and_children_seconds(fields) for _pid, name, fields in _processes()
+                   if name == "postgres")
     except (OSError, ValueError):
         return 0.0
 
@@ -372,10 +390,12 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn -w 4 against the benchmark database, in a subprocess; with Redis also a real
-    `flask --app portal worker` (the production shape: jobs queued, delivered by the worker)."""
+    """gunicorn (sync workers) against the benchmark database, in a subprocess; with Redis also
+    a real `flask --app portal worker` (the production shape: jobs queued, delivered by the
+    worker)."""
 
-    def __init__(self, url: str, log_path: Path, redis_url: str | None = None):
+    def __init__(self, url: str, log_path: Path, redis_url: str | None = None,
+                 workers: int = 4):
         self.port = free_port()
         gunicorn = Path(sys.executable).parent / "gunicorn"
         command = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
@@ -391,7 +411,7 @@ class Server:
                 [sys.executable, "-m", "flask", "--app", "portal", "worker"], cwd=ROOT, env=env,
                 stdout=self.log, stderr=subprocess.STDOUT)
         self.process = subprocess.Popen(
-            [*command, "-w", "4", "-b", f"127.0.0.1:{self.port}", "--no-control-socket",
+            [*command, "-w", str(workers), "-b", f"127.0.0.1:{self.port}", "--no-control-socket",
              "wsgi:app"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.log_path = log_path
         deadline = time.monotonic() + 60
@@ -540,19 +560,21 @@ def signup_run(pairs: list[tuple[int, int]], tokens: dict[int, str], limit_s: fl
         return elapsed, status, outcome, sid
 
     cpu0, server0 = cpu_seconds(), cpu_seconds(SERVER.process.pid)
-    worker0 = SERVER.worker_cpu()
+    worker0, pg0, client0 = SERVER.worker_cpu(), postgres_cpu(), time.process_time()
     t0 = time.perf_counter()
     results = in_threads(sign_up, pairs, clients, time.monotonic() + limit_s)
     wall = time.perf_counter() - t0
     # The notifications are part of a signup's cost: wait until the outbox is empty (inline:
     # it already is), so that the worker's CPU is counted to the end of its work.
+    client_ms = (time.process_time() - client0) * 1000
     drain_s = wait_for_outbox(url)
     n = max(1, len(results))
     return {"samples": [r[0] for r in results], "wall_s": wall, "results": results,
             "rate": len(results) / wall, "drain_s": drain_s,
             "cpu_ms": (cpu_seconds() - cpu0) * 1000 / n,
             "server_cpu_ms": (cpu_seconds(SERVER.process.pid) - server0) * 1000 / n,
-            "worker_cpu_ms": (SERVER.worker_cpu() - worker0) * 1000 / n}
+            "worker_cpu_ms": (SERVER.worker_cpu() - worker0) * 1000 / n,
+            "postgres_cpu_ms": (postgres_cpu() - pg0) * 1000 / n, "client_cpu_ms": client_ms / n}
 
 
 def wait_for_outbox(url: str, limit_s: float = 120.0) -> float:
@@ -695,7 +717,7 @@ def run(name: str, url: str, args) -> None:
                                      "q": "探访", "from": soon},
     }
     with tempfile.TemporaryDirectory(prefix="portal-bench-gunicorn-") as tmp:
-        SERVER = Server(url, Path(tmp) / "gunicorn.log", args.redis_url)
+        SERVER = Server(url, Path(tmp) / "gunicorn.log", args.redis_url, args.workers)
         try:
             t0 = time.perf_counter()
             tokens = tokens_for(list(range(1, REC_VOLUNTEER + 1)))
@@ -705,10 +727,13 @@ def run(name: str, url: str, args) -> None:
             one = signup_run(plan.sequential, tokens, args.limit, 1, url)
             signups = signup_run(plan.requests, tokens, args.limit, CLIENTS, url)
             time.sleep(2)  # let the database settle (autovacuum notices the new rows)
+            if args.signups_only:
+                lists = {"list: no filter": {}}
             list_samples = {label: sequential("/api/v1/activities?" + urlencode(query), args.runs)
                             for label, query in lists.items()}
             rec_path = f"/api/v1/volunteers/{REC_VOLUNTEER}/recommendations"
-            rec_samples = sequential(rec_path, args.runs, token=tokens[REC_VOLUNTEER])
+            rec_samples = sequential(rec_path, 5 if args.signups_only else args.runs,
+                                     token=tokens[REC_VOLUNTEER])
             health_after = sequential("/healthz", args.runs * 4)
         finally:
             SERVER.stop()
@@ -730,7 +755,8 @@ def run(name: str, url: str, args) -> None:
           f"{HOT_CAPACITY} places, {HOT_SIGNUPS} requests each), {info['signups_before']:,} "
           f"signups before the run; data made in {info['generate_s']:.0f} s, loaded in "
           f"{info['load_s']:.0f} s; {len(tokens)} tokens in {token_s:.0f} s")
-    print(f"  gunicorn -w 4 (sync), {CLIENTS} client threads for the concurrent rows; times in ms")
+    print(f"  gunicorn -w {args.workers} (sync), {CLIENTS} client threads for the concurrent "
+          "rows; times in ms")
     print(f"  {'':34} {'n':>5} {'p50':>8} {'p95':>8} {'p99':>8} {'rate':>9} {'vs base':>8}")
     print(row("healthz, 1 client (base)", health_1, base1))
     print(row(f"healthz, {CLIENTS} clients (base16)", health_16, base1, health_rate))
@@ -749,6 +775,8 @@ def run(name: str, url: str, args) -> None:
           f"requests; status {dict(sorted(statuses.items()))}; CPU per signup: gunicorn "
           f"{signups['server_cpu_ms']:.1f} ms"
           + (f" + worker {signups['worker_cpu_ms']:.1f} ms" if args.redis_url else "")
+          + (f", postgres {signups['postgres_cpu_ms']:.1f} ms" if name == "postgresql" else "")
+          + f", these clients {signups['client_cpu_ms']:.1f} ms"
           + f", whole machine (anyone's) {signups['cpu_ms']:.1f} "
           f"ms ({os.cpu_count()} cores; 1 client: {one['server_cpu_ms']:.1f} / "
           f"{one['cpu_ms']:.1f} ms; healthz: gunicorn {health_cpu:.1f} ms); jobs "
@@ -806,6 +834,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="give gunicorn this REDIS_URL, so that jobs (the notifications) are "
                              "queued rather than run inline, and start a real `flask worker` "
                              "(its CPU is counted) to deliver them")
+    parser.add_argument("--workers", type=int, default=4,
+                        help="gunicorn's sync workers (default 4: two per core here)")
+    parser.add_argument("--signups-only", action="store_true",
+                        help="skip the list and recommendations rows")
     parser.add_argument("--profile", action="store_true",
                         help="also count the SQL statements of the list and recommendations")
     parser.add_argument("--explain", action="store_true",
