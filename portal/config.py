@@ -78,6 +78,8 @@ def load_settings(instance_path: str) -> dict:
         "RQ_QUEUES": [q.strip() for q in env("RQ_QUEUES", "default").split(",") if q.strip()],
         "REDIS_PREFIX": env("REDIS_PREFIX", "portal:"),
         "JOB_TIMEOUT": _int("JOB_TIMEOUT", 3600),
+        # How long a coalesced internal job (the notifications' drain) lets a burst gather.
+        "JOB_COALESCE_MS": _int("JOB_COALESCE_MS", 200),
         # Sessions: HttpOnly and SameSite=Lax always, Secure in production (behind TLS).
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

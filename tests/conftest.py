@@ -37,6 +37,11 @@ def _database_url(tmp: Path) -> str:
     return f"sqlite:///{tmp / 'test.db'}"
 
 
+# The worker's gathering window in tests: wide enough that a test's burst fits in it on a busy
+# machine (tests/core/test_jobs.py).
+COALESCE_MS = 400
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("portal")
@@ -52,6 +57,7 @@ def app(tmp_path_factory):
         # Cheap hashes in tests; production keeps argon2's defaults.
         "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1,
         "SERVER_NAME": None,
+        "JOB_COALESCE_MS": COALESCE_MS,
     }
     os.environ.setdefault("SECRET_KEY", "test-secret")
     app = create_app(config)
@@ -131,7 +137,7 @@ def worker(app):
         return
     env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
                REDIS_URL=app.config["REDIS_URL"], RQ_QUEUES=app.config["RQ_QUEUES"][0],
-               SECRET_KEY="test-secret")
+               SECRET_KEY="test-secret", JOB_COALESCE_MS=str(COALESCE_MS))
     # Its output goes to a file: a pipe nobody reads fills up and stops the worker mid-suite.
     log_path = app.config["TEST_TMP"] / "worker.log"
     log_file = open(log_path, "wb")  # noqa: SIM115 (open for the whole session)

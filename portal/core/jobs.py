@@ -9,14 +9,19 @@ GET /api/v1/jobs/<id> and the progress page read one place.
 Internal work whose own rows already say how it went (the notifications outbox: `sent_at`,
 `error`) is scheduled with `after_commit` instead: no JobRun row, asked at most once per
 transaction, and with `coalesce` at most one such job waiting in the queue at a time (it does
-all the work pending when it starts). One signup then costs the request a few microseconds of
-scheduling rather than a JobRun row and an RQ job of its own.
+all the work pending when it starts). With Redis such a job first lets a burst gather for
+JOB_COALESCE_MS (only then does it clear its name and start work): under load a hundred
+signups then cost the worker one RQ job, not one each (an RQ job costs the request and the
+worker more CPU than a drain of a hundred notifications), and a notification waits at most that
+long more. Internal work runs in the worker's own process (see `start_worker`).
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import os
+import time
 import uuid
 from datetime import datetime
 
@@ -131,8 +136,10 @@ def _dispatch_after_commit(session):
             key = _coalesce_key(coalesce) if coalesce else None
             if key and not redis_connection().set(key, "1", nx=True, ex=60):
                 continue
+            # Internal work (no JobRun) is short: the worker runs it in its own process.
             queue().enqueue(run_job, job_id, path, args, kwargs, coalesce=key,
-                            job_id=job_id, job_timeout=current_app.config["JOB_TIMEOUT"])
+                            job_id=job_id, job_timeout=current_app.config["JOB_TIMEOUT"],
+                            meta={IN_PROCESS: True} if job_id is None else None)
         return
     if has_request_context():
         # Inline, at the end of the request: the committing session still holds its
@@ -171,8 +178,8 @@ def _forget_after_rollback(session):
 def run_job(job_id: str | None, path: str, args, kwargs, coalesce: str | None = None):
     """Entry point for the worker and for inline runs: mark started, run, record the outcome
     (with no job_id: run, commit, and log a failure). `coalesce` is the Redis key that kept
-    a second such job out of the queue: cleared first, so that work asked for from now on
-    queues a new job."""
+    a second such job out of the queue: cleared, after the gathering window, before the work
+    starts, so that work asked for from then on queues a new job."""
     from rq import get_current_job
 
     in_worker = get_current_job() is not None
@@ -184,9 +191,10 @@ def run_job(job_id: str | None, path: str, args, kwargs, coalesce: str | None = 
 
             app = create_app()
         with app.app_context():  # a session of the job's own
-            if in_worker:
+            if in_worker and os.getpid() != _worker_pid:
                 db.engine.dispose(close=False)  # never share a pooled connection across a fork
             if coalesce and using_redis():
+                time.sleep(current_app.config["JOB_COALESCE_MS"] / 1000)  # let a burst gather
                 redis_connection().delete(coalesce)
             return _run(job_id, path, args, kwargs)
     return _run(job_id, path, args, kwargs)
@@ -275,8 +283,6 @@ def ping() -> str:
 
 def count_to(n: int) -> dict:
     """A job with progress, for the progress page and its tests."""
-    import time
-
     for i in range(n):
         set_progress(int(100 * (i + 1) / n))
         time.sleep(0.05)
@@ -296,11 +302,28 @@ def warm_up_worker() -> None:
             log.exception("worker warm-up %s failed", path)
 
 
+IN_PROCESS = "portal_in_process"  # a job's meta flag: run it without forking a work horse
+_worker_pid: int | None = None
+
+
 def start_worker(burst: bool = False) -> None:
+    """The RQ worker: a work horse (a fork) per job, so that a long or heavy job (an import,
+    an export, a certificate) can be stopped at its timeout and takes its memory with it, except
+    for internal work scheduled with `after_commit` (the notifications' drain, milliseconds):
+    that runs in the worker itself, on its pooled database connection. A fork, a new
+    connection and its goodbye cost ~5 ms of CPU a job, more than the drain itself."""
+    global _worker_pid
     import gc
 
-    from rq import Worker
+    from rq import SimpleWorker, Worker
     from sqlalchemy.orm import configure_mappers
+
+    class PortalWorker(Worker):
+        def execute_job(self, job, queue):
+            if job.meta.get(IN_PROCESS):
+                SimpleWorker.execute_job(self, job, queue)  # RQ's own in-process execution
+            else:
+                super().execute_job(job, queue)
 
     warm_up_worker()
     configure_mappers()
@@ -308,6 +331,7 @@ def start_worker(burst: bool = False) -> None:
     # work horse RQ forks per job neither walks it nor copies its pages by touching them.
     gc.collect()
     gc.freeze()
+    _worker_pid = os.getpid()
     queues = [queue(name) for name in current_app.config["RQ_QUEUES"]]
-    worker = Worker(queues, connection=redis_connection())
+    worker = PortalWorker(queues, connection=redis_connection())
     worker.work(burst=burst, with_scheduler=False)

@@ -111,3 +111,58 @@ def test_others_cannot_see_a_job(app, client, owner, make_user, token):
     assert client.get("/api/v1/jobs/nope", headers=token("owner")).status_code == 404
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(JobRun)) == 1
+
+
+def test_internal_work_runs_in_the_worker_itself_and_jobs_in_a_work_horse(
+        app, client, owner, token, worker, tmp_path):
+    """The notifications' drain (after_commit) is milliseconds: no fork and no new database
+    connection for it. A job with a JobRun (imports, exports, certificates) gets a work horse,
+    which its timeout can stop."""
+    import os
+    import time
+
+    from portal.core.jobs import after_commit
+    from tests.core import job_probes
+
+    if worker is None:
+        pytest.skip("no worker without Redis: jobs run inline")
+    marker = tmp_path / "pid"
+    with app.app_context():
+        job_id = enqueue(job_probes.process_id, actor=db.session.get(User, owner)).id
+        after_commit(job_probes.write_process_id, str(marker))
+        db.session.commit()
+    body = wait_for_job(client, job_id, token("owner"))
+    deadline = time.time() + 15
+    while not marker.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert int(marker.read_text()) == worker.pid
+    assert body["result"] not in (worker.pid, os.getpid())
+
+
+def test_a_burst_of_coalesced_work_is_one_job(app, client, owner, token, worker, tmp_path):
+    """Five transactions asking for the same internal work within the gathering window (with
+    Redis; inline each runs at the end of its own request) cost the worker one run."""
+    import time
+
+    from portal.core.jobs import after_commit
+    from tests.core import job_probes
+
+    if worker is None:
+        pytest.skip("no worker without Redis: jobs run inline")
+    with app.app_context():  # the worker is up and idle (it warms up once, at its start)
+        job_id = enqueue(ping, actor=db.session.get(User, owner)).id
+        db.session.commit()
+    assert wait_for_job(client, job_id, token("owner"))["status"] == "finished"
+    runs = tmp_path / "runs"
+    t0 = time.monotonic()
+    with app.app_context():
+        for _ in range(5):  # spread over the window: the worker is idle in between
+            after_commit(job_probes.append_process_id, str(runs), coalesce="probe")
+            db.session.commit()
+            time.sleep(app.config["JOB_COALESCE_MS"] / 1000 / 20)
+    assert time.monotonic() - t0 < app.config["JOB_COALESCE_MS"] / 1000
+    deadline = time.time() + 15
+    while not runs.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(3 * app.config["JOB_COALESCE_MS"] / 1000)  # a second run would be done by now
+    assert runs.read_text().splitlines() == [str(worker.pid)]

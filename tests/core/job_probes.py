@@ -1,0 +1,17 @@
+"""Jobs for tests to queue: they tell which process ran them."""
+
+import os
+
+
+def process_id() -> int:
+    return os.getpid()
+
+
+def write_process_id(path: str) -> None:
+    with open(path, "w") as f:
+        f.write(str(os.getpid()))
+
+
+def append_process_id(path: str) -> None:
+    with open(path, "a") as f:
+        f.write(f"{os.getpid()}\n")
