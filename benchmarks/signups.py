@@ -1,11 +1,11 @@
 """Benchmark: signups under concurrency, the activities list and recommendations, over HTTP.
 
-Issue 4: 366,000 volunteers and 20,000 open shifts; gunicorn (4 sync workers) serves the portal
-and 16 client threads post signups, some of them racing for the same few places; then the
-activities list with filters and one volunteer's recommendations, one request at a time. Every
-figure is set beside GET /healthz (one SELECT 1) on the same server in the same run. After the
-run, SQL checks that no shift is overbooked. Goals (PostgreSQL): signup p95 < 50 ms, list and
-recommendations < 100 ms.
+Issue 4: 366,000 volunteers and 20,000 open shifts; gunicorn (sync workers as
+gunicorn.conf.py says) serves the portal and 16 client threads post signups, some of them
+racing for the same few places; then the activities list with filters and one volunteer's
+recommendations, one request at a time. Every figure is set beside GET /healthz (one SELECT 1)
+on the same server in the same run. After the run, SQL checks that no shift is overbooked.
+Goals (PostgreSQL): signup p95 < 50 ms, list and recommendations < 100 ms.
 
     .venv/bin/python benchmarks/signups.py --db sqlite
     BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:55488/portal_bench_signups \
@@ -395,7 +395,7 @@ class Server:
     worker)."""
 
     def __init__(self, url: str, log_path: Path, redis_url: str | None = None,
-                 workers: int = 4):
+                 workers: int | None = None):
         self.port = free_port()
         gunicorn = Path(sys.executable).parent / "gunicorn"
         command = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
@@ -411,8 +411,9 @@ class Server:
                 [sys.executable, "-m", "flask", "--app", "portal", "worker"], cwd=ROOT, env=env,
                 stdout=self.log, stderr=subprocess.STDOUT)
         self.process = subprocess.Popen(
-            [*command, "-w", str(workers), "-b", f"127.0.0.1:{self.port}", "--no-control-socket",
-             "wsgi:app"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+            [*command, *(["-w", str(workers)] if workers else []), "-b",
+             f"127.0.0.1:{self.port}", "--no-control-socket", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.log_path = log_path
         deadline = time.monotonic() + 60
         while True:
@@ -430,6 +431,11 @@ class Server:
 
     def connection(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+
+    def web_workers(self) -> int:
+        """gunicorn's worker processes (the master's children)."""
+        return sum(1 for _pid, _name, fields in _processes()
+                   if int(fields[1]) == self.process.pid)
 
     def worker_cpu(self) -> float:
         return cpu_seconds(self.worker.pid) if self.worker else 0.0
@@ -514,7 +520,7 @@ def tokens_for(user_ids: list[int]) -> dict[int, str]:
 
 
 def sequential(path: str, runs: int, token: str | None = None, warmup: int = 12) -> list[float]:
-    """One request at a time. The warm-up reaches each of the 4 workers a few times: a worker's
+    """One request at a time. The warm-up reaches each worker a few times: a worker's
     first request of a new shape compiles its SQL (up to ~100 ms here), which is not steady
     state."""
     conn = SERVER.connection()
@@ -721,6 +727,7 @@ def run(name: str, url: str, args) -> None:
         try:
             t0 = time.perf_counter()
             tokens = tokens_for(list(range(1, REC_VOLUNTEER + 1)))
+            web_workers = SERVER.web_workers()
             token_s = time.perf_counter() - t0
             health_1 = sequential("/healthz", args.runs * 4)
             health_16, health_rate, health_cpu = concurrent_healthz(N_SIGNUPS)
@@ -755,7 +762,7 @@ def run(name: str, url: str, args) -> None:
           f"{HOT_CAPACITY} places, {HOT_SIGNUPS} requests each), {info['signups_before']:,} "
           f"signups before the run; data made in {info['generate_s']:.0f} s, loaded in "
           f"{info['load_s']:.0f} s; {len(tokens)} tokens in {token_s:.0f} s")
-    print(f"  gunicorn -w {args.workers} (sync), {CLIENTS} client threads for the concurrent "
+    print(f"  gunicorn -w {web_workers} (sync), {CLIENTS} client threads for the concurrent "
           "rows; times in ms")
     print(f"  {'':34} {'n':>5} {'p50':>8} {'p95':>8} {'p99':>8} {'rate':>9} {'vs base':>8}")
     print(row("healthz, 1 client (base)", health_1, base1))
@@ -834,8 +841,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="give gunicorn this REDIS_URL, so that jobs (the notifications) are "
                              "queued rather than run inline, and start a real `flask worker` "
                              "(its CPU is counted) to deliver them")
-    parser.add_argument("--workers", type=int, default=4,
-                        help="gunicorn's sync workers (default 4: two per core here)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="gunicorn's sync workers (default: gunicorn.conf.py's, one per "
+                             "core)")
     parser.add_argument("--signups-only", action="store_true",
                         help="skip the list and recommendations rows")
     parser.add_argument("--profile", action="store_true",
