@@ -374,24 +374,46 @@ def cancel_signup(signup: Signup, *, actor: User) -> Signup:
 
 
 def promote_next(shift: Shift) -> Signup | None:
+    """Give a freed place to the first on the waiting list who can take it: one who since
+    took a place in an overlapping shift is passed over (a promotion must not double-book
+    them) and keeps their turn for later. The caller holds the shift's row (PostgreSQL)."""
     if shift.starts_at <= utcnow():
         return None  # nobody is promoted into a shift that has begun
-    first = db.session.scalar(
-        sa.select(Signup).where(Signup.shift_id == shift.id,
-                                Signup.status == SignupState.waitlisted)
-        .order_by(Signup.id).limit(1).with_for_update(of=Signup))
-    if first is None:
-        return None
     took_place = db.session.execute(
-        sa.update(Shift).where(Shift.id == shift.id, Shift.confirmed_count < Shift.capacity)
-        .values(confirmed_count=Shift.confirmed_count + 1)
-        .execution_options(synchronize_session=False)).rowcount == 1
+        _TAKE_PLACE, {"for_shift": shift.id}).rowcount == 1
     if not took_place:
         return None
-    first.status, first.promoted_at = SignupState.confirmed, utcnow()
-    db.session.flush()
-    notify(first, "promoted")
-    return first
+    waiting = db.session.execute(
+        sa.select(Signup.id, Signup.volunteer_id)
+        .where(Signup.shift_id == shift.id, Signup.status == SignupState.waitlisted)
+        .order_by(Signup.id)).all()
+    for signup_id, volunteer_id in waiting:
+        # One decision per volunteer at a time, as a signup takes it. A volunteer whose own
+        # signup elsewhere is deciding right now is passed over, not waited for: that signup
+        # holds the volunteer and may be waiting for this shift's row, which we hold.
+        if db.session.execute(_LOCK_VOLUNTEER.with_for_update(skip_locked=True),
+                              {"volunteer_id": volunteer_id}).first() is None:
+            continue
+        clash = db.session.execute(_LIVE_AND_CLASH, {
+            "for_shift": shift.id, "for_volunteer": volunteer_id,
+            "shift_starts": shift.starts_at, "shift_ends": shift.ends_at}).one().clash
+        if clash is not None:
+            continue
+        promoted = db.session.execute(
+            sa.update(Signup).where(Signup.id == signup_id,
+                                    Signup.status == SignupState.waitlisted)
+            .values(status=SignupState.confirmed, promoted_at=utcnow())
+            .execution_options(synchronize_session=False)).rowcount == 1
+        if promoted:  # (else cancelled meanwhile: the next one)
+            first = db.session.get(Signup, signup_id, populate_existing=True)
+            notify(first, "promoted")
+            return first
+    # Nobody could take it: the place stays free.
+    db.session.execute(
+        sa.update(Shift).where(Shift.id == shift.id, Shift.confirmed_count > 0)
+        .values(confirmed_count=Shift.confirmed_count - 1)
+        .execution_options(synchronize_session=False))
+    return None
 
 
 NOTICES = {

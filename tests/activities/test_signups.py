@@ -69,6 +69,43 @@ def test_waitlist_moves_up_and_cancelling_promotes_the_first(client, people, tok
     assert "check_in_code" not in shift
 
 
+def test_promotion_passes_over_whoever_would_be_double_booked(client, people, token,
+                                                              volunteer, activity):
+    """The first waiting volunteer has since taken a place in an overlapping shift: the freed
+    place goes to the next, and the first keeps waiting (a promotion never double-books)."""
+    shift_id = activity(capacity=1)["shifts"][0]["id"]
+    overlapping = activity(shifts=[{"starts_at": later(49), "ends_at": later(50),
+                                    "capacity": 5}])["shifts"][0]["id"]
+    for name in ("holder", "busy", "free"):
+        volunteer(name)
+    held = sign(client, token, shift_id, "holder").get_json()
+    busy = sign(client, token, shift_id, "busy").get_json()
+    free = sign(client, token, shift_id, "free").get_json()
+    assert sign(client, token, overlapping, "busy").status_code == 201  # waiting is no clash
+    assert client.delete(f"/api/v1/signups/{held['id']}", headers=token("holder")
+                         ).status_code == 204
+    busy2 = client.get(f"/api/v1/signups/{busy['id']}", headers=token("busy")).get_json()
+    free2 = client.get(f"/api/v1/signups/{free['id']}", headers=token("free")).get_json()
+    assert (busy2["status"], busy2["waitlist_position"]) == ("waitlisted", 1)
+    assert free2["status"] == "confirmed"
+
+
+def test_a_place_nobody_can_take_stays_free(client, people, token, volunteer, activity):
+    shift_id = activity(capacity=1)["shifts"][0]["id"]
+    overlapping = activity(shifts=[{"starts_at": later(49), "ends_at": later(50),
+                                    "capacity": 5}])["shifts"][0]["id"]
+    volunteer("holder")
+    volunteer("busy")
+    held = sign(client, token, shift_id, "holder").get_json()
+    busy = sign(client, token, shift_id, "busy").get_json()
+    sign(client, token, overlapping, "busy")
+    client.delete(f"/api/v1/signups/{held['id']}", headers=token("holder"))
+    shift = client.get(f"/api/v1/shifts/{shift_id}").get_json()
+    assert (shift["confirmed_count"], shift["waitlist_count"]) == (0, 1)
+    assert client.get(f"/api/v1/signups/{busy['id']}", headers=token("busy")
+                      ).get_json()["status"] == "waitlisted"
+
+
 def test_full_shift_without_waitlist_is_409(client, people, token, volunteer, activity):
     shift_id = activity(capacity=1, waitlist=False)["shifts"][0]["id"]
     volunteer("first")
