@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 from pydantic import Field
+from sqlalchemy.orm import lazyload
 
 from portal.activities import services
 from portal.activities.models import Activity, ActivityState, Shift, Signup
@@ -179,8 +180,8 @@ def post_signup(shift_id):
     data = optional_body(SignupIn)
     # The volunteer is loaded FOR UPDATE: one signup decision per volunteer at a time.
     if data.volunteer_id is not None:
-        volunteer = db.session.get(Volunteer, data.volunteer_id,
-                                   with_for_update={"of": Volunteer})
+        volunteer = db.session.get(Volunteer, data.volunteer_id, with_for_update={"of": Volunteer},
+                                   options=[lazyload(Volunteer.community)])
         if volunteer is None:
             if not can(actor, "activity.manage", shift.activity):
                 raise ApiAbort(403)

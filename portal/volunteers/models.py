@@ -4,11 +4,12 @@ and shown masked; the public face of a volunteer is the volunteer number."""
 from __future__ import annotations
 
 import enum
+import functools
 from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, lazyload, mapped_column, relationship
 
 from portal.core.db import UTCDateTime, parse_id, str_enum, utcnow
 from portal.extensions import db
@@ -76,7 +77,7 @@ class Volunteer(db.Model):
         (held until the transaction ends)."""
         if user is None or not getattr(user, "is_authenticated", False):
             return None
-        return db.session.scalar(_OF_USER_LOCKED if lock else _OF_USER, {"user_id": user.id})
+        return db.session.scalar(_of_user_locked() if lock else _OF_USER, {"user_id": user.id})
 
     def age_on(self, day: date) -> int | None:
         if self.birth_date is None:
@@ -102,7 +103,14 @@ class Volunteer(db.Model):
 
 
 _OF_USER = sa.select(Volunteer).where(Volunteer.user_id == sa.bindparam("user_id"))
-_OF_USER_LOCKED = _OF_USER.with_for_update(of=Volunteer).execution_options(populate_existing=True)
+
+
+@functools.cache
+def _of_user_locked() -> sa.Select:
+    """For a signup, which needs neither the community's row nor the join. Built on first use:
+    loader options need every mapper, which import time has not."""
+    return (_OF_USER.options(lazyload(Volunteer.community)).with_for_update(of=Volunteer)
+            .execution_options(populate_existing=True))
 
 
 def _register_audit_object() -> None:
