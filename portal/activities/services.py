@@ -28,9 +28,11 @@ from portal.activities.models import (
     SignupState,
 )
 from portal.core.areas import Area, AreaLevel
-from portal.core.audit import record
+from portal.core.audit import AuditEntry, record
+from portal.core.audit import row as audit_row
 from portal.core.db import SHANGHAI, aware, utcnow
 from portal.core.errors import Conflict, ValidationFailed
+from portal.core.notify import Notification, deliver_after_commit, outbox_row, queue_notification
 from portal.core.permissions import authorize
 from portal.core.users import User
 from portal.extensions import db
@@ -228,10 +230,14 @@ def _sign_up_in_one_statement() -> sa.Select:
              took AS (UPDATE shifts ... WHERE <place free> AND <checks passed> RETURNING id),
              added AS (INSERT INTO signups SELECT ..., <confirmed if took else waitlisted>
                        WHERE <checks passed> AND (took OR :keeps_waitlist) RETURNING *)
+             audited AS (INSERT INTO audit_log SELECT ... FROM added),
+             told AS (INSERT INTO notifications SELECT ... FROM added WHERE <has an account>)
         SELECT checks.live, checks.clash, added.* FROM checks LEFT JOIN added ON true
 
     The UPDATE is the same conditional one as on SQLite: a concurrent signup for the shift
-    makes it wait, then re-check the count on the row as committed."""
+    makes it wait, then re-check the count on the row as committed. The audit row and the
+    notification are those `record` and `notify` write (their values come from `audit.row`
+    and `notify.outbox_row`, one set per outcome, the statement picking by the new status)."""
     checks = _LIVE_AND_CLASH.cte("checks")
     passed = sa.and_(checks.c.live.is_(None), checks.c.clash.is_(None))
     took = (_TAKE_PLACE.where(sa.select(passed).scalar_subquery())
@@ -245,8 +251,36 @@ def _sign_up_in_one_statement() -> sa.Select:
         .select_from(checks)
         .where(passed, sa.or_(took_place, sa.bindparam("keeps_waitlist", type_=sa.Boolean))))
         .returning(*_SIGNUPS.c).cte("added"))
+    confirmed = added.c.status == SignupState.confirmed
+
+    def by_outcome(prefix: str, column: sa.Column) -> sa.ColumnElement:
+        return sa.case((confirmed, sa.bindparam(f"{prefix}_confirmed_{column.name}",
+                                                type_=column.type)),
+                       else_=sa.bindparam(f"{prefix}_waitlisted_{column.name}",
+                                          type_=column.type))
+
+    audit_log = AuditEntry.__table__
+    audited = audit_log.insert().from_select(
+        _AUDIT_COLUMNS, sa.select(*(by_outcome("audit", audit_log.c[c])
+                                    for c in _AUDIT_COLUMNS)).select_from(added)).cte("audited")
+    outbox = Notification.__table__
+    told = (outbox.insert().from_select(
+        ["kind", "subject_key", *_OUTBOX_COLUMNS],
+        sa.select(sa.cast(added.c.status, outbox.c.kind.type),
+                  sa.literal("signup:", outbox.c.subject_key.type)
+                  + sa.cast(added.c.id, outbox.c.subject_key.type),
+                  *(by_outcome("note", outbox.c[c]) for c in _OUTBOX_COLUMNS))
+        .select_from(added).where(sa.bindparam("note_user", type_=sa.Integer).is_not(None)))
+        .cte("told"))
     return (sa.select(checks.c.live, checks.c.clash, *added.c)
-            .select_from(checks.outerjoin(added, sa.true())))
+            .select_from(checks.outerjoin(added, sa.true())).add_cte(audited, told))
+
+
+# What the statement takes from `audit.row` and `notify.outbox_row` (the rest it makes itself:
+# the kind is the new status, the subject the new signup).
+_AUDIT_COLUMNS = ("at", "actor_id", "actor_name", "object_type", "object_id", "action",
+                  "from_value", "to_value", "reason", "area_code")
+_OUTBOX_COLUMNS = ("user_id", "title", "body", "created_at")
 
 
 def _lock_volunteer(volunteer: Volunteer) -> None:
@@ -289,20 +323,27 @@ def sign_up(shift: Shift, volunteer: Volunteer, *, actor: User, locked: bool = F
     values = {"for_shift": shift.id, "for_volunteer": volunteer.id,
               "shift_starts": shift.starts_at, "shift_ends": shift.ends_at, "by_user": actor.id,
               "now": now, "keeps_waitlist": shift.waitlist}
+    user = actor if actor.id == volunteer.user_id else None
     try:
         if db.session.get_bind().dialect.name == "postgresql":
-            signup = _insert_in_one_statement(values)
+            signup = _insert_in_one_statement(values, shift, volunteer, actor, user)
         else:
             signup = _insert_step_by_step(values)
+            _audit_signup(signup.status, shift, volunteer, actor)
+            notify(signup, signup.status.value, shift=shift, volunteer=volunteer, user=user)
     except sa.exc.IntegrityError:
         raise Conflict(_("Already signed up for this shift.")) from None
-    record(actor, "activity", activity.id, "signup", to=f"{volunteer.volunteer_code}: "
-           f"{signup.status.value}", area_code=activity.community_code)
     db.session.expire(shift, ["confirmed_count"])
-    notify(signup, "confirmed" if signup.status is SignupState.confirmed else "waitlisted",
-           shift=shift, volunteer=volunteer,
-           user=actor if actor.id == volunteer.user_id else None)
     return signup
+
+
+def _audit_signup(status: SignupState, shift: Shift, volunteer: Volunteer, actor: User,
+                  *, row_only: bool = False) -> dict | None:
+    """The signup's audit row (`row_only`: its values, for a statement to insert)."""
+    write = audit_row if row_only else record
+    return write(actor, "activity", shift.activity_id, "signup",
+                 to=f"{volunteer.volunteer_code}: {status.value}",
+                 area_code=shift.activity.community_code)
 
 
 def _refuse(live, clash) -> None:
@@ -313,10 +354,22 @@ def _refuse(live, clash) -> None:
     raise Conflict(_("This shift is full."))
 
 
-def _insert_in_one_statement(values: dict) -> Signup:
+def _insert_in_one_statement(values: dict, shift: Shift, volunteer: Volunteer, actor: User,
+                             user: User | None) -> Signup:
+    outcomes = (SignupState.confirmed, SignupState.waitlisted)
+    for status in outcomes:
+        audit = _audit_signup(status, shift, volunteer, actor, row_only=True)
+        values.update({f"audit_{status.value}_{c}": audit[c] for c in _AUDIT_COLUMNS})
+    note = _notice_rows(shift, volunteer, user, [s.value for s in outcomes])
+    values["note_user"] = volunteer.user_id if note else None
+    for status in outcomes:
+        values.update({f"note_{status.value}_{c}": note[status.value][c] if note else None
+                       for c in _OUTBOX_COLUMNS})
     row = db.session.execute(_sign_up_in_one_statement(), values).one()
     if row.id is None:
         _refuse(row.live, row.clash)
+    if note:
+        deliver_after_commit()
     return _persistent(row)
 
 
@@ -437,22 +490,39 @@ def notify(signup: Signup, event: str, *, shift: Shift | None = None,
            volunteer: Volunteer | None = None, user: User | None = None) -> None:
     """Tell the volunteer, in their language, through the outbox (delivered after commit).
     The caller may pass the rows it holds already."""
+    volunteer = volunteer or db.session.get(Volunteer, signup.volunteer_id)
+    if volunteer is None:
+        return
+    shift = shift or db.session.get(Shift, signup.shift_id)
+    rows = _notice_rows(shift, volunteer, user, [event])
+    if rows:
+        row = rows[event]
+        queue_notification(row["user_id"], event, f"signup:{signup.id}", row["title"],
+                           row["body"])
+
+
+def _notice_rows(shift: Shift, volunteer: Volunteer, user: User | None,
+                 events: list[str]) -> dict[str, dict] | None:
+    """The outbox row of each event about this shift (`notify.outbox_row` without kind and
+    subject), in the volunteer's language; None for a volunteer without an account (the
+    organiser tells them in person)."""
     from flask_babel import force_locale, format_datetime
 
     from portal.core.i18n import DEFAULT
-    from portal.core.notify import queue_notification
 
-    volunteer = volunteer or db.session.get(Volunteer, signup.volunteer_id)
-    if volunteer is None or volunteer.user_id is None:
-        return  # no account: the organiser tells them in person
-    shift = shift or db.session.get(Shift, signup.shift_id)
+    if volunteer.user_id is None:
+        return None
     user = user or db.session.get(User, volunteer.user_id)
-    title_text, body_text = NOTICES[event]
+    rows = {}
     with force_locale((user.locale if user else None) or DEFAULT):
         values = {"title": shift.activity.title, "place": shift.activity.location,
                   "when": format_datetime(shift.starts_at, "yyyy-MM-dd HH:mm")}
-        queue_notification(volunteer.user_id, event, f"signup:{signup.id}",
-                           str(title_text).format(**values), str(body_text).format(**values))
+        for event in events:
+            title_text, body_text = NOTICES[event]
+            row = outbox_row(volunteer.user_id, event, None, str(title_text).format(**values),
+                             str(body_text).format(**values))
+            rows[event] = {c: row[c] for c in _OUTBOX_COLUMNS}
+    return rows
 
 
 def queue_reminders(now: datetime | None = None) -> int:

@@ -45,14 +45,22 @@ class AuditEntry(db.Model):
 def record(actor, object_type: str, object_id, action: str, *, from_=None, to=None,
            reason: str | None = None, area_code: str | None = None) -> AuditEntry:
     """Add one audit row to the current transaction (it commits, or vanishes, with the change)."""
-    entry = AuditEntry(
-        actor_id=getattr(actor, "id", None), actor_name=getattr(actor, "username", None),
-        object_type=object_type, object_id=str(object_id), action=action,
-        from_value=None if from_ is None else str(from_)[:500],
-        to_value=None if to is None else str(to)[:500],
-        reason=reason, area_code=area_code)
+    entry = AuditEntry(**row(actor, object_type, object_id, action, from_=from_, to=to,
+                             reason=reason, area_code=area_code))
     db.session.add(entry)
     return entry
+
+
+def row(actor, object_type: str, object_id, action: str, *, from_=None, to=None,
+        reason: str | None = None, area_code: str | None = None) -> dict:
+    """An audit row's column values, as `record` writes them (for a statement that inserts the
+    row itself, in the same round trip as the change it records)."""
+    return {"at": utcnow(), "actor_id": getattr(actor, "id", None),
+            "actor_name": getattr(actor, "username", None), "object_type": object_type,
+            "object_id": str(object_id), "action": action,
+            "from_value": None if from_ is None else str(from_)[:500],
+            "to_value": None if to is None else str(to)[:500],
+            "reason": reason, "area_code": area_code}
 
 
 def entries_for(object_type: str, object_id) -> sa.Select:

@@ -52,15 +52,26 @@ def queue_notification(user_id: int | None, kind: str, subject_key: str, title: 
                        body: str) -> int | None:
     """Add to the outbox (idempotent per kind and subject: one INSERT ... ON CONFLICT DO
     NOTHING) and deliver after the commit. The new row's id, or None if it was there."""
+    connection = db.session.connection()  # a plain INSERT: no ORM objects to track
+    note_id = connection.scalar(_insert_new(connection.dialect.name),
+                                outbox_row(user_id, kind, subject_key, title, body))
+    if note_id is not None:
+        deliver_after_commit()
+    return note_id
+
+
+def outbox_row(user_id: int | None, kind: str, subject_key, title: str, body: str) -> dict:
+    """A notification's column values (for a statement that inserts the row itself: then call
+    `deliver_after_commit`)."""
+    return {"user_id": user_id, "kind": kind, "subject_key": subject_key, "title": title[:200],
+            "body": body, "created_at": utcnow()}
+
+
+def deliver_after_commit() -> None:
+    """The outbox has a new row: drain it once this transaction commits."""
     from portal.core.jobs import after_commit
 
-    connection = db.session.connection()  # a plain INSERT: no ORM objects to track
-    note_id = connection.scalar(_insert_new(connection.dialect.name), {
-        "user_id": user_id, "kind": kind, "subject_key": subject_key, "title": title[:200],
-        "body": body, "created_at": utcnow()})
-    if note_id is not None:
-        after_commit(deliver_outbox, coalesce="deliver_outbox")
-    return note_id
+    after_commit(deliver_outbox, coalesce="deliver_outbox")
 
 
 _INSERT_NEW: dict[str, sa.Insert] = {}

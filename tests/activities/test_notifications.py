@@ -86,3 +86,38 @@ def test_a_failed_delivery_is_kept_with_its_error(app, client, people, token, vo
     client.post(f"/api/v1/shifts/{shift_id}/signups", headers=token("first"), json={})
     [note] = notes(app, "confirmed")
     assert note.sent_at is None and "no e-mail address" in note.error
+
+
+def test_a_signup_is_audited_and_told_in_the_volunteers_language(app, client, people, token,
+                                                                  volunteer, activity):
+    """The signup's own statement (on PostgreSQL the place, the row, the audit and the outbox
+    go in one) writes the same audit row and notification as every other change."""
+    from portal.core.audit import AuditEntry
+    from portal.core.users import User
+
+    created = activity(capacity=1, title="读报")
+    shift_id = created["shifts"][0]["id"]
+    first, second = volunteer("first"), volunteer("second")
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == "second"))
+        user.locale = "en"
+        db.session.commit()
+    a = client.post(f"/api/v1/shifts/{shift_id}/signups", headers=token("first"), json={})
+    b = client.post(f"/api/v1/shifts/{shift_id}/signups", headers=token("second"), json={})
+    with app.app_context():
+        from portal.volunteers.models import Volunteer
+
+        codes = {v.id: v.volunteer_code for v in db.session.scalars(
+            sa.select(Volunteer).where(Volunteer.id.in_([first, second])))}
+        rows = db.session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.object_type == "activity", AuditEntry.action == "signup",
+            AuditEntry.object_id == str(created["id"])).order_by(AuditEntry.id)).all()
+    assert [(r.actor_name, r.to_value, r.area_code) for r in rows] == [
+        ("first", f"{codes[first]}: confirmed", created["community_code"]),
+        ("second", f"{codes[second]}: waitlisted", created["community_code"])]
+    told = {n.subject_key: n for n in notes(app)}
+    mine = told[f"signup:{a.get_json()['id']}"]
+    theirs = told[f"signup:{b.get_json()['id']}"]
+    assert (mine.kind, theirs.kind) == ("confirmed", "waitlisted")
+    assert "读报" in mine.title and "报名" in mine.body          # Chinese by default
+    assert theirs.title.startswith("On the waiting list") and "读报" in theirs.body  # English
