@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 from pydantic import Field
-from sqlalchemy.orm import lazyload
 
 from portal.activities import services
 from portal.activities.models import Activity, ActivityState, Shift, Signup
@@ -178,19 +177,19 @@ def post_signup(shift_id):
     if shift is None:
         raise ApiAbort(404)
     data = optional_body(SignupIn)
-    # The volunteer is loaded FOR UPDATE: one signup decision per volunteer at a time.
+    # One signup decision per volunteer at a time: sign_up locks the volunteer's row once the
+    # actor may sign them up; one's own row is locked as it is loaded (a round trip saved).
     if data.volunteer_id is not None:
-        volunteer = db.session.get(Volunteer, data.volunteer_id, with_for_update={"of": Volunteer},
-                                   options=[lazyload(Volunteer.community)])
+        volunteer, locked = db.session.get(Volunteer, data.volunteer_id), False
         if volunteer is None:
             if not can(actor, "activity.manage", shift.activity):
                 raise ApiAbort(403)
             raise ValidationFailed.on("volunteer_id", _("No such volunteer."))
     else:
-        volunteer = Volunteer.of_user(actor, lock=True)
+        volunteer, locked = Volunteer.of_user(actor, lock=True), True
         if volunteer is None:
             raise ApiAbort(403, _("Register as a volunteer first."))
-    signup = services.sign_up(shift, volunteer, actor=actor, locked=True)
+    signup = services.sign_up(shift, volunteer, actor=actor, locked=locked)
     body = signup.to_dict()  # before the commit: no reload of what this request just wrote
     db.session.commit()
     return jsonify(body), 201

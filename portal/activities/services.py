@@ -195,8 +195,10 @@ def _shift_with_activity() -> sa.Select:
                                                         lazyload(Activity.community))))
 
 
+# FOR NO KEY UPDATE: excludes every other signup decision about the volunteer, yet lets rows
+# that merely refer to them (a service record, a signup) be written meanwhile.
 _LOCK_VOLUNTEER = (sa.select(Volunteer.id).where(Volunteer.id == sa.bindparam("volunteer_id"))
-                   .with_for_update())
+                   .with_for_update(key_share=True))
 _SIGNUPS, _SHIFTS = Signup.__table__, Shift.__table__
 # Already signed up for the shift? Holding a place in one that overlaps it? (One round trip.)
 _LIVE_AND_CLASH = sa.select(
@@ -396,12 +398,18 @@ def _persistent(row) -> Signup:
 
 
 def cancel_signup(signup: Signup, *, actor: User) -> Signup:
-    """Cancel; a confirmed place goes at once to the first on the waiting list."""
+    """Cancel; a confirmed place goes at once to the first on the waiting list who can take
+    it (see `_heir`)."""
     authorize(actor, "signup.manage", signup)
     if signup.status not in (SignupState.confirmed, SignupState.waitlisted):
         raise Conflict(_("Only a confirmed or waiting signup can be cancelled."))
     shift = signup.shift
     previous = signup.status
+    # The heir's volunteer is locked before the shift's row, the order a signup takes them in
+    # (its volunteer, then the shift's row), so that a cancellation and a signup never wait
+    # for each other.
+    heir = (_heir(shift) if previous is SignupState.confirmed and shift.starts_at > utcnow()
+            else None)  # nobody is promoted into a shift that has begun
     changed = db.session.execute(
         sa.update(Signup).where(Signup.id == signup.id, Signup.status == previous)
         .values(status=SignupState.cancelled, cancelled_at=utcnow())
@@ -410,12 +418,10 @@ def cancel_signup(signup: Signup, *, actor: User) -> Signup:
         raise Conflict(_("Someone else changed this at the same time. Please reload."))
     if previous is SignupState.confirmed:
         # Give the place back; the shift's row stays locked until commit (PostgreSQL), so
-        # cancellations of one shift promote one waiting volunteer each, in order.
-        db.session.execute(
-            sa.update(Shift).where(Shift.id == shift.id, Shift.confirmed_count > 0)
-            .values(confirmed_count=Shift.confirmed_count - 1)
-            .execution_options(synchronize_session=False))
-        promote_next(shift)
+        # cancellations of one shift hand on one place each, in order.
+        db.session.execute(_GIVE_BACK, {"for_shift": shift.id})
+        if heir is not None:
+            _promote(shift, heir)
     if signup.volunteer.user_id != actor.id:
         notify(signup, "cancelled_by_organiser")
     db.session.expire(signup)
@@ -426,47 +432,47 @@ def cancel_signup(signup: Signup, *, actor: User) -> Signup:
     return signup
 
 
-def promote_next(shift: Shift) -> Signup | None:
-    """Give a freed place to the first on the waiting list who can take it: one who since
-    took a place in an overlapping shift is passed over (a promotion must not double-book
-    them) and keeps their turn for later. The caller holds the shift's row (PostgreSQL)."""
-    if shift.starts_at <= utcnow():
-        return None  # nobody is promoted into a shift that has begun
-    took_place = db.session.execute(
-        _TAKE_PLACE, {"for_shift": shift.id}).rowcount == 1
-    if not took_place:
-        return None
+_GIVE_BACK = (_SHIFTS.update()
+              .where(_SHIFTS.c.id == sa.bindparam("for_shift"), _SHIFTS.c.confirmed_count > 0)
+              .values(confirmed_count=_SHIFTS.c.confirmed_count - 1))
+
+
+def _heir(shift: Shift) -> int | None:
+    """The waiting signup that gets the next place in `shift`: the first, in arrival order,
+    whose volunteer holds no place in an overlapping shift (a promotion never double-books;
+    one passed over keeps their turn for the next place). Its volunteer stays locked until the
+    commit. Each candidate's lock is taken in a SAVEPOINT and, if they are passed over,
+    released with it: a cancellation never holds one volunteer while waiting for another."""
     waiting = db.session.execute(
         sa.select(Signup.id, Signup.volunteer_id)
         .where(Signup.shift_id == shift.id, Signup.status == SignupState.waitlisted)
         .order_by(Signup.id)).all()
     for signup_id, volunteer_id in waiting:
-        # One decision per volunteer at a time, as a signup takes it. A volunteer whose own
-        # signup elsewhere is deciding right now is passed over, not waited for: that signup
-        # holds the volunteer and may be waiting for this shift's row, which we hold.
-        if db.session.execute(_LOCK_VOLUNTEER.with_for_update(skip_locked=True),
-                              {"volunteer_id": volunteer_id}).first() is None:
-            continue
+        savepoint = db.session.begin_nested()
+        db.session.execute(_LOCK_VOLUNTEER, {"volunteer_id": volunteer_id})
+        status = db.session.scalar(sa.select(_SIGNUPS.c.status)
+                                   .where(_SIGNUPS.c.id == signup_id))
         clash = db.session.execute(_LIVE_AND_CLASH, {
             "for_shift": shift.id, "for_volunteer": volunteer_id,
             "shift_starts": shift.starts_at, "shift_ends": shift.ends_at}).one().clash
-        if clash is not None:
-            continue
-        promoted = db.session.execute(
-            sa.update(Signup).where(Signup.id == signup_id,
-                                    Signup.status == SignupState.waitlisted)
-            .values(status=SignupState.confirmed, promoted_at=utcnow())
-            .execution_options(synchronize_session=False)).rowcount == 1
-        if promoted:  # (else cancelled meanwhile: the next one)
-            first = db.session.get(Signup, signup_id, populate_existing=True)
-            notify(first, "promoted")
-            return first
-    # Nobody could take it: the place stays free.
-    db.session.execute(
-        sa.update(Shift).where(Shift.id == shift.id, Shift.confirmed_count > 0)
-        .values(confirmed_count=Shift.confirmed_count - 1)
-        .execution_options(synchronize_session=False))
+        if status is SignupState.waitlisted and clash is None:
+            savepoint.commit()  # RELEASE SAVEPOINT: the lock stays with the transaction
+            return signup_id
+        savepoint.rollback()  # and the lock goes with it
     return None
+
+
+def _promote(shift: Shift, signup_id: int) -> None:
+    took_place = db.session.execute(_TAKE_PLACE, {"for_shift": shift.id}).rowcount == 1
+    promoted = took_place and db.session.execute(
+        sa.update(Signup).where(Signup.id == signup_id, Signup.status == SignupState.waitlisted)
+        .values(status=SignupState.confirmed, promoted_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if not promoted:  # withdrawn at this very moment: the place stays free
+        if took_place:
+            db.session.execute(_GIVE_BACK, {"for_shift": shift.id})
+        return
+    notify(db.session.get(Signup, signup_id, populate_existing=True), "promoted")
 
 
 NOTICES = {

@@ -109,7 +109,8 @@ _OF_USER = sa.select(Volunteer).where(Volunteer.user_id == sa.bindparam("user_id
 def _of_user_locked() -> sa.Select:
     """For a signup, which needs neither the community's row nor the join. Built on first use:
     loader options need every mapper, which import time has not."""
-    return (_OF_USER.options(lazyload(Volunteer.community)).with_for_update(of=Volunteer)
+    return (_OF_USER.options(lazyload(Volunteer.community))
+            .with_for_update(of=Volunteer, key_share=True)  # as activities.services locks
             .execution_options(populate_existing=True))
 
 

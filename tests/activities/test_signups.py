@@ -91,6 +91,8 @@ def test_promotion_passes_over_whoever_would_be_double_booked(client, people, to
 
 
 def test_a_place_nobody_can_take_stays_free(client, people, token, volunteer, activity):
+    """The only one waiting would be double-booked: they are not promoted (the place goes to
+    whoever signs up next)."""
     shift_id = activity(capacity=1)["shifts"][0]["id"]
     overlapping = activity(shifts=[{"starts_at": later(49), "ends_at": later(50),
                                     "capacity": 5}])["shifts"][0]["id"]
@@ -104,6 +106,51 @@ def test_a_place_nobody_can_take_stays_free(client, people, token, volunteer, ac
     assert (shift["confirmed_count"], shift["waitlist_count"]) == (0, 1)
     assert client.get(f"/api/v1/signups/{busy['id']}", headers=token("busy")
                       ).get_json()["status"] == "waitlisted"
+
+
+def test_the_first_waiting_is_promoted_even_while_their_row_is_busy(app, client, people, token,
+                                                                     volunteer, activity):
+    """PostgreSQL: the first waiting volunteer's row is locked elsewhere for a moment (their own
+    signup for another shift, a service record) when a place frees up: the promotion waits for
+    it rather than passing them over, and a later signup waits behind them."""
+    import time
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("row locks are PostgreSQL's; SQLite runs one writer at a time")
+        url = db.engine.url
+    shift_id = activity(capacity=1)["shifts"][0]["id"]
+    volunteer("holder")
+    first_id = volunteer("first")
+    volunteer("late")
+    held = sign(client, token, shift_id, "holder").get_json()
+    waiting = sign(client, token, shift_id, "first").get_json()
+    locked, release = threading.Event(), threading.Event()
+
+    def busy_elsewhere():
+        other = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        with other.connect() as conn:
+            conn.execute(sa.text("SELECT id FROM volunteers WHERE id = :v FOR UPDATE"),
+                         {"v": first_id})
+            locked.set()
+            release.wait(10)
+            time.sleep(0.3)
+            conn.commit()
+        other.dispose()
+
+    thread = threading.Thread(target=busy_elsewhere)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        release.set()  # let go in 0.3 s, while the cancellation below waits for it
+        assert client.delete(f"/api/v1/signups/{held['id']}",
+                             headers=token("holder")).status_code == 204
+    finally:
+        release.set()
+        thread.join()
+    late = sign(client, token, shift_id, "late").get_json()
+    first = client.get(f"/api/v1/signups/{waiting['id']}", headers=token("first")).get_json()
+    assert (first["status"], late["status"]) == ("confirmed", "waitlisted")
 
 
 def test_full_shift_without_waitlist_is_409(client, people, token, volunteer, activity):
