@@ -325,6 +325,16 @@ def start_worker(burst: bool = False) -> None:
             else:
                 super().execute_job(job, queue)
 
+        def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
+            # In-process work gets no heartbeats while it runs: cover its whole timeout.
+            if job.meta.get(IN_PROCESS):
+                return SimpleWorker.get_heartbeat_ttl(self, job, working_time)
+            return super().get_heartbeat_ttl(job, working_time)
+
+        def kill_horse(self, sig=None):
+            if self.horse_pid:  # no horse during in-process work: never signal our own group
+                super().kill_horse(*([sig] if sig is not None else []))
+
     warm_up_worker()
     configure_mappers()
     # What is loaded now lives as long as the worker: out of the collector's reach, so that the

@@ -15,3 +15,10 @@ def write_process_id(path: str) -> None:
 def append_process_id(path: str) -> None:
     with open(path, "a") as f:
         f.write(f"{os.getpid()}\n")
+
+
+def append_then_linger(path: str, seconds: float) -> None:
+    append_process_id(path)
+    import time
+
+    time.sleep(seconds)

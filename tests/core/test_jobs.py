@@ -166,3 +166,36 @@ def test_a_burst_of_coalesced_work_is_one_job(app, client, owner, token, worker,
         time.sleep(0.05)
     time.sleep(3 * app.config["JOB_COALESCE_MS"] / 1000)  # a second run would be done by now
     assert runs.read_text().splitlines() == [str(worker.pid)]
+
+
+def test_work_asked_for_while_the_job_runs_gets_a_run_of_its_own(app, client, owner, token,
+                                                                  worker, tmp_path):
+    """The gathering window ends before the work starts: a transaction committed while the
+    coalesced job works (and may already have read what it reads) queues another run, so
+    nothing it asked for is stranded."""
+    import time
+
+    from portal.core.jobs import after_commit
+    from tests.core import job_probes
+
+    if worker is None:
+        pytest.skip("no worker without Redis: jobs run inline")
+    runs = tmp_path / "runs"
+
+    def lines():
+        return runs.read_text().splitlines() if runs.exists() else []
+
+    def wait_for(n):
+        deadline = time.time() + 15
+        while len(lines()) < n and time.time() < deadline:
+            time.sleep(0.05)
+
+    with app.app_context():
+        after_commit(job_probes.append_then_linger, str(runs), 1.5, coalesce="linger")
+        db.session.commit()
+        wait_for(1)  # the first run is working (lingering)
+        assert len(lines()) == 1
+        after_commit(job_probes.append_then_linger, str(runs), 1.5, coalesce="linger")
+        db.session.commit()
+    wait_for(2)
+    assert lines() == [str(worker.pid)] * 2
