@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import http.client
+import math
 import os
 import random
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -114,3 +119,80 @@ def communities(rng: random.Random, townships: list[str], n: int = 800) -> list[
             "households": int(population / rng.uniform(2.4, 3.2))})
     rows.sort(key=lambda c: c["code"])
     return rows
+
+
+def pct(samples: list[float], q: float) -> float:
+    """The q-quantile (0.95 for p95) by the nearest-rank method."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gunicorn:
+    """gunicorn (sync workers: gunicorn.conf.py's number unless `workers` is given) against the
+    benchmark database, in a subprocess, with the benchmark's settings and no REDIS_URL; with
+    `redis_url` also a real `flask --app portal worker` on a queue and key prefix of its own
+    (the production shape: jobs queued, delivered by the worker). Both write to `log_path`."""
+
+    def __init__(self, url: str, log_path: Path, *, redis_url: str | None = None,
+                 workers: int | None = None):
+        self.port = free_port()
+        self.log_path = log_path
+        gunicorn = Path(sys.executable).parent / "gunicorn"
+        command = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
+        env = dict(os.environ, DATABASE_URL=url, **BENCH_ENV)
+        env.pop("REDIS_URL", None)
+        if redis_url:
+            env.update(REDIS_URL=redis_url, REDIS_PREFIX=f"portal-bench-{os.getpid()}:",
+                       RQ_QUEUES=f"portal-bench-{os.getpid()}")
+        self.log = open(log_path, "wb")  # noqa: SIM115 (closed in stop())
+        self.worker = None
+        if redis_url:
+            self.worker = subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "portal", "worker"], cwd=ROOT, env=env,
+                stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [*command, *(["-w", str(workers)] if workers else []), "-b",
+             f"127.0.0.1:{self.port}", "--no-control-socket", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if self.call("GET", "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit("gunicorn did not start:\n" + log_path.read_text()[-3000:])
+            time.sleep(0.2)
+
+    def connection(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+
+    def call(self, method: str, path: str, body: bytes | None = None,
+             headers: dict | None = None) -> tuple[int, bytes, http.client.HTTPResponse]:
+        """One request on a fresh connection (sync workers close it after each response)."""
+        conn = self.connection()
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, response.read(), response
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        for process in (self.process, self.worker):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        self.log.close()

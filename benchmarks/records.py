@@ -25,7 +25,6 @@ import math
 import os
 import random
 import re
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -47,12 +46,14 @@ from argon2 import PasswordHasher  # noqa: E402
 from common import (  # noqa: E402  (benchmarks/ is the script's own folder on sys.path)
     BENCH_ENV,
     DIVISIONS,
+    Gunicorn,
     accumulate,
     check_pg_url,
     communities,
     make_app,
     migrate,
     normalise_url,
+    pct,
     person,
     phone,
 )
@@ -401,11 +402,6 @@ def timed(fn, runs: int, warmup: int = 5) -> list[float]:
     return samples
 
 
-def pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
 def row(label: str, samples: list[float], base: float | None, base_name: str = "") -> str:
     p50 = statistics.median(samples)
     ratio = f"{p50 / base:7.1f}x {base_name}" if base else ""
@@ -484,60 +480,6 @@ def in_process(app, runs: int) -> dict:
 
 # --- the server and its clients ---------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """gunicorn -w 4 (sync) against the benchmark database, in a subprocess, without
-    REDIS_URL (as signups.py runs it)."""
-
-    def __init__(self, url: str, log_path: Path):
-        self.port = free_port()
-        gunicorn = Path(sys.executable).parent / "gunicorn"
-        command = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
-        env = dict(os.environ, DATABASE_URL=url, **BENCH_ENV)
-        env.pop("REDIS_URL", None)
-        self.log = open(log_path, "wb")  # noqa: SIM115 (closed in stop())
-        self.process = subprocess.Popen(
-            [*command, "-w", "4", "-b", f"127.0.0.1:{self.port}", "--no-control-socket",
-             "wsgi:app"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if self.call("GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise SystemExit("gunicorn did not start:\n" + log_path.read_text()[-3000:])
-            time.sleep(0.2)
-
-    def call(self, method: str, path: str, body: bytes | None = None,
-             headers: dict | None = None) -> tuple[int, bytes, http.client.HTTPResponse]:
-        """One request on a fresh connection (sync workers close it after each response)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, response.read(), response
-        finally:
-            conn.close()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-
-
 def cookie_from(response: http.client.HTTPResponse, name: str = "session") -> str | None:
     for header, value in response.getheaders():
         if header.lower() == "set-cookie" and value.startswith(name + "="):
@@ -545,7 +487,7 @@ def cookie_from(response: http.client.HTTPResponse, name: str = "session") -> st
     return None
 
 
-def token_for(server: Server, uid: int) -> str:
+def token_for(server: Gunicorn, uid: int) -> str:
     """Sign in through POST /api/v1/auth/tokens (setup, not timed)."""
     body = json.dumps({"username": f"bench-v{uid:05d}", "password": PASSWORD}).encode()
     status, data, _r = server.call("POST", "/api/v1/auth/tokens", body,
@@ -554,7 +496,7 @@ def token_for(server: Server, uid: int) -> str:
     return json.loads(data)["token"]
 
 
-def session_for(server: Server, uid: int) -> str:
+def session_for(server: Gunicorn, uid: int) -> str:
     """Sign in through the login form, CSRF token and all, as a browser does; the cookie."""
     status, data, response = server.call("GET", "/login")
     assert status == 200, status
@@ -571,7 +513,7 @@ def session_for(server: Server, uid: int) -> str:
     return cookie_from(response) or cookie
 
 
-def sequential(server: Server, paths: list[tuple[str, dict]], runs: int, check=None,
+def sequential(server: Gunicorn, paths: list[tuple[str, dict]], runs: int, check=None,
                warmup: int = 12) -> list[float]:
     """One request at a time, cycling through (path, headers). The warm-up reaches each of the
     4 workers a few times (a worker's first request of a shape compiles its SQL)."""
@@ -594,7 +536,7 @@ def over_http(url: str, runs: int, expected: dict) -> tuple[dict, list[str]]:
     out: dict = {}
     with tempfile.TemporaryDirectory(prefix="portal-bench-gunicorn-") as tmp:
         log_path = Path(tmp) / "gunicorn.log"
-        server = Server(url, log_path)
+        server = Gunicorn(url, log_path, workers=4)
         try:
             tokens = [token_for(server, vid) for vid in probes]
             cookies = [session_for(server, vid) for vid in probes]

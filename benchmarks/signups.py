@@ -21,12 +21,9 @@ import argparse
 import hashlib
 import http.client
 import json
-import math
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -45,14 +42,15 @@ if str(ROOT) not in sys.path:
 
 from argon2 import PasswordHasher  # noqa: E402
 from common import (  # noqa: E402  (benchmarks/ is the script's own folder on sys.path)
-    BENCH_ENV,
     DIVISIONS,
+    Gunicorn,
     accumulate,
     check_pg_url,
     communities,
     make_app,
     migrate,
     normalise_url,
+    pct,
     person,
     phone,
 )
@@ -383,54 +381,8 @@ def postgres_cpu() -> float:
         return 0.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """gunicorn (sync workers) against the benchmark database, in a subprocess; with Redis also
-    a real `flask --app portal worker` (the production shape: jobs queued, delivered by the
-    worker)."""
-
-    def __init__(self, url: str, log_path: Path, redis_url: str | None = None,
-                 workers: int | None = None):
-        self.port = free_port()
-        gunicorn = Path(sys.executable).parent / "gunicorn"
-        command = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
-        env = dict(os.environ, DATABASE_URL=url, **BENCH_ENV)
-        env.pop("REDIS_URL", None)
-        if redis_url:  # jobs (the notifications) go to a queue instead of running inline
-            env.update(REDIS_URL=redis_url, REDIS_PREFIX=f"portal-bench-{os.getpid()}:",
-                       RQ_QUEUES=f"portal-bench-{os.getpid()}")
-        self.log = open(log_path, "wb")  # noqa: SIM115 (closed in stop())
-        self.worker = None
-        if redis_url:
-            self.worker = subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "portal", "worker"], cwd=ROOT, env=env,
-                stdout=self.log, stderr=subprocess.STDOUT)
-        self.process = subprocess.Popen(
-            [*command, *(["-w", str(workers)] if workers else []), "-b",
-             f"127.0.0.1:{self.port}", "--no-control-socket", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        self.log_path = log_path
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                status, _body = request(http.client.HTTPConnection("127.0.0.1", self.port,
-                                                                   timeout=5), "GET", "/healthz")
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise SystemExit("gunicorn did not start:\n" + log_path.read_text()[-3000:])
-            time.sleep(0.2)
-
-    def connection(self) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+class Server(Gunicorn):
+    """The benchmark's gunicorn, which also counts its workers and the job worker's CPU."""
 
     def web_workers(self) -> int:
         """gunicorn's worker processes (the master's children)."""
@@ -439,17 +391,6 @@ class Server:
 
     def worker_cpu(self) -> float:
         return cpu_seconds(self.worker.pid) if self.worker else 0.0
-
-    def stop(self) -> None:
-        for process in (self.process, self.worker):
-            if process is not None and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-        self.log.close()
 
 
 def request(conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None = None,
@@ -691,11 +632,6 @@ def profile(app, paths: dict[str, str], token: str, explain: bool) -> None:
 
 # --- report ---------------------------------------------------------------------------------
 
-def pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
 def row(label: str, samples: list[float], base: float, rate: float | None = None) -> str:
     p50 = statistics.median(samples)
     rate_text = f"{rate:7.0f}/s" if rate else " " * 9
@@ -723,7 +659,8 @@ def run(name: str, url: str, args) -> None:
                                      "q": "探访", "from": soon},
     }
     with tempfile.TemporaryDirectory(prefix="portal-bench-gunicorn-") as tmp:
-        SERVER = Server(url, Path(tmp) / "gunicorn.log", args.redis_url, args.workers)
+        SERVER = Server(url, Path(tmp) / "gunicorn.log", redis_url=args.redis_url,
+                        workers=args.workers)
         try:
             t0 = time.perf_counter()
             tokens = tokens_for(list(range(1, REC_VOLUNTEER + 1)))
