@@ -7,13 +7,16 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from portal.core.db import UTCDateTime, utcnow
 from portal.core.errors import TooLarge, ValidationFailed
 from portal.extensions import db
 
@@ -26,6 +29,18 @@ def upload_dir() -> Path:
                 os.path.join(current_app.instance_path, "uploads"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+class StoredFileColumns:
+    """The columns of a table that records stored files (a mixin for the model)."""
+
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    content_type: Mapped[str] = mapped_column(sa.String(50))
+    size: Mapped[int] = mapped_column(sa.Integer)
+    storage_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    uploaded_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id",
+                                                                  ondelete="SET NULL"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 @dataclass

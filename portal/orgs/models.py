@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.db import UTCDateTime, parse_id, str_enum, utcnow
+from portal.core.uploads import StoredFileColumns
 from portal.extensions import db
 
 
@@ -178,7 +179,7 @@ class DocumentKind(Titled):
                 DocumentKind.other: _l("Other document")}
 
 
-class OrgDocument(db.Model):
+class OrgDocument(StoredFileColumns, db.Model):
     """A charter or other document: the file lives under instance/uploads, never in static/."""
 
     __tablename__ = "org_documents"
@@ -186,13 +187,6 @@ class OrgDocument(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(sa.ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
     kind: Mapped[DocumentKind] = mapped_column(str_enum(DocumentKind, 32))
-    filename: Mapped[str] = mapped_column(sa.String(200))
-    content_type: Mapped[str] = mapped_column(sa.String(50))
-    size: Mapped[int] = mapped_column(sa.Integer)
-    storage_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
-    uploaded_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id",
-                                                                  ondelete="SET NULL"))
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def to_dict(self) -> dict:
         return {"id": self.id, "kind": self.kind.value, "filename": self.filename,

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.db import SHANGHAI, UTCDateTime, parse_id, str_enum, utcnow
+from portal.core.uploads import StoredFileColumns
 from portal.extensions import db
 
 Money = sa.Numeric(14, 2)
@@ -215,19 +216,12 @@ class Bid(db.Model):
         return data
 
 
-class BidAttachment(db.Model):
+class BidAttachment(StoredFileColumns, db.Model):
     __tablename__ = "bid_attachments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     bid_id: Mapped[int] = mapped_column(sa.ForeignKey("bids.id", ondelete="CASCADE"),
                                         index=True)
-    filename: Mapped[str] = mapped_column(sa.String(200))
-    content_type: Mapped[str] = mapped_column(sa.String(50))
-    size: Mapped[int] = mapped_column(sa.Integer)
-    storage_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
-    uploaded_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id",
-                                                                  ondelete="SET NULL"))
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     bid = relationship(Bid, back_populates="attachments")
 
