@@ -1,4 +1,4 @@
-"""For gunicorn: `gunicorn -w 4 -b 127.0.0.1:8000 wsgi:app`."""
+"""For gunicorn: `gunicorn -b 127.0.0.1:8000 wsgi:app` (its settings: gunicorn.conf.py)."""
 
 import gc
 
