@@ -172,6 +172,8 @@ def run_inline_jobs(_exc=None) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session):
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT rolled back: what the transaction asked before it still stands
     session.info.pop("pending_jobs", None)
 
 

@@ -82,6 +82,8 @@ def path_of(storage_key: str) -> Path:
 
 @event.listens_for(Session, "after_rollback")
 def _remove_orphan_files(session):
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT rolled back: files stored before it may still be committed
     for path in session.info.pop("files_to_remove_on_rollback", []):
         path.unlink(missing_ok=True)
 

@@ -50,6 +50,19 @@ def test_a_savepoint_is_not_the_commit(app, owner):
         assert db.session.get(JobRun, job_id) is None
 
 
+def test_a_savepoint_rolled_back_keeps_what_was_asked_before_it(app, client, owner, token,
+                                                                worker):
+    """A SAVEPOINT that rolls back (a caught duplicate, a passed-over candidate) is not the
+    transaction's rollback: a job asked for before it still runs after the commit."""
+    with app.app_context():
+        job_id = enqueue(ping, actor=db.session.get(User, owner)).id
+        savepoint = db.session.begin_nested()
+        db.session.execute(sa.select(1))
+        savepoint.rollback()
+        db.session.commit()
+    assert wait_for_job(client, job_id, token("owner"))["status"] == "finished"
+
+
 def test_progress_page_and_status(app, client, owner, login, worker):
     login("owner")
     from tests.conftest import csrf_token
