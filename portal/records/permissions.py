@@ -38,6 +38,23 @@ def _create(user, activity) -> bool:
     return _recorder(user, activity)
 
 
+def recordable_activities(user):
+    """`_recorder` as SQL, for lists: a condition on Activity true for the activities the user
+    may record for (every one for an admin, as `policy` grants them)."""
+    import sqlalchemy as sa
+
+    from portal.activities.models import Activity
+    from portal.core.areas import under
+    from portal.orgs.models import OrgAdmin
+
+    if user.is_admin:
+        return sa.true()
+    orgs = Activity.org_id.in_(sa.select(OrgAdmin.org_id).where(OrgAdmin.user_id == user.id))
+    areas = [sa.and_(Activity.org_id.is_(None), under(Activity.community_code, code))
+             for code in user.scopes(Role.community_worker)]
+    return sa.or_(orgs, *areas)
+
+
 @policy("record.decide")
 def _decide(user, service) -> bool:
     """Approve, reject, amend, answer a correction: whoever organised (and recorded) it."""

@@ -94,22 +94,15 @@ def record_list():
 
 
 def _organised_activities():
-    """Activities the user may record for: their organisations' and their communities'."""
+    """Activities the user may record for (record.create, as SQL)."""
     from portal.activities.models import Activity
-    from portal.core.areas import under
-    from portal.orgs.models import OrgAdmin
+    from portal.records.permissions import recordable_activities
 
     if not current_user.is_authenticated:
         return []
-    query = sa.select(Activity).order_by(Activity.id.desc()).limit(200)
-    if not current_user.is_admin:
-        orgs = Activity.org_id.in_(sa.select(OrgAdmin.org_id)
-                                   .where(OrgAdmin.user_id == current_user.id))
-        # 谁组织谁记录: an organisation's activities are its admins'; communities' their workers'
-        areas = [sa.and_(Activity.org_id.is_(None), under(Activity.community_code, c))
-                 for c in current_user.scopes(Role.community_worker)]
-        query = query.where(sa.or_(orgs, *areas))
-    return db.session.scalars(query).all()
+    return db.session.scalars(
+        sa.select(Activity).where(recordable_activities(current_user))
+        .order_by(Activity.id.desc()).limit(200)).all()
 
 
 @bp.route("/records/new", methods=["GET", "POST"])

@@ -195,3 +195,20 @@ def test_open_correction_requests_have_their_own_tab(client, login, token, setti
     pending = client.get("/records?lang=en").get_data(as_text=True)
     assert f"/records/{rid}" not in pending  # approved: not in the pending tab
     assert 'id="corrections-tab"' in pending
+
+
+def test_the_record_form_offers_only_the_activities_one_organises(client, login, setting, org,
+                                                                  activity):
+    """谁组织谁记录: the community worker is offered the community's activity, not the
+    organisation's in the same community; the organisation's admin the reverse."""
+    _vid, community_activity = setting
+    org_activity = activity(by="boss", org_id=org(), community_code=None,
+                            title="协会的活动")["id"]
+
+    def offered(user):
+        login(user)
+        html = client.get("/records/new").get_data(as_text=True)
+        return {int(v) for v in re.findall(r'<option[^>]*value="(\d+)"', html)}
+
+    assert community_activity in offered("worker") and org_activity not in offered("worker")
+    assert org_activity in offered("boss") and community_activity not in offered("boss")
