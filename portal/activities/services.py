@@ -245,13 +245,22 @@ def _sign_up_in_one_statement() -> sa.Select:
     took = (_TAKE_PLACE.where(sa.select(passed).scalar_subquery())
             .returning(_SHIFTS.c.id).cte("took"))
     took_place = sa.exists(sa.select(took.c.id))
+    # No place: the shift's row is locked all the same before a waiting signup is added (an
+    # UPDATE that changes nothing), so waiting signups of a shift are added one at a time, in
+    # the order of their ids, and each one's position counts exactly those before it.
+    held = (_SHIFTS.update()
+            .where(_SHIFTS.c.id == sa.bindparam("for_shift"), ~took_place,
+                   sa.select(passed).scalar_subquery(),
+                   sa.bindparam("keeps_waitlist", type_=sa.Boolean))
+            .values(confirmed_count=_SHIFTS.c.confirmed_count)
+            .returning(_SHIFTS.c.id).cte("held"))
     added = (_SIGNUPS.insert().from_select(
         [*_NEW_SIGNUP, "status"],
         sa.select(*(sa.bindparam(p, type_=_SIGNUPS.c[c].type) for c, p in _NEW_SIGNUP.items()),
                   sa.case((took_place, sa.literal(SignupState.confirmed, _SIGNUPS.c.status.type)),
                           else_=sa.literal(SignupState.waitlisted, _SIGNUPS.c.status.type)))
         .select_from(checks)
-        .where(passed, sa.or_(took_place, sa.bindparam("keeps_waitlist", type_=sa.Boolean))))
+        .where(passed, sa.or_(took_place, sa.exists(sa.select(held.c.id)))))
         .returning(*_SIGNUPS.c).cte("added"))
     confirmed = added.c.status == SignupState.confirmed
 

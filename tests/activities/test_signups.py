@@ -48,6 +48,41 @@ def test_fifty_at_once_on_ten_places(app, people, token, volunteer, activity):
         assert [s.waitlist_position() for s in waiting] == list(range(1, 41))
 
 
+def test_sixty_waiting_at_once_are_told_positions_one_to_sixty(app, people, token, volunteer,
+                                                                activity):
+    """The 201's waitlist_position is the place in the queue when it is answered: sixty
+    simultaneous signups on a full shift are told 1 to 60, each once, in the order of their
+    signups (an answer counted before earlier signups committed repeated numbers)."""
+    shift_id = activity(capacity=1)["shifts"][0]["id"]
+    volunteer("holder")
+    assert sign(app.test_client(), token, shift_id, "holder").get_json()["status"] == "confirmed"
+    names = [f"wait{i:02d}" for i in range(60)]
+    headers = {}
+    for name in names:
+        volunteer(name)
+        headers[name] = token(name)
+    barrier = threading.Barrier(len(names))
+    answers: dict[str, tuple[int, dict]] = {}
+
+    def go(name):
+        client = app.test_client()
+        barrier.wait()
+        response = client.post(f"/api/v1/shifts/{shift_id}/signups", headers=headers[name],
+                               json={})
+        answers[name] = (response.status_code, response.get_json())
+
+    threads = [threading.Thread(target=go, args=(n,)) for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {code for code, _ in answers.values()} == {201}, answers
+    told = {body["id"]: body["waitlist_position"] for _, body in answers.values()}
+    assert sorted(told.values()) == list(range(1, 61)), sorted(told.values())
+    # ... and each is the place in the queue (arrival order: the signups' ids).
+    assert [told[i] for i in sorted(told)] == list(range(1, 61))
+
+
 def test_waitlist_moves_up_and_cancelling_promotes_the_first(client, people, token, volunteer,
                                                              activity):
     shift_id = activity(capacity=1)["shifts"][0]["id"]
