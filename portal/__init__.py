@@ -21,6 +21,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_settings(app.instance_path))
     if config:
         app.config.update(config)
+    if app.config.get("DB_BEHIND_PGBOUNCER") and \
+            app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # PgBouncer in transaction pooling hands each transaction to any server connection: a
+        # statement psycopg prepared on one is unknown on the next, so prepare none.
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {})["prepare_threshold"] = None
     app.json.ensure_ascii = False  # the contract: Chinese text unescaped
     from portal.core.db import BoundedInt
 
@@ -148,7 +154,7 @@ def _register_error_handlers(app: Flask) -> None:
     def database_unavailable(exc):
         log.error("database unavailable on %s %s: %s", request.method, request.path,
                   type(exc).__name__)
-        db.session.rollback()
+        _end_session()
         if is_api_request():
             return error_response(503, "unavailable", default_message(503))
         return page(503)
@@ -156,10 +162,20 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        db.session.rollback()
+        _end_session()
         if is_api_request():
             return error_response(500, "internal_error", default_message(500))
         return page(500)
+
+
+def _end_session() -> None:
+    """Abandon the request's transaction, whatever state it is in: an error handler must answer
+    even when the failure came after a commit, or from a connection that is gone."""
+    try:
+        db.session.rollback()
+    except Exception:
+        log.warning("could not roll back the failed request's session", exc_info=True)
+    db.session.remove()
 
 
 def _register_hooks(app: Flask) -> None:
@@ -171,9 +187,10 @@ def _register_hooks(app: Flask) -> None:
     app.add_template_filter(value_title, "audit_value")
     app.add_template_filter(object_title, "audit_object")
 
-    from portal.core.jobs import result_label
+    from portal.core.jobs import failure_text, result_label
 
     app.add_template_filter(result_label, "job_label")
+    app.add_template_filter(failure_text, "job_failure")
 
     @app.context_processor
     def template_globals():

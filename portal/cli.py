@@ -1,4 +1,5 @@
-"""Operator commands: `flask --app portal areas import PATH`, `users create`, `demo`, `worker`."""
+"""Operator commands: `flask --app portal areas import PATH`, `users create`, `demo`, `worker`,
+`backup`, `restore`, `jobs recover`."""
 
 from __future__ import annotations
 
@@ -95,5 +96,55 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException("REDIS_URL is not set: jobs run inline, no worker needed")
         start_worker(burst=burst)
 
+    @app.cli.command("backup")
+    @click.argument("path", type=click.Path(dir_okay=False))
+    def backup_command(path):
+        """Back up the database to PATH, consistent under writes (SQLite: the online backup API;
+        PostgreSQL: pg_dump -Fc). Keep the keys and UPLOAD_DIR too: see README, Backups."""
+        from portal.core.backup import BackupFailed, backup
+
+        try:
+            kind = backup(path)
+        except BackupFailed as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"backup of the {kind} database written to {path}")
+
+    @app.cli.command("restore")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--force", is_flag=True, help="Replace a database that holds data.")
+    def restore_command(path, force):
+        """Restore the database from a backup made by `backup` (refuses a database that holds
+        data unless --force)."""
+        from portal.core.backup import BackupFailed, restore, rows_present
+
+        full = rows_present()
+        if full and not force:
+            raise click.ClickException(
+                f"the database is not empty ({len(full)} tables hold rows, e.g. "
+                f"{', '.join(full[:3])}): nothing restored; add --force to replace it")
+        try:
+            kind = restore(path)
+        except BackupFailed as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"{kind} database restored from {path}")
+
+    jobs_cli = AppGroup("jobs", help="Background jobs.")
+
+    @jobs_cli.command("recover")
+    def recover_command():
+        """What a worker does every JOB_TICK_SECONDS: queue again (or run, without Redis) the
+        jobs that were lost, and drain the notifications' outbox. From cron where no worker
+        runs."""
+        from portal.core.jobs import recover_jobs
+        from portal.core.notify import deliver_outbox
+
+        counts = recover_jobs()
+        sent = deliver_outbox()
+        db.session.commit()
+        click.echo(f"jobs: {counts['requeued']} queued again, {counts['failed']} failed, "
+                   f"{counts['waiting']} still waiting; notifications: {sent['sent']} sent, "
+                   f"{sent['failed']} failed")
+
     app.cli.add_command(areas_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(jobs_cli)

@@ -80,6 +80,14 @@ def load_settings(instance_path: str) -> dict:
         "JOB_TIMEOUT": _int("JOB_TIMEOUT", 3600),
         # How long a coalesced internal job (the notifications' drain) lets a burst gather.
         "JOB_COALESCE_MS": _int("JOB_COALESCE_MS", 200),
+        # Durable jobs: a job whose nudge never arrived, whose worker died or that stopped
+        # reporting is run again after this long (portal/core/jobs.py), at most JOB_MAX_TRIES
+        # times; the worker looks for such jobs, and drains the outbox, every JOB_TICK_SECONDS.
+        "JOB_RECOVERY_SECONDS": _int("JOB_RECOVERY_SECONDS", 300),
+        "JOB_MAX_TRIES": _int("JOB_MAX_TRIES", 3),
+        "JOB_TICK_SECONDS": _int("JOB_TICK_SECONDS", 30),
+        # Behind PgBouncer in transaction pooling: no server-side prepared statements.
+        "DB_BEHIND_PGBOUNCER": _bool(env("DB_BEHIND_PGBOUNCER")),
         # Sessions: HttpOnly and SameSite=Lax always, Secure in production (behind TLS).
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

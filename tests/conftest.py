@@ -40,6 +40,8 @@ def _database_url(tmp: Path) -> str:
 # The worker's gathering window in tests: wide enough that a test's burst fits in it on a busy
 # machine (tests/core/test_jobs.py).
 COALESCE_MS = 400
+# Recovery in seconds, not minutes: a lost job comes back within a test's patience.
+RECOVERY = {"JOB_RECOVERY_SECONDS": 3, "JOB_TICK_SECONDS": 1}
 
 
 @pytest.fixture(scope="session")
@@ -58,6 +60,7 @@ def app(tmp_path_factory):
         "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1,
         "SERVER_NAME": None,
         "JOB_COALESCE_MS": COALESCE_MS,
+        **RECOVERY,
     }
     os.environ.setdefault("SECRET_KEY", "test-secret")
     app = create_app(config)
@@ -95,9 +98,7 @@ def _clean_state(request, app):
     """Every test starts from the migrated, empty database and no throttle counts."""
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(sa.text("TRUNCATE " + ", ".join(_tables())
-                                     + " RESTART IDENTITY CASCADE"))
+            _truncate()
         else:
             db.engine.dispose()
             tmp = app.config["TEST_TMP"]
@@ -117,6 +118,21 @@ def _clean_state(request, app):
     yield
 
 
+def _truncate():
+    # The worker's periodic work may hold a row lock a moment (or, once in a while, be chosen
+    # by PostgreSQL's deadlock detector over us): try again.
+    for attempt in range(5):
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("TRUNCATE " + ", ".join(_tables())
+                                     + " RESTART IDENTITY CASCADE"))
+            return
+        except sa.exc.OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.2)
+
+
 @pytest.fixture
 def ctx(app):
     with app.app_context():
@@ -129,30 +145,72 @@ def client(app):
     return app.test_client()
 
 
-@pytest.fixture(scope="session")
-def worker(app):
-    """A real `flask --app portal worker` process when Redis is configured."""
-    if not app.config["REDIS_URL"]:
-        yield None
-        return
+def start_worker_process(app, redis_url: str, log_name: str = "worker.log") -> subprocess.Popen:
+    """A real `flask --app portal worker` on the test database and `redis_url`."""
     env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-               REDIS_URL=app.config["REDIS_URL"], RQ_QUEUES=app.config["RQ_QUEUES"][0],
-               SECRET_KEY="test-secret", JOB_COALESCE_MS=str(COALESCE_MS))
+               REDIS_URL=redis_url, RQ_QUEUES=app.config["RQ_QUEUES"][0],
+               REDIS_PREFIX=app.config["REDIS_PREFIX"],
+               SECRET_KEY="test-secret", JOB_COALESCE_MS=str(COALESCE_MS),
+               **{k: str(v) for k, v in RECOVERY.items()})
     # Its output goes to a file: a pipe nobody reads fills up and stops the worker mid-suite.
-    log_path = app.config["TEST_TMP"] / "worker.log"
-    log_file = open(log_path, "wb")  # noqa: SIM115 (open for the whole session)
+    log_path = app.config["TEST_TMP"] / log_name
+    log_file = open(log_path, "ab")  # noqa: SIM115 (open while the worker lives)
     proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "portal", "worker"],
                             cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    proc.log_file, proc.log_path = log_file, log_path
     time.sleep(0.5)
     if proc.poll() is not None:
         raise RuntimeError("worker died: " + log_path.read_text(errors="replace"))
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log_file.close()
+    return proc
+
+
+def stop_worker_process(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    proc.log_file.close()
+
+
+class SharedWorker:
+    """The session's worker; a fault test may stop it and start it again."""
+
+    def __init__(self, app):
+        self.app, self.proc = app, None
+
+    def start(self):
+        self.proc = start_worker_process(self.app, self.app.config["REDIS_URL"])
+        return self.proc
+
+    def stop(self):
+        if self.proc is not None:
+            stop_worker_process(self.proc)
+            self.proc = None
+
+
+@pytest.fixture(scope="session")
+def shared_worker(app):
+    if not app.config["REDIS_URL"]:
+        yield None
+        return
+    shared = SharedWorker(app)
+    shared.start()
+    yield shared
+    shared.stop()
+
+
+@pytest.fixture
+def worker(shared_worker):
+    """A real `flask --app portal worker` process when Redis is configured."""
+    if shared_worker is None:
+        yield None
+        return
+    if shared_worker.proc is None:  # a fault test stopped it
+        shared_worker.start()
+    yield shared_worker.proc
 
 
 # --- factories ---------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from portal.core.areas import Area, AreaData, AreaLevel
 from portal.core.audit import AuditEntry, entries_for, object_area
 from portal.core.auth import authenticate
 from portal.core.db import MAX_ID
-from portal.core.jobs import JobRun
+from portal.core.jobs import JobRun, revive
 from portal.core.permissions import authorize, can
 from portal.core.users import (
     SCOPE_LEVELS,
@@ -209,6 +209,8 @@ def get_job(job_id):
     run = db.session.get(JobRun, job_id)
     if run is None or not can(actor, "job.view", run):
         raise ApiAbort(404)
+    if revive(run):  # lost: queued again now, by whoever watches it first
+        db.session.commit()
     return jsonify(run.to_dict())
 
 

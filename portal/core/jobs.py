@@ -14,21 +14,36 @@ JOB_COALESCE_MS (only then does it clear its name and start work): under load a 
 signups then cost the worker one RQ job, not one each (an RQ job costs the request and the
 worker more CPU than a drain of a hundred notifications), and a notification waits at most that
 long more. Internal work runs in the worker's own process (see `start_worker`).
+
+Durable: the JobRun row is the truth and Redis only carries the nudge. The row keeps what to
+call (`name`, `args`) and a lease (`lease_until`): JOB_RECOVERY_SECONDS for the nudge to arrive,
+then renewed by a heartbeat while the job runs. A job whose lease ran out (its nudge was lost,
+Redis was down or flushed, its work horse or worker was killed, the database went away under it)
+is queued again by `recover_jobs`, which the worker runs at start and every JOB_TICK_SECONDS,
+at most JOB_MAX_TRIES times; then it is `failed` with the reason, and the module that asked for
+it hears so (`gives_up`). A job is taken only from `queued`, so a second nudge runs nothing
+twice. Without a worker, `flask --app portal jobs recover` does the same from cron.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
+import threading
 import time
 import uuid
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, g, has_app_context, has_request_context
 from flask_babel import lazy_gettext as _l
+from redis.exceptions import RedisError
+from rq.timeouts import JobTimeoutException
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from portal.core.db import UTCDateTime, utcnow
@@ -37,10 +52,19 @@ from portal.extensions import db
 log = logging.getLogger(__name__)
 
 STATUSES = ("queued", "started", "finished", "failed")
+LIVE = ("queued", "started")
+# What a lost Redis looks like to its client: refused, reset, timed out, or out of memory.
+QUEUE_ERRORS = (RedisError, OSError)
 
 
 class JobRun(db.Model):
     __tablename__ = "job_runs"
+    __table_args__ = (
+        # The recovery's look-up: live jobs by lease; finished ones (nearly all) stay out of it.
+        sa.Index("ix_job_runs_live_lease", "lease_until",
+                 sqlite_where=sa.text("status IN ('queued', 'started')"),
+                 postgresql_where=sa.text("status IN ('queued', 'started')")),
+    )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
@@ -53,6 +77,11 @@ class JobRun(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What to call again after a loss: {"args": [...], "kwargs": {...}} (JSON: pass ids).
+    call: Mapped[dict | None] = mapped_column(sa.JSON)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    # While queued or started: when the job counts as lost unless its heartbeat renews this.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def to_dict(self) -> dict:
         status, progress = self.status, self.progress
@@ -78,7 +107,8 @@ def enqueue(func, *args, actor=None, **kwargs) -> JobRun:
     back.
     """
     run = JobRun(id=str(uuid.uuid4()), name=_path(func), status="queued", progress=0,
-                 created_by=getattr(actor, "id", None))
+                 created_by=getattr(actor, "id", None), attempts=0,
+                 call={"args": list(args), "kwargs": kwargs}, lease_until=_lease_end())
     db.session.add(run)
     db.session.flush()
     pending = db.session.info.setdefault("pending_jobs", [])
@@ -102,6 +132,10 @@ def _coalesce_key(name: str) -> str:
     return f"{current_app.config['REDIS_PREFIX']}job-waiting:{name}"
 
 
+def _lease_end(now: datetime | None = None) -> datetime:
+    return (now or utcnow()) + timedelta(seconds=current_app.config["JOB_RECOVERY_SECONDS"])
+
+
 def using_redis() -> bool:
     return bool(current_app.config.get("REDIS_URL"))
 
@@ -111,7 +145,8 @@ def redis_connection():
 
     ext = current_app.extensions.setdefault("portal_redis", {})
     if "conn" not in ext:
-        ext["conn"] = Redis.from_url(current_app.config["REDIS_URL"])
+        # A Redis that went away must not hold a request: refused at once, or 2 s to connect.
+        ext["conn"] = Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=2)
     return ext["conn"]
 
 
@@ -130,16 +165,14 @@ def _dispatch_after_commit(session):
     if not pending or not has_app_context():
         return
     if using_redis():
-        for job_id, path, args, kwargs, coalesce in pending:
-            # One waiting job of a name at a time: the flag lives until the worker starts it
-            # (or a minute, should the worker die holding it).
-            key = _coalesce_key(coalesce) if coalesce else None
-            if key and not redis_connection().set(key, "1", nx=True, ex=60):
-                continue
-            # Internal work (no JobRun) is short: the worker runs it in its own process.
-            queue().enqueue(run_job, job_id, path, args, kwargs, coalesce=key,
-                            job_id=job_id, job_timeout=current_app.config["JOB_TIMEOUT"],
-                            meta={IN_PROCESS: True} if job_id is None else None)
+        try:
+            _nudge(pending)
+        except QUEUE_ERRORS as exc:
+            # Committed is committed: the request answers what it did. The rows wait: a JobRun
+            # until its lease runs out and the recovery queues it again, the outbox until the
+            # worker's next tick drains it.
+            log.warning("queue unreachable (%s): %d job(s) wait in the database",
+                        type(exc).__name__, len(pending))
         return
     if has_request_context():
         # Inline, at the end of the request: the committing session still holds its
@@ -149,6 +182,19 @@ def _dispatch_after_commit(session):
         return
     for job in pending:  # a command or a job: nothing else waits for the pool
         _run_inline(job)
+
+
+def _nudge(pending) -> None:
+    for job_id, path, args, kwargs, coalesce in pending:
+        # One waiting job of a name at a time: the flag lives until the worker starts it (or a
+        # minute, should the worker die holding it; the worker's tick drains meanwhile).
+        key = _coalesce_key(coalesce) if coalesce else None
+        if key and not redis_connection().set(key, "1", nx=True, ex=60):
+            continue
+        # Internal work (no JobRun) is short: the worker runs it in its own process.
+        queue().enqueue(run_job, job_id, path, args, kwargs, coalesce=key,
+                        job_id=job_id, job_timeout=current_app.config["JOB_TIMEOUT"],
+                        meta={IN_PROCESS: True} if job_id is None else None)
 
 
 def _run_inline(job) -> None:
@@ -212,29 +258,225 @@ def _run(job_id: str | None, path: str, args, kwargs):
             log.exception("job %s failed", path)
             return None
         return result
-    run = db.session.get(JobRun, job_id)
-    if run is None:
-        log.warning("job %s has no JobRun row; skipped", job_id)
-        return None
-    if run.status == "finished":
-        return run.result  # safe to run twice
-    run.status, run.started_at = "started", utcnow()
+    now = utcnow()
+    # Taken only from `queued`: a second nudge (or a recovered job's old one) runs nothing twice.
+    taken = db.session.execute(
+        sa.update(JobRun).where(JobRun.id == job_id, JobRun.status == "queued")
+        .values(status="started", started_at=now, attempts=JobRun.attempts + 1,
+                lease_until=_lease_end(now))
+        .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
-    try:
-        result = _resolve(path)(*args, **kwargs)
-        db.session.commit()
-    except Exception as exc:  # the job failed; record it, never crash the worker
-        db.session.rollback()
-        log.exception("job %s (%s) failed", job_id, path)
+    if not taken:
         run = db.session.get(JobRun, job_id)
-        run.status, run.ended_at = "failed", utcnow()
-        run.error = f"{type(exc).__name__}: {exc}"[:2000]
-        db.session.commit()
-        return None
-    run = db.session.get(JobRun, job_id)
-    run.status, run.progress, run.result, run.ended_at = "finished", 100, result, utcnow()
-    db.session.commit()
+        log.info("job %s is %s: not run", job_id, run.status if run else "gone")
+        return run.result if run is not None else None
+    with _Heartbeat(job_id):
+        try:
+            result = _resolve(path)(*args, **kwargs)
+            # Finished in the job's own last transaction: no moment where the work is done but
+            # the row says otherwise (a loss then would run it again).
+            db.session.execute(
+                sa.update(JobRun).where(JobRun.id == job_id)
+                .values(status="finished", progress=100, result=result, ended_at=utcnow(),
+                        lease_until=None, error=None)
+                .execution_options(synchronize_session=False))
+            db.session.commit()
+        except OperationalError:
+            # The database went away: nothing can be recorded now. The lease runs out and the
+            # recovery runs the job again (a bounded number of times).
+            _forget_session()
+            log.exception("job %s (%s) lost its database; it will be tried again", job_id, path)
+            return None
+        except JobTimeoutException:
+            # Past JOB_TIMEOUT: tried again now (a bounded number of times), not failed at once.
+            db.session.rollback()
+            log.error("job %s (%s) passed its timeout; it will be tried again", job_id, path)
+            expire_lease(job_id)
+            return None
+        except Exception as exc:  # the job failed; record it, never crash the worker
+            db.session.rollback()
+            log.exception("job %s (%s) failed", job_id, path)
+            run = db.session.get(JobRun, job_id)
+            _give_up(run, f"{type(exc).__name__}: {exc}")
+            db.session.commit()
+            return None
     return result
+
+
+def expire_lease(job_id: str) -> None:
+    """The job's process is gone (or gave up its try): recover it at the next tick."""
+    db.session.execute(sa.update(JobRun).where(JobRun.id == job_id, JobRun.status == "started")
+                       .values(lease_until=utcnow())
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def _forget_session() -> None:
+    with contextlib.suppress(Exception):  # the connection is gone; the pool replaces it
+        db.session.rollback()
+    db.session.remove()
+
+
+class _Heartbeat:
+    """While a job runs, renew its lease every third of JOB_RECOVERY_SECONDS on a connection of
+    its own: a job that stops renewing (killed, its machine gone) is recovered, one that merely
+    runs long is not. The thread dies with the process that runs the job."""
+
+    def __init__(self, job_id: str):
+        self.job_id, self.engine = job_id, db.engine
+        self.seconds = current_app.config["JOB_RECOVERY_SECONDS"]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"lease {job_id}", daemon=True)
+
+    def _beat(self) -> None:
+        table = JobRun.__table__
+        while not self.stop.wait(max(0.5, self.seconds / 3)):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(table.update().where(
+                        table.c.id == self.job_id, table.c.status == "started").values(
+                        lease_until=utcnow() + timedelta(seconds=self.seconds)))
+            except Exception as exc:  # the job goes on; a missed beat only risks a re-run
+                log.warning("job %s: lease not renewed (%s)", self.job_id, type(exc).__name__)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=10)
+
+
+# --- giving up and recovering -----------------------------------------------------------------
+
+_GIVE_UP: dict[str, Callable] = {}
+
+
+def gives_up(job: Callable):
+    """Register what to do when `job` fails for good (it raised, or it was lost JOB_MAX_TRIES
+    times): `handler(*args, reason=..., **kwargs)` with the job's own arguments, in the
+    transaction that marks the JobRun failed. A certificate is marked failed by it, so that
+    asking again starts afresh."""
+    def register(handler: Callable) -> Callable:
+        _GIVE_UP[_path(job)] = handler
+        return handler
+    return register
+
+
+def _give_up(run: JobRun, reason: str) -> None:
+    run.status, run.ended_at, run.lease_until = "failed", utcnow(), None
+    run.error = reason[:2000]
+    with contextlib.suppress(ImportError, AttributeError):
+        _resolve(run.name)  # imports the job's module, which registers its handler
+    handler = _GIVE_UP.get(run.name)
+    if handler is not None and run.call is not None:
+        handler(*run.call["args"], reason=run.error, **run.call["kwargs"])
+
+
+LOST = "lost:"
+
+
+def lost_reason(tries: int) -> str:
+    return f"{LOST} the job stopped without finishing ({tries} tries)"
+
+
+def failure_text(error: str | None) -> str:
+    """Why a job failed, for the person who asked (pages: the `job_failure` filter)."""
+    from flask_babel import gettext as _
+
+    if not error:
+        return ""
+    if error.startswith(LOST):
+        return _("The work was interrupted too many times (the server restarted or ran out of "
+                 "memory). Please ask again.")
+    return _("The work stopped with an error: {error}").format(error=error[:300])
+
+
+def _rq_still_waiting(job_id: str) -> bool | None:
+    """Does Redis still hold this job's nudge, waiting to be run? None: Redis cannot say."""
+    if not using_redis():
+        return False
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    try:
+        status = Job.fetch(job_id, connection=redis_connection()).get_status(refresh=False)
+    except NoSuchJobError:
+        return False
+    except QUEUE_ERRORS:
+        return None
+    return getattr(status, "value", status) in ("queued", "scheduled", "deferred")
+
+
+def _recover(runs) -> dict:
+    """Queue again (after this transaction commits) each of `runs` whose lease ran out, or give
+    it up after JOB_MAX_TRIES. A queued job whose nudge is still in Redis only gets a new lease
+    (a long queue is not a lost job)."""
+    now, tries = utcnow(), current_app.config["JOB_MAX_TRIES"]
+    counts = {"requeued": 0, "failed": 0, "waiting": 0}
+    pending = db.session.info.setdefault("pending_jobs", [])
+    for run in runs:
+        if run.status not in LIVE or (run.lease_until is not None and run.lease_until > now):
+            continue
+        if run.call is None or run.attempts >= tries:
+            _give_up(run, lost_reason(run.attempts))
+            counts["failed"] += 1
+            continue
+        if run.status == "queued":
+            waiting = _rq_still_waiting(run.id)
+            if waiting is None:
+                continue  # Redis is away: nothing can be queued now; the next tick tries
+            if waiting:
+                run.lease_until = _lease_end(now)
+                counts["waiting"] += 1
+                continue
+        log.warning("job %s (%s) was lost after %d tries; queued again", run.id, run.name,
+                    run.attempts)
+        run.status, run.lease_until = "queued", _lease_end(now)
+        pending.append((run.id, run.name, run.call["args"], run.call["kwargs"], None))
+        counts["requeued"] += 1
+    return counts
+
+
+def recover_jobs(limit: int = 200) -> dict:
+    """Periodic work: every live job whose lease ran out is queued again or given up (each
+    claimed FOR UPDATE SKIP LOCKED on PostgreSQL, so that two workers share the work)."""
+    stale = db.session.scalars(
+        sa.select(JobRun).where(JobRun.status.in_(LIVE),
+                                sa.or_(JobRun.lease_until.is_(None),
+                                       JobRun.lease_until < utcnow()))
+        .order_by(JobRun.created_at).limit(limit).with_for_update(skip_locked=True)).all()
+    counts = _recover(stale)
+    db.session.commit()
+    return counts
+
+
+def revive(run: JobRun | None) -> bool:
+    """Someone is waiting on `run` (asking again, watching its progress): if it was lost, queue
+    it again (or give it up) once the caller's transaction commits, instead of at the worker's
+    next tick; without a worker, this is how a lost job comes back. True if it changed."""
+    if run is None or run.status not in LIVE or \
+            (run.lease_until is not None and run.lease_until > utcnow()):
+        return False
+    counts = _recover([run])
+    return bool(counts["requeued"] or counts["failed"])
+
+
+def periodic_work() -> None:
+    """What the worker does at start and every JOB_TICK_SECONDS, whatever Redis does: recover
+    lost jobs and drain the notifications' outbox (a lost nudge or a stale "waiting" flag then
+    delays a notification by one tick at most). Each step in a session of its own."""
+    for path in PERIODIC:
+        try:
+            _resolve(path)()
+            db.session.commit()
+        except Exception:
+            log.exception("periodic work %s failed", path)
+            _forget_session()
+
+
+PERIODIC = ("portal.core.jobs:recover_jobs", "portal.core.notify:deliver_outbox")
 
 
 def set_progress(percent: int) -> None:
@@ -248,7 +490,8 @@ def set_progress(percent: int) -> None:
         job = None
     if job is not None:
         job.meta["progress"] = percent
-        job.save_meta()
+        with contextlib.suppress(*QUEUE_ERRORS):  # a nicety: the work goes on without Redis
+            job.save_meta()
 
 
 def _live_status(run: JobRun, status: str, progress: int) -> tuple[str, int]:
@@ -313,7 +556,11 @@ def start_worker(burst: bool = False) -> None:
     an export, a certificate) can be stopped at its timeout and takes its memory with it, except
     for internal work scheduled with `after_commit` (the notifications' drain, milliseconds):
     that runs in the worker itself, on its pooled database connection. A fork, a new
-    connection and its goodbye cost ~5 ms of CPU a job, more than the drain itself."""
+    connection and its goodbye cost ~5 ms of CPU a job, more than the drain itself.
+
+    Beside it a thread does the periodic work (`periodic_work`: recovery and the outbox) at
+    start and every JOB_TICK_SECONDS, on the database alone, so it goes on while Redis is down;
+    and when Redis goes away the worker waits for it instead of exiting."""
     global _worker_pid
     import gc
 
@@ -337,6 +584,18 @@ def start_worker(burst: bool = False) -> None:
             if self.horse_pid:  # no horse during in-process work: never signal our own group
                 super().kill_horse(*([sig] if sig is not None else []))
 
+        def request_stop(self, signum, frame):
+            self.stopping = True  # RQ's own flag is set only when a job is running
+            super().request_stop(signum, frame)
+
+        def handle_work_horse_killed(self, job, retpid, ret_val, rusage):
+            super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+            try:  # the OOM killer, an operator: recover the job at the next tick
+                expire_lease(job.id)
+            except Exception:
+                log.exception("job %s: could not mark it lost", job.id)
+                _forget_session()
+
     warm_up_worker()
     configure_mappers()
     # What is loaded now lives as long as the worker: out of the collector's reach, so that the
@@ -344,6 +603,47 @@ def start_worker(burst: bool = False) -> None:
     gc.collect()
     gc.freeze()
     _worker_pid = os.getpid()
+    app = current_app._get_current_object()
+    ticker = _Ticker(app)
+    ticker.start()
     queues = [queue(name) for name in current_app.config["RQ_QUEUES"]]
-    worker = PortalWorker(queues, connection=redis_connection())
-    worker.work(burst=burst, with_scheduler=False)
+    try:
+        while True:
+            worker = PortalWorker(queues, connection=redis_connection())
+            worker.stopping = False
+            worker.max_connection_wait_time = REDIS_RETRY_SECONDS * 5  # back soon after Redis
+            try:
+                worker.work(burst=burst, with_scheduler=False)
+            except QUEUE_ERRORS as exc:  # Redis away at start or mid-loop: wait for it
+                log.error("worker: Redis unreachable (%s); trying again in %d s",
+                          type(exc).__name__, REDIS_RETRY_SECONDS)
+            else:
+                if burst or worker.stopping or worker._stop_requested:
+                    return
+                log.error("worker: the work loop ended; starting it again in %d s",
+                          REDIS_RETRY_SECONDS)
+            time.sleep(REDIS_RETRY_SECONDS)
+    finally:
+        ticker.stop.set()
+
+
+REDIS_RETRY_SECONDS = 2
+
+
+class _Ticker(threading.Thread):
+    """The worker's clock: `periodic_work` at start and every JOB_TICK_SECONDS."""
+
+    def __init__(self, app):
+        super().__init__(name="portal periodic work", daemon=True)
+        self.app, self.stop = app, threading.Event()
+
+    def run(self) -> None:
+        seconds = self.app.config["JOB_TICK_SECONDS"]
+        while True:
+            if os.getpid() != _worker_pid:
+                return  # never in a work horse (a fork has no threads, but be sure)
+            with self.app.app_context():
+                periodic_work()
+                db.session.remove()
+            if self.stop.wait(seconds):
+                return

@@ -2,11 +2,13 @@
 
 Only failures are counted; a key over its limit is refused until its oldest failures leave the
 window. Counts live in Redis when REDIS_URL is set, else in the database: either way they are
-shared by every worker process.
+shared by every worker process. While Redis is unreachable they fall back to the database (with
+a log line), so sign-in keeps working and keeps counting; the two tallies are not merged.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -16,7 +18,10 @@ from flask import current_app
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core.db import UTCDateTime, utcnow
+from portal.core.jobs import QUEUE_ERRORS
 from portal.extensions import db
+
+log = logging.getLogger(__name__)
 
 
 class ThrottleHit(db.Model):
@@ -41,9 +46,12 @@ class Throttle:
     def count(self, key: str) -> int:
         bucket = self._bucket(key)
         if current_app.config.get("REDIS_URL"):
-            conn, rkey = _redis(), _rkey(bucket)
-            conn.zremrangebyscore(rkey, 0, time.time() - self.window)
-            return int(conn.zcard(rkey))
+            try:
+                conn, rkey = _redis(), _rkey(bucket)
+                conn.zremrangebyscore(rkey, 0, time.time() - self.window)
+                return int(conn.zcard(rkey))
+            except QUEUE_ERRORS as exc:
+                _redis_down(exc)
         since = utcnow() - timedelta(seconds=self.window)
         return db.session.scalar(sa.select(sa.func.count()).select_from(ThrottleHit).where(
             ThrottleHit.bucket == bucket, ThrottleHit.at > since)) or 0
@@ -54,19 +62,27 @@ class Throttle:
         failure counts although the request itself fails."""
         bucket = self._bucket(key)
         if current_app.config.get("REDIS_URL"):
-            conn, rkey, now = _redis(), _rkey(bucket), time.time()
-            pipe = conn.pipeline()
-            pipe.zadd(rkey, {uuid.uuid4().hex: now})
-            pipe.zremrangebyscore(rkey, 0, now - self.window)
-            pipe.expire(rkey, self.window + 1)
-            pipe.execute()
-            return
+            try:
+                conn, rkey, now = _redis(), _rkey(bucket), time.time()
+                pipe = conn.pipeline()
+                pipe.zadd(rkey, {uuid.uuid4().hex: now})
+                pipe.zremrangebyscore(rkey, 0, now - self.window)
+                pipe.expire(rkey, self.window + 1)
+                pipe.execute()
+                return
+            except QUEUE_ERRORS as exc:
+                _redis_down(exc)
         now = datetime.now(UTC)
         db.session.rollback()
         db.session.add(ThrottleHit(bucket=bucket, at=now))
         db.session.execute(sa.delete(ThrottleHit).where(
             ThrottleHit.bucket == bucket, ThrottleHit.at <= now - timedelta(seconds=self.window)))
         db.session.commit()
+
+
+def _redis_down(exc: Exception) -> None:
+    log.warning("throttle: Redis unreachable (%s); counting in the database",
+                type(exc).__name__)
 
 
 def _redis():

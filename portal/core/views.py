@@ -26,7 +26,7 @@ from portal.core.db import parse_id
 from portal.core.errors import DomainError
 from portal.core.forms import AreaForm, LoginForm, LogoutForm, UserForm
 from portal.core.i18n import normalise
-from portal.core.jobs import JobRun, count_to, enqueue
+from portal.core.jobs import JobRun, count_to, enqueue, revive
 from portal.core.permissions import authorize, can
 from portal.core.users import Role, User, create_user, parse_grants, visible_users
 from portal.extensions import db, login_manager
@@ -252,6 +252,8 @@ def job(job_id: str):
     run = db.session.get(JobRun, job_id)
     if run is None or not can(current_user, "job.view", run):
         abort(404)
+    if revive(run):  # lost: queued again now, by whoever watches it first
+        db.session.commit()
     return render_template("core/job.html", run=run, data=run.to_dict())
 
 
@@ -278,24 +280,27 @@ def audit(object_type: str, object_id: str):
 
 @bp.route("/healthz")
 def healthz():
+    """For load balancers: 200 while the database answers (`degraded` when the queue does not:
+    pages and writes work, jobs wait in the database until Redis is back), 503 when the
+    database does not."""
     from flask import current_app, jsonify
 
-    from portal.core.jobs import redis_connection, using_redis
+    from portal.core.jobs import QUEUE_ERRORS, redis_connection, using_redis
 
-    body, ok = {"status": "ok", "db": "ok", "queue": "redis" if using_redis() else "inline"}, True
+    body = {"status": "ok", "db": "ok", "queue": "redis" if using_redis() else "inline"}
     try:
         db.session.execute(sa.text("SELECT 1"))
     except Exception as exc:  # report, never raise: this is the health check
         current_app.logger.warning("healthz: database unreachable: %s", type(exc).__name__)
         db.session.rollback()
-        body["db"], ok = "unreachable", False
+        body["db"], body["status"] = "unreachable", "error"
     if using_redis():
         try:
             redis_connection().ping()
-        except Exception as exc:
+        except QUEUE_ERRORS as exc:
             current_app.logger.warning("healthz: redis unreachable: %s", type(exc).__name__)
-            body["queue"], ok = "unreachable", False
-    if not ok:
-        body["status"] = "error"
-    return jsonify(body), 200 if ok else 503
+            body["queue"] = "unreachable"
+            if body["status"] == "ok":
+                body["status"] = "degraded"
+    return jsonify(body), 503 if body["db"] != "ok" else 200
 

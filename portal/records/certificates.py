@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from portal.core.audit import record
 from portal.core.db import SHANGHAI, utcnow
 from portal.core.errors import Conflict, ValidationFailed
-from portal.core.jobs import enqueue, set_progress
+from portal.core.jobs import JobRun, enqueue, gives_up, revive, set_progress
 from portal.extensions import db
 from portal.records.models import (
     Certificate,
@@ -101,6 +101,7 @@ def request_certificate(volunteer, start: date | None, end: date | None, *, acto
     issuer_key = f"org:{org.id}" if org is not None else "all"
     existing = _pending(volunteer.id, start, end, issuer_key)
     if existing is not None:
+        _revive(existing)  # asking again brings a lost build back at once
         return existing
     cert = Certificate(serial=new_serial(end.year), volunteer_id=volunteer.id,
                        org_id=org.id if org is not None else None, issuer_key=issuer_key,
@@ -119,6 +120,11 @@ def request_certificate(volunteer, start: date | None, end: date | None, *, acto
     record(actor, "certificate", cert.id, "request", to=cert.serial,
            reason=f"{start.isoformat()} – {end.isoformat()}", area_code=volunteer.community_code)
     return cert
+
+
+def _revive(cert: Certificate) -> None:
+    if cert.job_id:
+        revive(db.session.get(JobRun, cert.job_id))
 
 
 def _pending(volunteer_id, start, end, issuer_key) -> Certificate | None:
@@ -265,6 +271,16 @@ def build_certificate(cert_id: int, base_url: str | None = None) -> dict:
                reason=f"{snap['approved_minutes']} min", area_code=cert.volunteer.community_code)
     db.session.commit()
     return {"minutes": snap["approved_minutes"], "bytes": len(pdf)}
+
+
+@gives_up(build_certificate)
+def certificate_failed(cert_id: int, base_url: str | None = None, *, reason: str) -> None:
+    """Its build failed for good (or was lost too often): failed with the reason, so that the
+    volunteer sees why and asking again for the period starts afresh."""
+    db.session.execute(sa.update(Certificate).where(
+        Certificate.id == cert_id, Certificate.status == CertificateState.pending)
+        .values(status=CertificateState.failed, error=reason[:2000])
+        .execution_options(synchronize_session=False))
 
 
 def revoke(cert: Certificate, reason: str | None, *, actor) -> Certificate:

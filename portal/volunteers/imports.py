@@ -20,7 +20,7 @@ from openpyxl.styles import Font
 
 from portal.core.audit import record
 from portal.core.errors import DomainError
-from portal.core.jobs import set_progress
+from portal.core.jobs import gives_up, set_progress
 from portal.core.users import User
 from portal.extensions import db
 from portal.volunteers import idcards, services
@@ -119,12 +119,9 @@ def run_import(path: str, actor_id: int) -> dict:
 
     actor = db.session.get(User, actor_id)
     file = Path(path)
-    try:
-        book = load_workbook(file, read_only=True, data_only=True)
-        rows = list(book.worksheets[0].iter_rows(min_row=2, values_only=True))
-        book.close()
-    finally:
-        file.unlink(missing_ok=True)  # it holds ID numbers: gone once read
+    book = load_workbook(file, read_only=True, data_only=True)
+    rows = list(book.worksheets[0].iter_rows(min_row=2, values_only=True))
+    book.close()
     rows = [(line, row) for line, row in enumerate(rows, start=2)
             if any(v not in (None, "") for v in row)]
     created = duplicates = 0
@@ -161,6 +158,14 @@ def run_import(path: str, actor_id: int) -> dict:
         book.save(file.parent / report)  # beside the upload: the web side serves it from there
     record(actor, "user", actor.id, "import_volunteers",
            to=f"{created} created, {len(rejected)} rejected", area_code=actor.primary_area_code)
+    # It holds ID numbers: gone once imported (kept until then, so a lost run can run again).
+    file.unlink(missing_ok=True)
     return {"rows": len(rows), "created": created, "rejected": len(rejected),
             "already_registered": duplicates, "report": report,
             "download": f"/volunteers/import/reports/{report}" if report else None}
+
+
+@gives_up(run_import)
+def import_failed(path: str, actor_id: int, *, reason: str) -> None:
+    """The import failed for good: its upload (ID numbers) goes."""
+    Path(path).unlink(missing_ok=True)

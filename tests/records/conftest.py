@@ -35,6 +35,20 @@ def setting(people, volunteer, activity):
 
 
 @pytest.fixture
+def approved(client, token, setting):
+    """wang has 99.5 approved hours (two records, weeks ago): (volunteer id, record ids)."""
+    vid, aid = setting
+    ids = []
+    for start, minutes in ((24 * 30, 2970), (24 * 20, 3000)):
+        rid = client.post("/api/v1/service-records", headers=token("worker"),
+                          json=record_body(vid, aid, start, 60, minutes=minutes)).get_json()["id"]
+        assert client.post(f"/api/v1/service-records/{rid}/approve",
+                           headers=token("worker")).status_code == 200
+        ids.append(rid)
+    return vid, ids
+
+
+@pytest.fixture
 def bureau(make_user, people):
     make_user("zhanqian", ("bureau", "210802"))
     make_user("bayuquan", ("bureau", "210804"))

@@ -17,19 +17,6 @@ API = "/api/v1/service-records"
 TODAY = lambda: utcnow().astimezone(SHANGHAI).date()  # noqa: E731
 
 
-@pytest.fixture
-def approved(client, token, setting):
-    """wang has 99.5 approved hours (two records, weeks ago)."""
-    vid, aid = setting
-    ids = []
-    for start, minutes in ((24 * 30, 2970), (24 * 20, 3000)):
-        rid = client.post(API, headers=token("worker"),
-                          json=record_body(vid, aid, start, 60, minutes=minutes)).get_json()["id"]
-        assert client.post(f"{API}/{rid}/approve", headers=token("worker")).status_code == 200
-        ids.append(rid)
-    return vid, ids
-
-
 def ask(client, token, vid, by="wang", **body):
     period = {"from": (TODAY() - timedelta(days=90)).isoformat(), "to": TODAY().isoformat()}
     period.update(body)
