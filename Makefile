@@ -23,6 +23,9 @@ run: install
 	$(FLASK) db upgrade
 	$(FLASK) areas import portal/core/yingkou_divisions.csv
 	$(FLASK) demo
+	@echo "Development keys (made once; back them up with the database, see README, Backups):"
+	@echo "  instance/id_encryption_key  instance/id_hash_key  instance/certificate_key  instance/secret_key"
+	@echo "Database: instance/portal.db    uploads: instance/uploads"
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install

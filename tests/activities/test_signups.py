@@ -15,6 +15,7 @@ def sign(client, token, shift_id, username):
     return client.post(f"/api/v1/shifts/{shift_id}/signups", headers=token(username), json={})
 
 
+@pytest.mark.contention
 def test_fifty_at_once_on_ten_places(app, people, token, volunteer, activity):
     shift_id = activity(capacity=10)["shifts"][0]["id"]
     names = [f"vol{i:02d}" for i in range(50)]
@@ -48,6 +49,7 @@ def test_fifty_at_once_on_ten_places(app, people, token, volunteer, activity):
         assert [s.waitlist_position() for s in waiting] == list(range(1, 41))
 
 
+@pytest.mark.contention
 def test_sixty_waiting_at_once_are_told_positions_one_to_sixty(app, people, token, volunteer,
                                                                 activity):
     """The 201's waitlist_position is the place in the queue when it is answered: sixty
@@ -143,6 +145,7 @@ def test_a_place_nobody_can_take_stays_free(client, people, token, volunteer, ac
                       ).get_json()["status"] == "waitlisted"
 
 
+@pytest.mark.contention
 def test_the_first_waiting_is_promoted_even_while_their_row_is_busy(app, client, people, token,
                                                                      volunteer, activity):
     """PostgreSQL: the first waiting volunteer's row is locked elsewhere for a moment (their own

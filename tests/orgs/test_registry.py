@@ -102,6 +102,7 @@ def test_the_bureau_never_overrides_or_reviews_its_own_application(client, peopl
     assert by_city.status_code == 200
 
 
+@pytest.mark.contention
 def test_simultaneous_reviews_decide_once(app, client, people, token, new_org):
     import threading
 

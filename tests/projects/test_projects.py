@@ -142,6 +142,7 @@ def test_a_bid_is_edited_and_withdrawn_until_the_deadline(app, client, token, or
                         json={"proposal": "late"}).status_code == 409
 
 
+@pytest.mark.contention
 def test_twenty_bids_at_once_from_one_org_make_one(app, client, token, orgs, published):
     call = published()
     headers = token("boss")

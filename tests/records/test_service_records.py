@@ -3,6 +3,7 @@ keep their history, correction requests, and who may do what."""
 
 import threading
 
+import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
@@ -83,6 +84,7 @@ def test_a_rejected_record_frees_its_time(client, token, setting):
     assert create(client, token, record_body(vid, aid, 10, 3)).status_code == 201
 
 
+@pytest.mark.contention
 def test_twenty_overlapping_entries_at_once_make_one_record(app, client, token, setting):
     vid, aid = setting
     headers = token("worker")
