@@ -15,29 +15,41 @@ def sign(client, token, shift_id, username):
     return client.post(f"/api/v1/shifts/{shift_id}/signups", headers=token(username), json={})
 
 
-@pytest.mark.contention
-def test_fifty_at_once_on_ten_places(app, people, token, volunteer, activity):
-    shift_id = activity(capacity=10)["shifts"][0]["id"]
-    names = [f"vol{i:02d}" for i in range(50)]
+def registered(volunteer, token, prefix: str, count: int) -> dict[str, dict]:
+    """`count` new volunteers: name -> their auth headers."""
     headers = {}
-    for name in names:
+    for i in range(count):
+        name = f"{prefix}{i:02d}"
         volunteer(name)
         headers[name] = token(name)
-    barrier = threading.Barrier(50)
-    results: dict[str, tuple[int, dict]] = {}
+    return headers
+
+
+def at_once(app, shift_id: int, headers: dict) -> dict[str, tuple[int, dict]]:
+    """Everyone in `headers` (name -> auth headers) signs up for the shift at the same moment:
+    name -> (status code, body)."""
+    barrier = threading.Barrier(len(headers))
+    answers: dict[str, tuple[int, dict]] = {}
 
     def go(name):
         client = app.test_client()
         barrier.wait()
         response = client.post(f"/api/v1/shifts/{shift_id}/signups", headers=headers[name],
                                json={})
-        results[name] = (response.status_code, response.get_json())
+        answers[name] = (response.status_code, response.get_json())
 
-    threads = [threading.Thread(target=go, args=(n,)) for n in names]
+    threads = [threading.Thread(target=go, args=(n,)) for n in headers]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return answers
+
+
+@pytest.mark.contention
+def test_fifty_at_once_on_ten_places(app, people, token, volunteer, activity):
+    shift_id = activity(capacity=10)["shifts"][0]["id"]
+    results = at_once(app, shift_id, registered(volunteer, token, "vol", 50))
     assert [code for code, _ in results.values()].count(201) == 50, results
     statuses = [body["status"] for _, body in results.values()]
     assert statuses.count("confirmed") == 10 and statuses.count("waitlisted") == 40
@@ -58,26 +70,7 @@ def test_sixty_waiting_at_once_are_told_positions_one_to_sixty(app, people, toke
     shift_id = activity(capacity=1)["shifts"][0]["id"]
     volunteer("holder")
     assert sign(app.test_client(), token, shift_id, "holder").get_json()["status"] == "confirmed"
-    names = [f"wait{i:02d}" for i in range(60)]
-    headers = {}
-    for name in names:
-        volunteer(name)
-        headers[name] = token(name)
-    barrier = threading.Barrier(len(names))
-    answers: dict[str, tuple[int, dict]] = {}
-
-    def go(name):
-        client = app.test_client()
-        barrier.wait()
-        response = client.post(f"/api/v1/shifts/{shift_id}/signups", headers=headers[name],
-                               json={})
-        answers[name] = (response.status_code, response.get_json())
-
-    threads = [threading.Thread(target=go, args=(n,)) for n in names]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = at_once(app, shift_id, registered(volunteer, token, "wait", 60))
     assert {code for code, _ in answers.values()} == {201}, answers
     told = {body["id"]: body["waitlist_position"] for _, body in answers.values()}
     assert sorted(told.values()) == list(range(1, 61)), sorted(told.values())

@@ -48,6 +48,33 @@ def settle(app, job_id: str, timeout: float = 20) -> JobRun:
         job_row(app, job_id)), timeout, f"job {job_id} settles")
 
 
+def period_of(days: int = 90) -> tuple:
+    today = utcnow().astimezone(SHANGHAI).date()
+    return today - timedelta(days=days), today
+
+
+PERIOD = {"from": period_of()[0].isoformat(), "to": period_of()[1].isoformat()}
+
+
+def lost_certificate(app, vid: int, **job_values) -> tuple[int, str]:
+    """A certificate asked for whose build's nudge was lost and whose lease has run out (with
+    `job_values`, the job's row as a killed run leaves it). (certificate id, job id)."""
+    from portal.records.certificates import request_certificate
+    from portal.volunteers.models import Volunteer
+
+    with app.app_context():
+        volunteer = db.session.get(Volunteer, vid)
+        cert = request_certificate(volunteer, *period_of(),
+                                   actor=db.session.get(User, volunteer.user_id))
+        cert_id, job_id = cert.id, cert.job_id
+        lose_nudge()
+        db.session.commit()
+        db.session.execute(sa.update(JobRun).where(JobRun.id == job_id).values(
+            lease_until=utcnow() - timedelta(seconds=1), **job_values))
+        db.session.commit()
+    return cert_id, job_id
+
+
 def recover_by_hand_without_worker(app, runner) -> None:
     """Without Redis there is no worker: cron runs `flask jobs recover`."""
     if not app.config["REDIS_URL"]:
@@ -89,23 +116,9 @@ def test_a_job_lost_too_often_fails_with_its_reason_and_the_certificate_can_be_a
     """Killed three times (JOB_MAX_TRIES): failed, the reason shown to whoever asked, and
     asking again for the same period starts a new certificate that is issued."""
     vid, _ids = approved
-    today = utcnow().astimezone(SHANGHAI).date()
-    period = {"from": (today - timedelta(days=90)).isoformat(), "to": today.isoformat()}
-    with app.app_context():
-        from portal.records.certificates import request_certificate
-        from portal.volunteers.models import Volunteer
-
-        volunteer = db.session.get(Volunteer, vid)
-        cert = request_certificate(volunteer, today - timedelta(days=90), today,
-                                   actor=db.session.get(User, volunteer.user_id))
-        cert_id, job_id = cert.id, cert.job_id
-        lose_nudge()
-        db.session.commit()
-        # As three killed work horses leave it: started, its third try, its lease run out.
-        db.session.execute(sa.update(JobRun).where(JobRun.id == job_id).values(
-            status="started", attempts=app.config["JOB_MAX_TRIES"],
-            lease_until=utcnow() - timedelta(seconds=1)))
-        db.session.commit()
+    # As three killed work horses leave it: started, its third try, its lease run out.
+    cert_id, job_id = lost_certificate(app, vid, status="started",
+                                       attempts=app.config["JOB_MAX_TRIES"])
     recover_by_hand_without_worker(app, app.test_cli_runner())
     run = settle(app, job_id)
     assert (run.status, run.error) == ("failed", lost_reason(3))
@@ -125,7 +138,7 @@ def test_a_job_lost_too_often_fails_with_its_reason_and_the_certificate_can_be_a
     en = pages.get(f"/certificates/{cert_id}?lang=en").get_data(as_text=True)
     assert 'id="cert-error"' in zh and "中断" in zh
     assert "interrupted too many times" in en
-    again = client.post(f"/api/v1/volunteers/{vid}/certificates", headers=headers, json=period)
+    again = client.post(f"/api/v1/volunteers/{vid}/certificates", headers=headers, json=PERIOD)
     assert again.status_code == 202
     fresh = again.get_json()
     assert fresh["id"] != cert_id
@@ -139,23 +152,9 @@ def test_asking_again_brings_a_lost_certificate_back(app, client, token, approve
     """Asking again for the same period while the first build is lost: the same certificate,
     built now (without a worker this is how it comes back)."""
     vid, _ids = approved
-    today = utcnow().astimezone(SHANGHAI).date()
-    with app.app_context():
-        from portal.records.certificates import request_certificate
-        from portal.volunteers.models import Volunteer
-
-        volunteer = db.session.get(Volunteer, vid)
-        cert = request_certificate(volunteer, today - timedelta(days=90), today,
-                                   actor=db.session.get(User, volunteer.user_id))
-        cert_id, job_id = cert.id, cert.job_id
-        lose_nudge()
-        db.session.commit()
-        db.session.execute(sa.update(JobRun).where(JobRun.id == job_id).values(
-            lease_until=utcnow() - timedelta(seconds=1)))
-        db.session.commit()
+    cert_id, job_id = lost_certificate(app, vid)
     headers = token("wang")
-    period = {"from": (today - timedelta(days=90)).isoformat(), "to": today.isoformat()}
-    again = client.post(f"/api/v1/volunteers/{vid}/certificates", headers=headers, json=period)
+    again = client.post(f"/api/v1/volunteers/{vid}/certificates", headers=headers, json=PERIOD)
     assert again.status_code == 202 and again.get_json()["id"] == cert_id
     run = settle(app, job_id)
     assert run.status == "finished"

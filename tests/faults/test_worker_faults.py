@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from portal.core.jobs import JobRun
 from portal.core.notify import Notification
 from portal.extensions import db
 from portal.records.models import Certificate
+from tests.conftest import PASSWORD
 from tests.faults.conftest import needs_redis, row_locked, wait_until
 
 pytestmark = needs_redis
@@ -27,13 +29,28 @@ pytestmark = needs_redis
 WITHIN = 15
 
 
-def ask_certificate(client, token, vid) -> dict:
+def ask_certificate(client, token, vid, faults=None) -> dict:
+    """Ask for a certificate (with `faults`: while the worker is paused, so that the build
+    starts only once the test is ready for it)."""
+    if faults is not None:
+        faults.pause_worker()
     today = utcnow().astimezone(SHANGHAI).date()
     period = {"from": (today - timedelta(days=90)).isoformat(), "to": today.isoformat()}
     answer = client.post(f"/api/v1/volunteers/{vid}/certificates", headers=token("wang"),
                          json=period)
     assert answer.status_code == 202, answer.get_json()
     return answer.get_json()
+
+
+@contextmanager
+def building(app, faults, cert: dict):
+    """The worker (paused by ask_certificate) resumes and starts the build, which is held
+    mid-way, before it can write the certificate, until the block ends."""
+    with row_locked(app, Certificate.__table__, cert["id"]):
+        faults.resume_worker()
+        wait_until(lambda: job_of(app, cert["job_id"]).status == "started", WITHIN,
+                   "the build starts")
+        yield
 
 
 def status_of(app, cert_id: int) -> str:
@@ -64,14 +81,18 @@ def postgresql_only(app):
 
 def test_redis_stopped_then_started_empty(app, client, token, approved, activity, faults):
     """Redis stops (the worker is left waiting for it) and comes back empty, as after a restart
-    without persistence: the requests made meanwhile answered as usual, and their work is done
-    without anyone asking again."""
+    without persistence: a sign-in, a signup and a certificate request made meanwhile answered
+    as usual, and their work is done without anyone asking again."""
     vid, _ids = approved
     headers = token("wang")
     shift_id = activity(capacity=3)["shifts"][0]["id"]
     faults.stop_redis()
     health = client.get("/healthz")
     assert (health.status_code, health.get_json()["status"]) == (200, "degraded")
+    signed = client.post("/api/v1/auth/tokens", json={"username": "wang", "password": PASSWORD})
+    assert signed.status_code == 201, signed.get_json()
+    assert client.post("/api/v1/auth/tokens", json={"username": "wang", "password": "wrong"}
+                       ).status_code == 401
     assert client.post(f"/api/v1/shifts/{shift_id}/signups", headers=headers,
                        json={}).status_code == 201
     cert = ask_certificate(client, token, vid)
@@ -103,12 +124,8 @@ def test_the_work_horse_killed_mid_build(app, client, token, approved, faults):
     on the certificate): the worker notices, and the certificate is issued on the next try."""
     postgresql_only(app)
     vid, _ids = approved
-    faults.pause_worker()
-    cert = ask_certificate(client, token, vid)
-    with row_locked(app, Certificate.__table__, cert["id"]):
-        faults.resume_worker()
-        wait_until(lambda: job_of(app, cert["job_id"]).status == "started", WITHIN,
-                   "the build starts")
+    cert = ask_certificate(client, token, vid, faults=faults)
+    with building(app, faults, cert):
         horse = faults.horse()
         time.sleep(0.5)  # snapshot and PDF made; waiting to write them
         assert status_of(app, cert["id"]) == "pending"
@@ -122,12 +139,8 @@ def test_worker_and_horse_killed_together(app, client, token, approved, faults):
     next worker runs it again."""
     postgresql_only(app)
     vid, _ids = approved
-    faults.pause_worker()
-    cert = ask_certificate(client, token, vid)
-    with row_locked(app, Certificate.__table__, cert["id"]):
-        faults.resume_worker()
-        wait_until(lambda: job_of(app, cert["job_id"]).status == "started", WITHIN,
-                   "the build starts")
+    cert = ask_certificate(client, token, vid, faults=faults)
+    with building(app, faults, cert):
         faults.horse()
         faults.kill_worker_and_horse()
     assert job_of(app, cert["job_id"]).status == "started"
