@@ -173,9 +173,9 @@ def _end_session() -> None:
     even when the failure came after a commit, or from a connection that is gone."""
     try:
         db.session.rollback()
-    except Exception:
+    except Exception:  # a session that cannot even roll back is replaced
         log.warning("could not roll back the failed request's session", exc_info=True)
-    db.session.remove()
+        db.session.remove()
 
 
 def _register_hooks(app: Flask) -> None:

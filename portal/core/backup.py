@@ -35,7 +35,10 @@ def backup(path: str) -> str:
     try:
         url = db.engine.url
         if url.get_backend_name() == "sqlite":
-            with sqlite3.connect(url.database) as source, sqlite3.connect(partial) as copy:
+            # mode=rw: a mistyped path is an error, not a backup of a new, empty database.
+            live = Path(url.database).resolve().as_uri() + "?mode=rw"
+            with sqlite3.connect(live, uri=True) as source, \
+                    sqlite3.connect(partial) as copy:
                 source.backup(copy)  # one step: a consistent snapshot, the log included
             kind = "sqlite"
         else:
@@ -77,8 +80,8 @@ def restore(path: str) -> str:
         with sqlite3.connect(source) as backup_db, sqlite3.connect(url.database) as live:
             backup_db.backup(live)
         return "sqlite"
-    _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
-          "--exit-on-error", str(source)], url)
+    _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges",
+          "--single-transaction", "--exit-on-error", str(source)], url)
     return "postgresql"
 
 

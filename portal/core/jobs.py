@@ -31,6 +31,7 @@ import contextlib
 import importlib
 import logging
 import os
+import signal
 import threading
 import time
 import uuid
@@ -145,8 +146,10 @@ def redis_connection():
 
     ext = current_app.extensions.setdefault("portal_redis", {})
     if "conn" not in ext:
-        # A Redis that went away must not hold a request: refused at once, or 2 s to connect.
-        ext["conn"] = Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=2)
+        # A Redis that went away must not hold a request: 2 s to connect, 5 s for an answer
+        # (a worker raises the latter for its own blocking reads).
+        ext["conn"] = Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=2,
+                                     socket_timeout=5)
     return ext["conn"]
 
 
@@ -260,26 +263,35 @@ def _run(job_id: str | None, path: str, args, kwargs):
         return result
     now = utcnow()
     # Taken only from `queued`: a second nudge (or a recovered job's old one) runs nothing twice.
-    taken = db.session.execute(
+    # The try it takes (`attempts`) fences everything this run writes to the row afterwards: a
+    # run that was given up for lost and queued again can no longer renew, finish or fail it.
+    attempt = db.session.scalar(
         sa.update(JobRun).where(JobRun.id == job_id, JobRun.status == "queued")
         .values(status="started", started_at=now, attempts=JobRun.attempts + 1,
                 lease_until=_lease_end(now))
-        .execution_options(synchronize_session=False)).rowcount
+        .returning(JobRun.attempts)
+        .execution_options(synchronize_session=False))
     db.session.commit()
-    if not taken:
+    if attempt is None:
         run = db.session.get(JobRun, job_id)
         log.info("job %s is %s: not run", job_id, run.status if run else "gone")
         return run.result if run is not None else None
-    with _Heartbeat(job_id):
+    mine = sa.and_(JobRun.id == job_id, JobRun.status == "started", JobRun.attempts == attempt)
+    with _Heartbeat(job_id, attempt):
         try:
             result = _resolve(path)(*args, **kwargs)
-            # Finished in the job's own last transaction: no moment where the work is done but
-            # the row says otherwise (a loss then would run it again).
-            db.session.execute(
-                sa.update(JobRun).where(JobRun.id == job_id)
+            # Finished in the job's own last transaction, if this run still holds the job (else
+            # another run has it, and this one's last work is undone).
+            finished = db.session.execute(
+                sa.update(JobRun).where(mine)
                 .values(status="finished", progress=100, result=result, ended_at=utcnow(),
                         lease_until=None, error=None)
-                .execution_options(synchronize_session=False))
+                .execution_options(synchronize_session=False)).rowcount
+            if not finished:
+                db.session.rollback()
+                log.warning("job %s (%s): try %d was superseded; its end is not kept", job_id,
+                            path, attempt)
+                return None
             db.session.commit()
         except OperationalError:
             # The database went away: nothing can be recorded now. The lease runs out and the
@@ -291,22 +303,29 @@ def _run(job_id: str | None, path: str, args, kwargs):
             # Past JOB_TIMEOUT: tried again now (a bounded number of times), not failed at once.
             db.session.rollback()
             log.error("job %s (%s) passed its timeout; it will be tried again", job_id, path)
-            expire_lease(job_id)
+            expire_lease(job_id, attempt, TIMED_OUT)
             return None
         except Exception as exc:  # the job failed; record it, never crash the worker
             db.session.rollback()
             log.exception("job %s (%s) failed", job_id, path)
-            run = db.session.get(JobRun, job_id)
-            _give_up(run, f"{type(exc).__name__}: {exc}")
+            run = db.session.scalar(sa.select(JobRun).where(mine).with_for_update())
+            if run is not None:  # else another run holds it now
+                _give_up(run, f"{type(exc).__name__}: {exc}")
             db.session.commit()
             return None
     return result
 
 
-def expire_lease(job_id: str) -> None:
-    """The job's process is gone (or gave up its try): recover it at the next tick."""
-    db.session.execute(sa.update(JobRun).where(JobRun.id == job_id, JobRun.status == "started")
-                       .values(lease_until=utcnow())
+def expire_lease(job_id: str, attempt: int | None = None, why: str | None = None) -> None:
+    """The job's process is gone (or gave up its try): recover it at the next tick. `why`
+    becomes the reason shown should its tries run out."""
+    where = [JobRun.id == job_id, JobRun.status == "started"]
+    if attempt is not None:
+        where.append(JobRun.attempts == attempt)
+    values = {"lease_until": utcnow()}
+    if why:
+        values["error"] = why
+    db.session.execute(sa.update(JobRun).where(*where).values(**values)
                        .execution_options(synchronize_session=False))
     db.session.commit()
 
@@ -322,8 +341,8 @@ class _Heartbeat:
     its own: a job that stops renewing (killed, its machine gone) is recovered, one that merely
     runs long is not. The thread dies with the process that runs the job."""
 
-    def __init__(self, job_id: str):
-        self.job_id, self.engine = job_id, db.engine
+    def __init__(self, job_id: str, attempt: int):
+        self.job_id, self.attempt, self.engine = job_id, attempt, db.engine
         self.seconds = current_app.config["JOB_RECOVERY_SECONDS"]
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._beat, name=f"lease {job_id}", daemon=True)
@@ -334,7 +353,8 @@ class _Heartbeat:
             try:
                 with self.engine.begin() as conn:
                     conn.execute(table.update().where(
-                        table.c.id == self.job_id, table.c.status == "started").values(
+                        table.c.id == self.job_id, table.c.status == "started",
+                        table.c.attempts == self.attempt).values(
                         lease_until=utcnow() + timedelta(seconds=self.seconds)))
             except Exception as exc:  # the job goes on; a missed beat only risks a re-run
                 log.warning("job %s: lease not renewed (%s)", self.job_id, type(exc).__name__)
@@ -375,6 +395,7 @@ def _give_up(run: JobRun, reason: str) -> None:
 
 
 LOST = "lost:"
+TIMED_OUT = "timeout: the job ran longer than JOB_TIMEOUT"
 
 
 def lost_reason(tries: int) -> str:
@@ -390,7 +411,17 @@ def failure_text(error: str | None) -> str:
     if error.startswith(LOST):
         return _("The work was interrupted too many times (the server restarted or ran out of "
                  "memory). Please ask again.")
+    if error == TIMED_OUT:
+        return _("The work took too long and was stopped. Please ask again, for a shorter "
+                 "period if you can.")
     return _("The work stopped with an error: {error}").format(error=error[:300])
+
+
+def _queue_answers() -> bool:
+    try:
+        return bool(redis_connection().ping())
+    except QUEUE_ERRORS:
+        return False
 
 
 def _rq_still_waiting(job_id: str) -> bool | None:
@@ -416,15 +447,17 @@ def _recover(runs) -> dict:
     now, tries = utcnow(), current_app.config["JOB_MAX_TRIES"]
     counts = {"requeued": 0, "failed": 0, "waiting": 0}
     pending = db.session.info.setdefault("pending_jobs", [])
+    # Asked once, not per job: rows stay locked while Redis is asked about them.
+    queue_up = not using_redis() or _queue_answers()
     for run in runs:
         if run.status not in LIVE or (run.lease_until is not None and run.lease_until > now):
             continue
         if run.call is None or run.attempts >= tries:
-            _give_up(run, lost_reason(run.attempts))
+            _give_up(run, run.error if run.error == TIMED_OUT else lost_reason(run.attempts))
             counts["failed"] += 1
             continue
         if run.status == "queued":
-            waiting = _rq_still_waiting(run.id)
+            waiting = _rq_still_waiting(run.id) if queue_up else None
             if waiting is None:
                 continue  # Redis is away: nothing can be queued now; the next tick tries
             if waiting:
@@ -459,6 +492,8 @@ def revive(run: JobRun | None) -> bool:
     if run is None or run.status not in LIVE or \
             (run.lease_until is not None and run.lease_until > utcnow()):
         return False
+    # Locked and read afresh: the worker's recovery (or another request) may be at it too.
+    run = db.session.get(JobRun, run.id, with_for_update=True, populate_existing=True)
     counts = _recover([run])
     return bool(counts["requeued"] or counts["failed"])
 
@@ -585,13 +620,14 @@ def start_worker(burst: bool = False) -> None:
                 super().kill_horse(*([sig] if sig is not None else []))
 
         def request_stop(self, signum, frame):
-            self.stopping = True  # RQ's own flag is set only when a job is running
+            self.stop_event.set()  # RQ's own flag is set only when a job is running
             super().request_stop(signum, frame)
 
         def handle_work_horse_killed(self, job, retpid, ret_val, rusage):
             super().handle_work_horse_killed(job, retpid, ret_val, rusage)
             try:  # the OOM killer, an operator: recover the job at the next tick
-                expire_lease(job.id)
+                if not job.meta.get(IN_PROCESS):
+                    expire_lease(job.id)
             except Exception:
                 log.exception("job %s: could not mark it lost", job.id)
                 _forget_session()
@@ -607,22 +643,33 @@ def start_worker(burst: bool = False) -> None:
     ticker = _Ticker(app)
     ticker.start()
     queues = [queue(name) for name in current_app.config["RQ_QUEUES"]]
+    stop = threading.Event()  # a SIGTERM (or SIGINT), whatever RQ's worker object knew of it
+
+    def request_stop(signum, frame):
+        stop.set()
+        raise SystemExit(0)
+
     try:
-        while True:
-            worker = PortalWorker(queues, connection=redis_connection())
-            worker.stopping = False
-            worker.max_connection_wait_time = REDIS_RETRY_SECONDS * 5  # back soon after Redis
+        while not stop.is_set():
             try:
+                # RQ talks to Redis as soon as a worker is made: inside the try.
+                worker = PortalWorker(queues, connection=redis_connection())
+                worker.stop_event = stop
+                worker.max_connection_wait_time = REDIS_RETRY_SECONDS * 5  # back soon
                 worker.work(burst=burst, with_scheduler=False)
-            except QUEUE_ERRORS as exc:  # Redis away at start or mid-loop: wait for it
-                log.error("worker: Redis unreachable (%s); trying again in %d s",
-                          type(exc).__name__, REDIS_RETRY_SECONDS)
-            else:
-                if burst or worker.stopping or worker._stop_requested:
+                if burst or worker._stop_requested or stop.is_set():
                     return
                 log.error("worker: the work loop ended; starting it again in %d s",
                           REDIS_RETRY_SECONDS)
-            time.sleep(REDIS_RETRY_SECONDS)
+            except QUEUE_ERRORS as exc:  # Redis away at start or mid-loop: wait for it
+                if burst or stop.is_set():
+                    return
+                log.error("worker: Redis unreachable (%s); trying again in %d s",
+                          type(exc).__name__, REDIS_RETRY_SECONDS)
+            # Between runs of the loop RQ's own handlers are not listening: ours are.
+            signal.signal(signal.SIGTERM, request_stop)
+            signal.signal(signal.SIGINT, request_stop)
+            stop.wait(REDIS_RETRY_SECONDS)
     finally:
         ticker.stop.set()
 

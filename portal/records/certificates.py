@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from portal.core.audit import record
 from portal.core.db import SHANGHAI, utcnow
 from portal.core.errors import Conflict, ValidationFailed
-from portal.core.jobs import JobRun, enqueue, gives_up, revive, set_progress
+from portal.core.jobs import JobRun, enqueue, gives_up, lost_reason, revive, set_progress
 from portal.extensions import db
 from portal.records.models import (
     Certificate,
@@ -100,8 +100,7 @@ def request_certificate(volunteer, start: date | None, end: date | None, *, acto
         raise Conflict(_("This volunteer's account has been deleted."))
     issuer_key = f"org:{org.id}" if org is not None else "all"
     existing = _pending(volunteer.id, start, end, issuer_key)
-    if existing is not None:
-        _revive(existing)  # asking again brings a lost build back at once
+    if existing is not None and _still_coming(existing):
         return existing
     cert = Certificate(serial=new_serial(end.year), volunteer_id=volunteer.id,
                        org_id=org.id if org is not None else None, issuer_key=issuer_key,
@@ -122,9 +121,18 @@ def request_certificate(volunteer, start: date | None, end: date | None, *, acto
     return cert
 
 
-def _revive(cert: Certificate) -> None:
-    if cert.job_id:
-        revive(db.session.get(JobRun, cert.job_id))
+def _still_coming(cert: Certificate) -> bool:
+    """Asking again while a certificate is pending: a lost build is brought back at once (True);
+    one whose build failed for good, or has none, is marked failed, so that a new certificate
+    is made (False)."""
+    run = db.session.get(JobRun, cert.job_id) if cert.job_id else None
+    revive(run)
+    if run is not None and run.status != "failed":
+        return True
+    certificate_failed(cert.id, reason=run.error if run is not None and run.error
+                       else lost_reason(0))
+    db.session.flush()
+    return False
 
 
 def _pending(volunteer_id, start, end, issuer_key) -> Certificate | None:
@@ -240,25 +248,18 @@ def verify_link(serial: str, base_url: str | None) -> str:
 
 def build_certificate(cert_id: int, base_url: str | None = None) -> dict:
     """The job: freeze the snapshot, render the PDF, mark it ready, in one transaction. A build
-    that fails marks the certificate failed (so that asking again starts afresh)."""
+    that fails for good marks the certificate failed (`certificate_failed`), so that asking again
+    starts afresh; one that was interrupted is tried again."""
     from portal.core.users import User
 
     cert = db.session.get(Certificate, cert_id)
     if cert is None or cert.status is not CertificateState.pending:
         return {"skipped": 1}
     set_progress(10)
-    try:
-        requester = db.session.get(User, cert.requested_by) if cert.requested_by else None
-        snap = snapshot(cert, requester)
-        set_progress(40)
-        pdf = render_pdf(snap, verify_link(cert.serial, base_url))
-    except Exception as exc:
-        db.session.rollback()
-        db.session.execute(sa.update(Certificate).where(
-            Certificate.id == cert_id, Certificate.status == CertificateState.pending)
-            .values(status=CertificateState.failed, error=f"{type(exc).__name__}: {exc}"[:2000]))
-        db.session.commit()
-        raise
+    requester = db.session.get(User, cert.requested_by) if cert.requested_by else None
+    snap = snapshot(cert, requester)
+    set_progress(40)
+    pdf = render_pdf(snap, verify_link(cert.serial, base_url))
     set_progress(90)
     changed = db.session.execute(
         sa.update(Certificate)

@@ -119,6 +119,8 @@ def run_import(path: str, actor_id: int) -> dict:
 
     actor = db.session.get(User, actor_id)
     file = Path(path)
+    if not file.exists():  # imported already (the file goes once its rows are in)
+        return {"skipped": 1}
     book = load_workbook(file, read_only=True, data_only=True)
     rows = list(book.worksheets[0].iter_rows(min_row=2, values_only=True))
     book.close()
@@ -159,6 +161,7 @@ def run_import(path: str, actor_id: int) -> dict:
     record(actor, "user", actor.id, "import_volunteers",
            to=f"{created} created, {len(rejected)} rejected", area_code=actor.primary_area_code)
     # It holds ID numbers: gone once imported (kept until then, so a lost run can run again).
+    db.session.commit()
     file.unlink(missing_ok=True)
     return {"rows": len(rows), "created": created, "rejected": len(rejected),
             "already_registered": duplicates, "report": report,

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from contextlib import contextmanager, suppress
 
 import pytest
@@ -163,3 +164,22 @@ def row_locked(app, table, row_id: int):
             yield
         finally:
             conn.rollback()
+
+
+@pytest.fixture
+def empty_database(app, tmp_path):
+    """The URL of a second, empty database of the same kind."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'restored.db'}"
+        return
+    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
+        pytest.skip("PostgreSQL's client tools are not installed")
+    name = f"portal_restore_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

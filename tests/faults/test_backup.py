@@ -5,12 +5,9 @@ loses what is still in its write-ahead log), and a database that holds data is r
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
-import uuid
 
-import pytest
 import sqlalchemy as sa
 
 from portal import create_app
@@ -31,25 +28,6 @@ def writers(app, count: int, committed: list[int], stop: threading.Event):
     for t in threads:
         t.start()
     return threads
-
-
-@pytest.fixture
-def empty_database(app, tmp_path):
-    """The URL of a second, empty database of the same kind."""
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    if url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'restored.db'}"
-        return
-    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
-        pytest.skip("PostgreSQL's client tools are not installed")
-    name = f"portal_restore_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_a_backup_under_writes_restores_every_committed_row(app, empty_database, tmp_path):

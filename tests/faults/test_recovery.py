@@ -208,3 +208,132 @@ def test_the_outbox_drains_from_cron_where_no_worker_runs(app, tmp_path):
     with app.app_context():
         assert db.session.scalar(sa.select(Notification.sent_at)) is not None
     assert Path(tmp_path).exists()
+
+
+def test_jobs_live_at_the_upgrade_are_adopted_not_failed(empty_database):
+    """A deploy while an export is being built: the migration gives the job its call and a
+    lease, so that the recovery runs it again instead of failing it; a job it cannot name (an
+    import) gets a lease too, and is failed with the reason once that runs out."""
+    from flask_migrate import upgrade
+
+    from portal import create_app
+    from tests.conftest import ROOT
+
+    other = create_app({"SQLALCHEMY_DATABASE_URI": empty_database, "TESTING": True,
+                        "REDIS_URL": None, "SECRET_KEY": "test-secret"})
+    migrations = str(ROOT / "migrations")
+    with other.app_context():
+        upgrade(directory=migrations, revision="c1caeef1d9df")
+        now = utcnow()
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO areas (code, name, level) "
+                                 "VALUES ('2108', '营口市', 'city')"))
+            for job_id, name in (("j-export", "portal.records.exports:build_national_export"),
+                                 ("j-import", "portal.volunteers.imports:run_import")):
+                conn.execute(sa.text(
+                    "INSERT INTO job_runs (id, name, status, progress, created_at) "
+                    "VALUES (:id, :name, 'started', 40, :now)"),
+                    {"id": job_id, "name": name, "now": now})
+            conn.execute(sa.text(
+                "INSERT INTO export_files (job_id, area_code, period_from, period_to, "
+                "created_at) VALUES ('j-export', '2108', '2026-01-01', '2026-06-30', :now)"),
+                {"now": now})
+        upgrade(directory=migrations)
+        export = db.session.get(JobRun, "j-export")
+        assert export.call == {"args": [1], "kwargs": {}}
+        assert export.lease_until > utcnow() and export.attempts == 0
+        orphan = db.session.get(JobRun, "j-import")
+        assert orphan.call is None and orphan.lease_until > utcnow()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def supersede_then_write(job_id: str) -> str:
+    """A job during which the recovery gives this run up and another run takes the job (as
+    when this run's heartbeats were lost): then it writes something of its own."""
+    from portal.core.throttle import ThrottleHit
+
+    with db.engine.begin() as other:  # the other run's claim, on a connection of its own
+        other.execute(sa.update(JobRun).where(JobRun.id == job_id)
+                      .values(attempts=JobRun.attempts + 1))
+    db.session.add(ThrottleHit(bucket="superseded-run"))
+    return "done"
+
+
+def test_a_superseded_run_cannot_finish_the_job_nor_keep_its_last_work(app):
+    from portal.core.throttle import ThrottleHit
+
+    with app.app_context():
+        job_id = enqueue(supersede_then_write, "placeholder").id
+        lose_nudge()
+        db.session.execute(sa.update(JobRun).where(JobRun.id == job_id).values(
+            call={"args": [job_id], "kwargs": {}}))
+        db.session.commit()
+        assert run_job(job_id, "tests.faults.test_recovery:supersede_then_write",
+                       [job_id], {}) is None
+    run = job_row(app, job_id)
+    assert (run.status, run.attempts) == ("started", 2)  # the other run's, untouched
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ThrottleHit)) == 0
+
+
+def test_a_build_that_times_out_is_tried_again_not_failed(app, approved, monkeypatch):
+    """Past JOB_TIMEOUT the certificate stays pending and its build is tried again (once a
+    try timed out, a second one may well finish); its reason is kept should the tries run
+    out."""
+    from rq.timeouts import JobTimeoutException
+
+    from portal.core.jobs import TIMED_OUT
+    from portal.records import certificates
+
+    vid, _ids = approved
+    real = certificates.render_pdf
+    calls = []
+
+    def slow_once(*args):
+        calls.append(1)
+        if len(calls) == 1:
+            raise JobTimeoutException("Task exceeded maximum timeout value")
+        return real(*args)
+    monkeypatch.setattr(certificates, "render_pdf", slow_once)
+    cert_id, job_id = lost_certificate(app, vid)
+    with app.app_context():
+        db.session.execute(sa.update(JobRun).where(JobRun.id == job_id).values(
+            lease_until=utcnow() + timedelta(minutes=5)))
+        db.session.commit()
+        run_job(job_id, "portal.records.certificates:build_certificate", [cert_id, None], {})
+    run = job_row(app, job_id)
+    assert (run.status, run.error) == ("started", TIMED_OUT)
+    with app.app_context():
+        assert db.session.get(Certificate, cert_id).status.value == "pending"
+        recover_jobs()  # the lease was expired at the timeout: queued again at once
+    settle(app, job_id)
+    with app.app_context():
+        assert db.session.get(Certificate, cert_id).status.value == "ready"
+
+
+def test_an_error_page_after_the_commit_still_renders_for_the_signed_in(app, client, login,
+                                                                       people, volunteer,
+                                                                       activity, monkeypatch):
+    """A page whose failure comes after its commit still gets the portal's error page, with
+    the signed-in user's menu (not a bare 500 from a detached user)."""
+    from portal.core import jobs
+    from tests.conftest import csrf_token
+
+    volunteer("wang")
+    act = activity(capacity=5)
+    login("wang")
+    page = client.get(f"/activities/{act['id']}")
+
+    def unforeseen(_pending):
+        raise RuntimeError("unforeseen")
+    monkeypatch.setattr(jobs, "_nudge", unforeseen)
+    monkeypatch.setitem(app.config, "REDIS_URL", app.config["REDIS_URL"] or "redis://127.0.0.1:1")
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    app.extensions.pop("portal_redis", None)
+    answer = client.post(f"/shifts/{act['shifts'][0]['id']}/signup",
+                         data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    app.extensions.pop("portal_redis", None)
+    assert answer.status_code == 500
+    html = answer.get_data(as_text=True)
+    assert "<html" in html and "wang" in html  # the portal's page, the user still signed in

@@ -171,3 +171,26 @@ def test_a_stale_drain_flag_delays_notifications_by_a_tick_at_most(app, client, 
                 sa.func.count(), sa.func.count(Notification.sent_at))).one()
             return counts[0] > 0 and counts[0] == counts[1]
     wait_until(delivered, 10, "the notification goes out despite the flag")
+
+
+def test_a_worker_started_while_redis_is_down_waits_for_it_and_stops_when_told(
+        app, client, token, approved, faults):
+    """Started with Redis down, the worker neither exits nor stops its periodic work; once
+    Redis is there it runs what waited. Told to stop (SIGTERM) while Redis is down, it stops."""
+    vid, _ids = approved
+    faults.stop_worker()
+    faults.stop_redis()
+    faults.start_worker()
+    cert = ask_certificate(client, token, vid)
+    time.sleep(1)
+    assert faults.worker.poll() is None, faults.log()
+    faults.start_redis()
+    wait_issued(app, cert["id"], faults)
+    faults.stop_redis()
+    time.sleep(1)
+    faults.worker.terminate()
+    try:
+        faults.worker.wait(timeout=8)
+    except Exception:
+        raise AssertionError("the worker did not stop:\n" + faults.log()) from None
+    faults.start_redis()
