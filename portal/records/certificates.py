@@ -14,6 +14,7 @@ import hmac
 import re
 import secrets
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app, render_template
@@ -99,6 +100,12 @@ def request_certificate(volunteer, start: date | None, end: date | None, *, acto
     if volunteer.status is VolunteerState.deleted:
         raise Conflict(_("This volunteer's account has been deleted."))
     issuer_key = f"org:{org.id}" if org is not None else "all"
+    if not _approved_minutes(volunteer.id, start, end, org):
+        # A certificate of 0.0 hours would verify as valid under the issuer's name.
+        raise ValidationFailed(_("Please correct the marked fields."), {"from": [
+            _("No approved service hours with this organisation in this period: there is "
+              "nothing to certify.") if org is not None else
+            _("No approved service hours in this period: there is nothing to certify.")]})
     existing = _pending(volunteer.id, start, end, issuer_key)
     if existing is not None and _still_coming(existing):
         return existing
@@ -119,6 +126,16 @@ def request_certificate(volunteer, start: date | None, end: date | None, *, acto
     record(actor, "certificate", cert.id, "request", to=cert.serial,
            reason=f"{start.isoformat()} – {end.isoformat()}", area_code=volunteer.community_code)
     return cert
+
+
+def _approved_minutes(volunteer_id: int, start: date, end: date, org) -> int:
+    lower, upper = day_bounds(start, end)
+    query = sa.select(sa.func.coalesce(sa.func.sum(ServiceRecord.minutes), 0)).where(
+        ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.status == RecordState.approved,
+        ServiceRecord.started_at >= lower, ServiceRecord.started_at < upper)
+    if org is not None:
+        query = query.where(ServiceRecord.org_id == org.id)
+    return db.session.scalar(query)
 
 
 def _still_coming(cert: Certificate) -> bool:
@@ -190,8 +207,10 @@ def snapshot(cert: Certificate, requester=None) -> dict:
         if text and text not in group["contents"] and len(group["contents"]) < 12:
             group["contents"].append(text[:100])
         total += minutes
-    for group in groups.values():
-        group["hours"] = hours_text(group["minutes"])
+    ordered = sorted(groups.values(), key=lambda g: (-g["minutes"], g["issuer"]))
+    for group, tenths in zip(ordered, shares_of_total([g["minutes"] for g in ordered]),
+                             strict=True):
+        group["hours"] = f"{tenths // 10}.{tenths % 10}"
     with force_locale("zh_Hans_CN"):
         id_type = str(ID_TYPE_TITLES.get(volunteer.id_type, volunteer.id_type))
     return {
@@ -201,10 +220,43 @@ def snapshot(cert: Certificate, requester=None) -> dict:
                       "volunteer_code": volunteer.volunteer_code},
         "period": cert.period(),
         "approved_minutes": total, "hours": hours_text(total),
-        "groups": sorted(groups.values(), key=lambda g: (-g["minutes"], g["issuer"])),
+        "groups": ordered,
         "issuer": _issuer(cert, requester),
         "issued_on": utcnow().astimezone(SHANGHAI).date().isoformat(),
     }
+
+
+class FontMissing(RuntimeError):
+    """The CJK font certificates embed is not installed: refuse rather than print boxes."""
+
+
+def cjk_font_url() -> str:
+    """The bundled Noto Sans CJK (the `noto-cjk-sans-otc` package), as a file URL for the
+    certificate's @font-face: certificates read the same on every machine, whatever fonts it
+    has (none at all included, where Pango would otherwise crash or print boxes)."""
+    try:
+        import noto_cjk_sans_otc
+
+        path = Path(str(noto_cjk_sans_otc.FONT_PATH))
+    except ImportError:
+        path = None
+    if path is None or not path.is_file() or path.stat().st_size < 1_000_000:
+        raise FontMissing("the CJK font for certificates is missing: reinstall the portal "
+                          "(`make install`; the package noto-cjk-sans-otc holds it)")
+    return path.resolve().as_uri()
+
+
+def shares_of_total(minutes: list[int]) -> list[int]:
+    """Each row's hours in tenths, rounded so that the rows add up to the total as printed
+    (the total rounded half-up; the tenths left over go to the rows that lost most by rounding
+    down, the largest remainder method): 3 × 3.2 h printed beside a total of 9.7 h would not."""
+    total = ((sum(minutes)) * 10 + 30) // 60
+    floors = [m * 10 // 60 for m in minutes]
+    rest = total - sum(floors)
+    by_remainder = sorted(range(len(minutes)), key=lambda i: (-(minutes[i] * 10 % 60), i))
+    for i in by_remainder[:max(0, rest)]:
+        floors[i] += 1
+    return floors
 
 
 def render_pdf(snap: dict, verify_url: str) -> bytes:
@@ -212,16 +264,18 @@ def render_pdf(snap: dict, verify_url: str) -> bytes:
 
     import weasyprint
 
+    font_url = cjk_font_url()  # before WeasyPrint lays anything out
+
     from portal.core.qr import qr_svg
 
     qr = "data:image/svg+xml;base64," + b64.b64encode(qr_svg(verify_url)).decode()
     with force_locale("zh_Hans_CN"):
         html = render_template("records/certificate_pdf.html", c=snap, verify_url=verify_url,
-                               qr=qr)
+                               qr=qr, font_url=font_url)
     return weasyprint.HTML(string=html).write_pdf()
 
 
-def warm_up() -> None:
+def warm_up() -> bytes:
     """Render one throw-away certificate, so that WeasyPrint, the template and the CJK fonts are
     loaded. The worker calls this once before it starts (portal.core.jobs.start_worker): RQ
     forks a work horse per job, and a horse inherits what the worker has loaded, whereas
@@ -236,7 +290,7 @@ def warm_up() -> None:
               "hours": "1.0", "groups": [group],
               "issuer": {"name": "民政局", "head": "", "handler": "", "contact": ""},
               "issued_on": "2024-12-31"}
-    render_pdf(sample, "http://localhost/verify/2024-ABCDEFGH-JKLMNP")
+    return render_pdf(sample, "http://localhost/verify/2024-ABCDEFGH-JKLMNP")
 
 
 def verify_link(serial: str, base_url: str | None) -> str:

@@ -58,6 +58,8 @@ def test_a_certificate_holds_the_serial_and_the_hours_and_its_chinese_renders(
     text = "".join(pdf_text(pdf.data, tmp_path).split())  # letter-spaced titles come apart
     assert cert["serial"] in text and "99.5" in text
     assert "志愿服务记录证明" in text and "志愿者wang" in text
+    # What is not set is left out, not printed as an empty line.
+    assert "负责人" not in text and "联系方式" not in text and "经办人：五社联动服务平台" in text
     masked = client.get(f"/api/v1/volunteers/{vid}", headers=token("wang")).get_json()
     assert masked["id_number_masked"] in text  # masked, never the full number
     full = _full_id(app, vid)
@@ -156,12 +158,12 @@ def test_the_issued_content_is_frozen_and_revocation_is_reported(client, token, 
     assert new["approved_minutes"] == 6000 and new["serial"] != cert["serial"]
 
 
-def test_asking_twice_while_pending_returns_the_pending_one(app, setting):
+def test_asking_twice_while_pending_returns_the_pending_one(app, approved):
     from portal.core.users import User
     from portal.records.certificates import request_certificate
     from portal.volunteers.models import Volunteer
 
-    vid, _aid = setting
+    vid, _ids = approved
     with app.app_context():
         volunteer = db.session.get(Volunteer, vid)
         user = db.session.scalar(sa.select(User).where(User.username == "wang"))
@@ -174,8 +176,38 @@ def test_asking_twice_while_pending_returns_the_pending_one(app, setting):
         db.session.rollback()
 
 
-def test_who_may_ask_and_bad_periods(client, token, setting, bureau):
-    vid, _aid = setting
+def test_rows_add_up_to_the_total_as_printed():
+    """Three organisers' 194 minutes each are 3.2 h apiece but 9.7 h together: the rows are
+    rounded so that they add up to the total (largest remainder), each within 0.1 h."""
+    import random
+
+    from portal.records.certificates import shares_of_total
+    from portal.records.models import hours_text
+
+    assert shares_of_total([194, 194, 194]) == [33, 32, 32]
+    rng = random.Random(7)
+    for _ in range(500):
+        minutes = [rng.randint(1, 3000) for _ in range(rng.randint(1, 8))]
+        tenths = shares_of_total(minutes)
+        assert f"{sum(tenths) // 10}.{sum(tenths) % 10}" == hours_text(sum(minutes))
+        assert all(abs(t - m / 6) < 1 for t, m in zip(tenths, minutes, strict=True))
+
+
+def test_no_certificate_for_a_period_without_approved_hours(client, token, setting, approved):
+    """A certificate of 0.0 hours would verify as valid under the issuer's name: refused, said
+    by the period's field; a pending record is not approved service."""
+    vid, aid = setting
+    last_week = {"from": (TODAY() - timedelta(days=7)).isoformat(), "to": TODAY().isoformat()}
+    client.post(API, headers=token("worker"), json=record_body(vid, aid, 30, 2))  # pending
+    refused = ask(client, token, vid, **last_week)
+    assert refused.status_code == 422
+    assert "No approved service hours" in str(refused.get_json()["error"]["fields"]["from"]) or \
+        "没有" in str(refused.get_json()["error"]["fields"]["from"])
+    assert ask(client, token, vid).status_code == 202  # the last 90 days hold 99.5 h
+
+
+def test_who_may_ask_and_bad_periods(client, token, approved, bureau):
+    vid, _ids = approved
     assert ask(client, token, vid, by="outsider").status_code == 404
     assert ask(client, token, vid, by="bayuquan").status_code == 404
     future = ask(client, token, vid, to=(TODAY() + timedelta(days=1)).isoformat())

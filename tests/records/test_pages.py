@@ -94,12 +94,12 @@ def test_the_volunteer_sees_hours_and_asks_for_a_correction_and_a_certificate(
     assert "有效" in chinese
 
 
-def test_the_organiser_revokes_by_page_and_strangers_see_nothing(client, login, token, setting,
+def test_the_organiser_revokes_by_page_and_strangers_see_nothing(client, login, token, approved,
                                                                  bureau, worker):
-    vid, aid = setting
+    vid, _ids = approved
     today = datetime.now(SHANGHAI).date()
     answer = client.post(f"/api/v1/volunteers/{vid}/certificates", headers=token("wang"),
-                         json={"from": (today - timedelta(days=5)).isoformat(),
+                         json={"from": (today - timedelta(days=90)).isoformat(),
                                "to": today.isoformat()}).get_json()
     if answer["status"] == "pending":
         wait_for_job(client, answer["job_id"], token("wang"))
@@ -212,3 +212,21 @@ def test_the_record_form_offers_only_the_activities_one_organises(client, login,
 
     assert community_activity in offered("worker") and org_activity not in offered("worker")
     assert org_activity in offered("boss") and community_activity not in offered("boss")
+
+
+def test_a_certificate_for_a_period_without_hours_is_refused_on_the_page(client, login, setting):
+    vid, _aid = setting
+    login("wang")
+    me = client.get("/me?lang=en").get_data(as_text=True)
+    today = datetime.now(SHANGHAI).date()
+    answer = client.post(f"/volunteers/{vid}/certificates?lang=en", data={
+        "csrf_token": csrf_token(me), "period_from": (today - timedelta(days=30)).isoformat(),
+        "period_to": today.isoformat(), "issuer": "0"})
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("#certificates")
+    page = client.get("/me?lang=en").get_data(as_text=True)
+    assert "No approved service hours in this period" in page
+    zh = client.post(f"/volunteers/{vid}/certificates?lang=zh", data={
+        "csrf_token": csrf_token(me), "period_from": (today - timedelta(days=30)).isoformat(),
+        "period_to": today.isoformat(), "issuer": "0"})
+    assert zh.status_code == 302
+    assert "没有经审核确认的服务时长" in client.get("/me?lang=zh").get_data(as_text=True)
