@@ -322,7 +322,7 @@ def build_openapi(app) -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "五社联动 portal API", "version": "1",
-                 "description": "The contract: see api-v1.md."},
+                 "description": "The JSON API of the portal; read as a page at /api/docs."},
         "servers": [{"url": "/"}],
         "paths": dict(sorted(paths.items())),
         "components": {"schemas": schemas,

@@ -278,6 +278,65 @@ def audit(object_type: str, object_id: str):
                            object_id=object_id)
 
 
+@bp.route("/api/docs")
+def api_docs():
+    """The API's reference, rendered here from the OpenAPI document (no assets from elsewhere):
+    for integrators on an intranet as much as for anyone with a clone."""
+    from flask import current_app
+
+    from portal.core.apiframe import build_openapi
+
+    spec = build_openapi(current_app)
+    schemas = spec["components"]["schemas"]
+    groups: dict[str, list[dict]] = {}
+    for path, methods in spec["paths"].items():
+        for method, op in methods.items():
+            body = None
+            if "requestBody" in op:
+                ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                body = _schema_fields(schemas, ref.rsplit("/", 1)[1])
+            groups.setdefault((op.get("tags") or ["other"])[0], []).append({
+                "method": method.upper(), "path": path, "summary": op["summary"],
+                "auth": bool(op.get("security")), "params": op.get("parameters", []),
+                "body": body, "anchor": op["operationId"].replace(".", "-"),
+                "responses": {k: v["description"] for k, v in op["responses"].items()
+                              if k != "default"}})
+    return render_template("core/api_docs.html", groups=dict(sorted(groups.items())),
+                           spec=spec)
+
+
+def _schema_fields(schemas: dict, name: str) -> list[dict]:
+    """A request body's fields: name, type, whether required, and its limits, from its JSON
+    schema (pydantic's)."""
+    schema = schemas.get(name, {})
+    required = set(schema.get("required", []))
+    fields = []
+    for field, prop in schema.get("properties", {}).items():
+        options = prop.get("anyOf", [prop])
+        kinds = []
+        for option in options:
+            if "$ref" in option:
+                target = schemas.get(option["$ref"].rsplit("/", 1)[1], {})
+                kinds.append("one of: " + ", ".join(map(str, target["enum"]))
+                             if "enum" in target else option["$ref"].rsplit("/", 1)[1])
+            elif option.get("type") == "array":
+                item = option.get("items", {})
+                of = item.get("type") or item.get("$ref", "").rsplit("/", 1)[-1] or "values"
+                kinds.append(f"array of {of}")
+            elif "enum" in option:
+                kinds.append("one of: " + ", ".join(map(str, option["enum"])))
+            elif option.get("type") != "null":
+                kinds.append(option.get("type", "any"))
+        limits = [f"{key} {option[key]}" for option in options
+                  for key in ("minLength", "maxLength", "minimum", "maximum", "pattern",
+                              "format") if key in option]
+        fields.append({"name": field, "type": " | ".join(kinds) or "any",
+                       "nullable": any(o.get("type") == "null" for o in options),
+                       "required": field in required, "limits": ", ".join(limits),
+                       "default": prop.get("default")})
+    return fields
+
+
 @bp.route("/healthz")
 def healthz():
     """For load balancers: 200 while the database answers (`degraded` when the queue does not:

@@ -132,11 +132,29 @@ def test_security_headers_on_every_response(client, path):
 def test_pages_carry_no_inline_script_and_no_cdn(client, yingkou, make_user, login):
     make_user("admin", "admin")
     login("admin")
-    for path in ("/", "/login", "/areas/210802001", "/users", "/users/new"):
+    for path in ("/", "/login", "/areas/210802001", "/users", "/users/new", "/api/docs"):
         html = client.get(path).get_data(as_text=True)
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
         assert not re.search(r"(src|href)=\"(https?:)?//", html), path
         assert not re.search(r"<[^>]+\son[a-z]+=", html), path
+
+
+def test_the_api_is_documented_by_the_portal_itself(client):
+    """/api/docs, for anyone (a clone has no api-v1.md beside it): every operation of the
+    OpenAPI document, with its parameters and body fields, in both languages' page chrome."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    for lang, heading in (("en", "API for developers"), ("zh", "开发者接口")):
+        page = client.get(f"/api/docs?lang={lang}")
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        assert heading in html
+        for path, methods in spec["paths"].items():
+            assert f"<code>{path}</code>" in html, path
+            for op in methods.values():
+                assert op["operationId"].replace(".", "-") in html
+    # a body's fields and limits: the signup's volunteer_id, the token's username
+    assert "<code>volunteer_id</code>" in html and "<code>username</code>" in html
+    assert "/api/docs" in client.get("/login").get_data(as_text=True)  # linked from every page
 
 
 @pytest.mark.parametrize("body", [
