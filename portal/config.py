@@ -73,7 +73,7 @@ def load_settings(instance_path: str) -> dict:
         "ID_HASH_KEY": id_hash_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
         # A pooled connection that rested this long is pinged before use (portal/core/pool.py).
-        "DB_PING_AFTER_IDLE": _int("DB_PING_AFTER_IDLE", 10),
+        "DB_PING_AFTER_IDLE": _int("DB_PING_AFTER_IDLE", 1),
         "REDIS_URL": env("REDIS_URL") or None,
         "RQ_QUEUES": [q.strip() for q in env("RQ_QUEUES", "default").split(",") if q.strip()],
         "REDIS_PREFIX": env("REDIS_PREFIX", "portal:"),
@@ -86,6 +86,8 @@ def load_settings(instance_path: str) -> dict:
         "JOB_RECOVERY_SECONDS": _int("JOB_RECOVERY_SECONDS", 300),
         "JOB_MAX_TRIES": _int("JOB_MAX_TRIES", 3),
         "JOB_TICK_SECONDS": _int("JOB_TICK_SECONDS", 30),
+        # A Redis that failed is not asked again by that process for this long.
+        "QUEUE_RETRY_SECONDS": _int("QUEUE_RETRY_SECONDS", 30),
         # Behind PgBouncer in transaction pooling: no server-side prepared statements.
         "DB_BEHIND_PGBOUNCER": _bool(env("DB_BEHIND_PGBOUNCER")),
         # Sessions: HttpOnly and SameSite=Lax always, Secure in production (behind TLS).

@@ -41,7 +41,7 @@ def _database_url(tmp: Path) -> str:
 # machine (tests/core/test_jobs.py).
 COALESCE_MS = 400
 # Recovery in seconds, not minutes: a lost job comes back within a test's patience.
-RECOVERY = {"JOB_RECOVERY_SECONDS": 3, "JOB_TICK_SECONDS": 1}
+RECOVERY = {"JOB_RECOVERY_SECONDS": 3, "JOB_TICK_SECONDS": 1, "QUEUE_RETRY_SECONDS": 1}
 
 
 @pytest.fixture(scope="session")

@@ -141,15 +141,37 @@ def using_redis() -> bool:
     return bool(current_app.config.get("REDIS_URL"))
 
 
+# A Redis that failed is left alone for QUEUE_RETRY_SECONDS by this process: one that hangs
+# instead of refusing would otherwise cost every request its timeout (the jobs wait in the
+# database, the failure counts go to the database, meanwhile).
+_queue_failed_at: dict[str, float] = {}
+
+
+def queue_usable() -> bool:
+    """False while this process saw Redis fail in the last QUEUE_RETRY_SECONDS."""
+    failed = _queue_failed_at.get(current_app.config.get("REDIS_URL") or "")
+    return failed is None or \
+        time.monotonic() - failed > current_app.config["QUEUE_RETRY_SECONDS"]
+
+
+def queue_failed(exc: Exception, what: str) -> None:
+    """Redis failed: say so once, and leave it alone for QUEUE_RETRY_SECONDS."""
+    url = current_app.config.get("REDIS_URL") or ""
+    if queue_usable():
+        log.warning("Redis unreachable (%s) %s; not asked again for %d s", type(exc).__name__,
+                    what, current_app.config["QUEUE_RETRY_SECONDS"])
+    _queue_failed_at[url] = time.monotonic()
+
+
 def redis_connection():
     from redis import Redis
 
     ext = current_app.extensions.setdefault("portal_redis", {})
     if "conn" not in ext:
-        # A Redis that went away must not hold a request: 2 s to connect, 5 s for an answer
-        # (a worker raises the latter for its own blocking reads).
+        # A Redis that went away must not hold a request: 2 s to connect or for an answer (a
+        # worker raises the latter for its own blocking reads).
         ext["conn"] = Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=2,
-                                     socket_timeout=5)
+                                     socket_timeout=2)
     return ext["conn"]
 
 
@@ -168,14 +190,15 @@ def _dispatch_after_commit(session):
     if not pending or not has_app_context():
         return
     if using_redis():
+        # Committed is committed: the request answers what it did. Without Redis the rows wait:
+        # a JobRun until its lease runs out and the recovery queues it again, the outbox until
+        # the worker's next tick drains it.
+        if not queue_usable():
+            return
         try:
             _nudge(pending)
         except QUEUE_ERRORS as exc:
-            # Committed is committed: the request answers what it did. The rows wait: a JobRun
-            # until its lease runs out and the recovery queues it again, the outbox until the
-            # worker's next tick drains it.
-            log.warning("queue unreachable (%s): %d job(s) wait in the database",
-                        type(exc).__name__, len(pending))
+            queue_failed(exc, f"({len(pending)} job(s) wait in the database)")
         return
     if has_request_context():
         # Inline, at the end of the request: the committing session still holds its
@@ -418,9 +441,12 @@ def failure_text(error: str | None) -> str:
 
 
 def _queue_answers() -> bool:
+    if not queue_usable():
+        return False
     try:
         return bool(redis_connection().ping())
-    except QUEUE_ERRORS:
+    except QUEUE_ERRORS as exc:
+        queue_failed(exc, "(lost jobs are queued again once it is back)")
         return False
 
 
@@ -506,6 +532,10 @@ def periodic_work() -> None:
         try:
             _resolve(path)()
             db.session.commit()
+        except OperationalError as exc:  # the database is away: one line a tick, no traceback
+            log.error("periodic work %s: database unavailable (%s)", path,
+                      str(exc.orig or exc).splitlines()[0][:200])
+            _forget_session()
         except Exception:
             log.exception("periodic work %s failed", path)
             _forget_session()
@@ -523,14 +553,16 @@ def set_progress(percent: int) -> None:
         job = get_current_job()
     except Exception:  # not in a worker
         job = None
-    if job is not None:
+    if job is not None and queue_usable():
         job.meta["progress"] = percent
-        with contextlib.suppress(*QUEUE_ERRORS):  # a nicety: the work goes on without Redis
+        try:
             job.save_meta()
+        except QUEUE_ERRORS as exc:  # a nicety: the work goes on without Redis
+            queue_failed(exc, "(progress not shown)")
 
 
 def _live_status(run: JobRun, status: str, progress: int) -> tuple[str, int]:
-    if not using_redis():
+    if not using_redis() or not queue_usable():
         return status, progress
     try:
         from rq.job import Job

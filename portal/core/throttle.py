@@ -8,7 +8,6 @@ a log line), so sign-in keeps working and keeps counting; the two tallies are no
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -18,10 +17,8 @@ from flask import current_app
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core.db import UTCDateTime, utcnow
-from portal.core.jobs import QUEUE_ERRORS
+from portal.core.jobs import QUEUE_ERRORS, queue_failed, queue_usable
 from portal.extensions import db
-
-log = logging.getLogger(__name__)
 
 
 class ThrottleHit(db.Model):
@@ -45,13 +42,13 @@ class Throttle:
 
     def count(self, key: str) -> int:
         bucket = self._bucket(key)
-        if current_app.config.get("REDIS_URL"):
+        if _redis_usable():
             try:
                 conn, rkey = _redis(), _rkey(bucket)
                 conn.zremrangebyscore(rkey, 0, time.time() - self.window)
                 return int(conn.zcard(rkey))
             except QUEUE_ERRORS as exc:
-                _redis_down(exc)
+                queue_failed(exc, "(failed sign-ins are counted in the database)")
         since = utcnow() - timedelta(seconds=self.window)
         return db.session.scalar(sa.select(sa.func.count()).select_from(ThrottleHit).where(
             ThrottleHit.bucket == bucket, ThrottleHit.at > since)) or 0
@@ -61,7 +58,7 @@ class Throttle:
         request's transaction (whatever it read is abandoned) and commits the hit, so that the
         failure counts although the request itself fails."""
         bucket = self._bucket(key)
-        if current_app.config.get("REDIS_URL"):
+        if _redis_usable():
             try:
                 conn, rkey, now = _redis(), _rkey(bucket), time.time()
                 pipe = conn.pipeline()
@@ -71,7 +68,7 @@ class Throttle:
                 pipe.execute()
                 return
             except QUEUE_ERRORS as exc:
-                _redis_down(exc)
+                queue_failed(exc, "(failed sign-ins are counted in the database)")
         now = datetime.now(UTC)
         db.session.rollback()
         db.session.add(ThrottleHit(bucket=bucket, at=now))
@@ -80,9 +77,8 @@ class Throttle:
         db.session.commit()
 
 
-def _redis_down(exc: Exception) -> None:
-    log.warning("throttle: Redis unreachable (%s); counting in the database",
-                type(exc).__name__)
+def _redis_usable() -> bool:
+    return bool(current_app.config.get("REDIS_URL")) and queue_usable()
 
 
 def _redis():

@@ -344,7 +344,13 @@ def healthz():
     database does not."""
     from flask import current_app, jsonify
 
-    from portal.core.jobs import QUEUE_ERRORS, redis_connection, using_redis
+    from portal.core.jobs import (
+        QUEUE_ERRORS,
+        queue_failed,
+        queue_usable,
+        redis_connection,
+        using_redis,
+    )
 
     body = {"status": "ok", "db": "ok", "queue": "redis" if using_redis() else "inline"}
     try:
@@ -355,9 +361,12 @@ def healthz():
         body["db"], body["status"] = "unreachable", "error"
     if using_redis():
         try:
+            if not queue_usable():  # failed a moment ago: not asked again yet
+                raise ConnectionError("Redis failed less than a minute ago")
             redis_connection().ping()
-        except QUEUE_ERRORS as exc:
-            current_app.logger.warning("healthz: redis unreachable: %s", type(exc).__name__)
+        except (*QUEUE_ERRORS, ConnectionError) as exc:
+            if queue_usable():
+                queue_failed(exc, "(healthz)")
             body["queue"] = "unreachable"
             if body["status"] == "ok":
                 body["status"] = "degraded"

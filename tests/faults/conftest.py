@@ -87,6 +87,15 @@ class Faults:
             Redis.from_url(self.url).shutdown(nosave=True)
         wait_until(lambda: not self._redis_answers(), 10, "Redis stops")
 
+    def pause_redis(self) -> None:
+        """Frozen, not gone: it accepts connections and answers nothing (a hung Redis)."""
+        pid = int((self.tmp / f"redis-{self.port}.pid").read_text())
+        os.kill(pid, signal.SIGSTOP)
+
+    def resume_redis(self) -> None:
+        pid = int((self.tmp / f"redis-{self.port}.pid").read_text())
+        os.kill(pid, signal.SIGCONT)
+
     def flush_redis(self) -> None:
         from redis import Redis
 

@@ -99,7 +99,8 @@ def test_redis_stopped_then_started_empty(app, client, token, approved, activity
     time.sleep(1)
     assert status_of(app, cert["id"]) == "pending"
     faults.start_redis()
-    assert client.get("/healthz").get_json()["status"] == "ok"
+    wait_until(lambda: client.get("/healthz").get_json()["status"] == "ok",
+               app.config["QUEUE_RETRY_SECONDS"] + 3, "healthz says ok again")
     wait_issued(app, cert["id"], faults)
 
     def delivered():
@@ -194,3 +195,27 @@ def test_a_worker_started_while_redis_is_down_waits_for_it_and_stops_when_told(
     except Exception:
         raise AssertionError("the worker did not stop:\n" + faults.log()) from None
     faults.start_redis()
+
+
+def test_a_hung_redis_costs_one_request_its_timeout_not_every_request(app, client, people,
+                                                                      monkeypatch, faults):
+    """Redis frozen (SIGSTOP: it accepts connections and never answers): the first request
+    that needs it waits for its timeout (2 s); the next ones leave it alone and answer at once,
+    counting failed sign-ins in the database; /healthz says degraded without waiting."""
+    monkeypatch.setitem(app.config, "QUEUE_RETRY_SECONDS", 30)
+    wrong = {"username": "worker", "password": "wrong-password"}
+    faults.pause_redis()
+    try:
+        started = time.monotonic()
+        assert client.post("/api/v1/auth/tokens", json=wrong).status_code == 401
+        first = time.monotonic() - started
+        started = time.monotonic()
+        for _ in range(5):
+            assert client.post("/api/v1/auth/tokens", json=wrong).status_code == 401
+        health = client.get("/healthz")
+        rest = time.monotonic() - started
+    finally:
+        faults.resume_redis()
+    assert first < 6, first  # one timeout (connect or answer), not one per command
+    assert rest < 1.5, rest
+    assert (health.status_code, health.get_json()["status"]) == (200, "degraded")
