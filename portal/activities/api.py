@@ -113,7 +113,12 @@ def activities_query():
         # JSON arrays differ by database; a LIKE on the stored array text works on both.
         query = query.where(sa.cast(Activity.skills, sa.String).contains(f'"{skill}"',
                                                                         autoescape=True))
-    return query.order_by(Activity.id.desc())
+    # Soonest first: by the start of each activity's next shift (the one a volunteer can still
+    # join), then the newest.
+    next_start = (sa.select(sa.func.min(Shift.starts_at))
+                  .where(Shift.activity_id == Activity.id, Shift.ends_at > services.utcnow())
+                  .correlate(Activity).scalar_subquery())
+    return query.order_by(next_start, Activity.id.desc())
 
 
 @bp.get("/activities")

@@ -53,6 +53,10 @@ class CancelForm(FlaskForm):
     submit = SubmitField(_l("Cancel my signup"))
 
 
+class CalendarLinkForm(FlaskForm):
+    submit = SubmitField(_l("Make my calendar address"))
+
+
 class CodeForm(FlaskForm):
     code = StringField(_l("Check-in code"), validators=[Optional(), Length(max=12)],
                        render_kw={"inputmode": "numeric", "autocomplete": "off"})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,10 +9,17 @@ from flask_login import current_user, login_required
 
 from portal.activities import services
 from portal.activities.api import activities_query
-from portal.activities.forms import ActivityForm, CancelForm, CodeForm, SignupForm
+from portal.activities.forms import (
+    ActivityForm,
+    CalendarLinkForm,
+    CancelForm,
+    CodeForm,
+    SignupForm,
+)
 from portal.activities.models import Activity, Shift, Signup, SignupState
 from portal.core.areas import Area
-from portal.core.db import SHANGHAI, aware
+from portal.core.audit import record
+from portal.core.db import aware
 from portal.core.permissions import can
 from portal.core.users import Role
 from portal.core.views import page_number, submit
@@ -136,29 +141,51 @@ def activity_new():
 @bp.route("/signups/<int:signup_id>.ics")
 @login_required
 def signup_ics(signup_id: int):
-    """The shift as a calendar event (RFC 5545), for the volunteer's phone calendar."""
+    """The shift as a calendar event, for the volunteer's phone calendar."""
+    from portal.activities.calendar import calendar_of
+
     signup = db.session.get(Signup, signup_id)
     if signup is None or not can(current_user, "signup.view", signup):
         abort(404)
-    shift, activity = signup.shift, signup.shift.activity
+    return Response(calendar_of([signup], signup.shift.activity.title),
+                    mimetype="text/calendar", headers={
+                        "Content-Disposition": f"attachment; filename=shift-{signup.shift_id}.ics"})
 
-    def stamp(when: datetime) -> str:
-        return when.astimezone(SHANGHAI).replace(tzinfo=None).strftime("%Y%m%dT%H%M%S")
 
-    def text(value: str) -> str:
-        return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,") \
-            .replace("\n", "\\n")
+@bp.route("/calendar/<token>.ics")
+def calendar_feed(token: str):
+    """All of a volunteer's shifts (and the last month's), at a private address a phone
+    calendar subscribes to: no sign-in, the token is the key (revoked by making a new one)."""
+    from portal.activities.calendar import calendar_of, feed_signups, volunteer_for_feed
 
-    body = "\r\n".join([
-        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Yingkou//Wushe Liandong portal//ZH",
-        "BEGIN:VEVENT", f"UID:signup-{signup.id}@wushe-portal",
-        f"DTSTAMP:{services.utcnow().strftime('%Y%m%dT%H%M%SZ')}",
-        f"DTSTART;TZID=Asia/Shanghai:{stamp(shift.starts_at)}",
-        f"DTEND;TZID=Asia/Shanghai:{stamp(shift.ends_at)}",
-        f"SUMMARY:{text(activity.title)}", f"LOCATION:{text(activity.location)}",
-        "END:VEVENT", "END:VCALENDAR", ""])
-    return Response(body, mimetype="text/calendar", headers={
-        "Content-Disposition": f"attachment; filename=shift-{shift.id}.ics"})
+    volunteer = volunteer_for_feed(token)
+    if volunteer is None:
+        abort(404)
+    body = calendar_of(feed_signups(volunteer.id), _("My volunteer shifts"))
+    return Response(body, mimetype="text/calendar",
+                    headers={"Cache-Control": "private, max-age=300"})
+
+
+@bp.post("/me/calendar-link")
+@login_required
+def calendar_link():
+    """Make (or make anew, revoking the old) the private address of my shifts' feed."""
+    from portal.activities.calendar import new_feed_token
+
+    volunteer = my_volunteer()
+    if volunteer is None:
+        abort(404)
+    form = CalendarLinkForm()  # a CSRF-checked button, nothing more
+    if not form.validate_on_submit():
+        abort(400)
+    token = new_feed_token(volunteer)
+    record(current_user, "volunteer", volunteer.id, "calendar_link",
+           area_code=volunteer.community_code)
+    db.session.commit()
+    flash(_("Your calendar address (keep it to yourself; making a new one stops this one): "
+            "{url}").format(url=url_for("activities.calendar_feed", token=token,
+                                        _external=True)), "success")
+    return redirect(url_for("volunteers.me") + "#calendar")
 
 
 def upcoming_signups(volunteer: Volunteer):

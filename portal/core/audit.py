@@ -126,6 +126,7 @@ ACTION_TITLES = {
     "deactivate": _l("deactivated"), "token_issue": _l("API token issued"),
     "token_revoke": _l("API token revoked"), "import_volunteers": _l("volunteers imported"),
     "signup": _l("signed up"), "cancel_signup": _l("signup cancelled"),
+    "calendar_link": _l("new calendar address made"),
     "check_in": _l("checked in"), "check_out": _l("checked out"),
     "insurance": _l("insurance recorded"),
     "approve": _l("approved"), "reject": _l("rejected"), "amend": _l("amended"),

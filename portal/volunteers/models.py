@@ -59,6 +59,8 @@ class Volunteer(db.Model):
     guardian_name: Mapped[str | None] = mapped_column(sa.String(50))
     guardian_phone: Mapped[str | None] = mapped_column(sa.String(20))
     guardian_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The private address of the volunteer's calendar feed: the hash of its token only.
+    calendar_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     status: Mapped[VolunteerState] = mapped_column(str_enum(VolunteerState, 16),
                                                    default=VolunteerState.registered)
     registered_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id",

@@ -125,7 +125,7 @@ def verify(volunteer_id: int):
 @bp.route("/me")
 @login_required
 def me():
-    from portal.activities.forms import CancelForm
+    from portal.activities.forms import CalendarLinkForm, CancelForm
     from portal.activities.queries import reason_title, recommendations
     from portal.activities.views import upcoming_signups
     from portal.records.views import me_context
@@ -137,6 +137,7 @@ def me():
     return render_template("volunteers/me.html", v=volunteer, SKILLS=SKILLS,
                            SERVICE_TYPES=SERVICE_TYPES, ID_TYPE_TITLES=ID_TYPE_TITLES,
                            upcoming=upcoming, cancel_form=CancelForm(), suggested=suggested,
+                           calendar_form=CalendarLinkForm(),
                            reason_title=reason_title, **service)
 
 

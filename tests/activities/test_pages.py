@@ -125,3 +125,21 @@ def test_check_in_is_offered_only_when_it_opens(app, client, people, activity, v
     login("worker")
     due = client.get(f"/shifts/{shift_id}/roster?lang=en").get_data(as_text=True)
     assert "/check-in" in due and "Check-in opens" not in due
+
+
+def test_cancelling_a_signup_asks_first(client, login, people, token, volunteer, activity):
+    """One tap must not cancel: the button opens a question, whose answer cancels."""
+    volunteer("wang")
+    act = activity(capacity=3)
+    signup = client.post(f"/api/v1/shifts/{act['shifts'][0]['id']}/signups",
+                         headers=token("wang"), json={}).get_json()
+    login("wang")
+    html = client.get(f"/activities/{act['id']}?lang=en").get_data(as_text=True)
+    question = html[html.index('<details class="d-inline-block signup-cancel">'):]
+    question = question[:question.index("</details>")]
+    assert "<summary" in question and "Your place goes to the next person waiting" in question
+    assert "Yes, cancel my signup" in question
+    done = client.post(f"/signups/{signup['id']}/cancel", data={"csrf_token": csrf_token(html)})
+    assert done.status_code == 302
+    assert client.get(f"/api/v1/signups/{signup['id']}", headers=token("wang")
+                      ).get_json()["status"] == "cancelled"
