@@ -127,6 +127,7 @@ ACTION_TITLES = {
     "token_revoke": _l("API token revoked"), "import_volunteers": _l("volunteers imported"),
     "signup": _l("signed up"), "cancel_signup": _l("signup cancelled"),
     "calendar_link": _l("new calendar address made"),
+    "roster_export": _l("roster exported (with phone numbers)"),
     "check_in": _l("checked in"), "check_out": _l("checked out"),
     "insurance": _l("insurance recorded"),
     "approve": _l("approved"), "reject": _l("rejected"), "amend": _l("amended"),

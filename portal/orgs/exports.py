@@ -4,30 +4,16 @@ from __future__ import annotations
 
 import io
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
+from portal.core.excel import add_sheet as _sheet
+from portal.core.excel import caption, new_book, saved
 from portal.orgs.queries import Coverage
 
 KIND_ZH = {"urban": "城市社区", "rural": "农村社区"}
 
 
-def _sheet(book: Workbook, title: str, headers: list[str], rows: list[list]) -> None:
-    sheet = book.create_sheet(title)
-    sheet.append(headers)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(row)
-    for column, header in zip(sheet.columns, headers, strict=False):
-        width = max([len(str(header)) * 2] + [len(str(c.value or "")) + 2 for c in column])
-        sheet.column_dimensions[column[0].column_letter].width = min(width, 40)
-    sheet.freeze_panes = "A2"
-
-
-def coverage_workbook(c: Coverage) -> io.BytesIO:
-    book = Workbook()
-    book.remove(book.active)
+def coverage_workbook(c: Coverage, area_name: str) -> io.BytesIO:
+    book = new_book()
+    title = caption("社区社会组织覆盖与专栏1指标", area_name)
     summary = [
         ["全部", c.total.communities, c.total.meeting_target, c.total.share,
          c.total.average],
@@ -37,7 +23,7 @@ def coverage_workbook(c: Coverage) -> io.BytesIO:
          c.rural.average],
     ]
     _sheet(book, "概况", ["类别", "社区数", "达标社区数", "达标比例(%)", "平均每社区组织数"],
-           summary)
+           summary, title=title)
     if c.children:
         _sheet(book, "下级区划", ["代码", "名称", "社区数", "达标社区数", "达标比例(%)",
                               "活跃社会组织数", "平均每社区组织数"],
@@ -62,10 +48,7 @@ def coverage_workbook(c: Coverage) -> io.BytesIO:
         ["常住人口", w["residents"], None],
         ["城镇常住人口", w["urban_residents"], None],
     ])
-    stream = io.BytesIO()
-    book.save(stream)
-    stream.seek(0)
-    return stream
+    return saved(book)
 
 
 def bar_chart(c: Coverage) -> dict | None:

@@ -354,7 +354,7 @@ def dashboard():
 @login_required
 def dashboard_export():
     area = _dashboard_area()
-    stream = exports.coverage_workbook(queries.coverage(area))
-    return send_file(stream, as_attachment=True,
-                     download_name=f"org-coverage-{area.code}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    from portal.core.excel import file_name, xlsx_response
+
+    stream = exports.coverage_workbook(queries.coverage(area), area.name)
+    return xlsx_response(stream, file_name("社区社会组织覆盖", area.name))

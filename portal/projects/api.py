@@ -661,6 +661,9 @@ def export_projects():
         ("2108" if user.is_admin else None)
     if not can(user, "catalogue.manage", area):
         raise ApiAbort(403)
-    return send_file(projects_workbook(area), as_attachment=True,
-                     download_name=f"项目-{area}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    from portal.core.areas import Area
+    from portal.core.excel import file_name, xlsx_response
+
+    place = db.session.get(Area, area)
+    name = place.name if place is not None else area
+    return xlsx_response(projects_workbook(area, name), file_name("项目", name))

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from portal.activities import services
 from portal.activities.models import Shift, Signup
@@ -109,6 +110,36 @@ def test_the_roster_is_the_organisers(client, people, login, volunteer, signed_u
     login("outsider")
     assert client.get(f"/shifts/{shift_id}/roster").status_code == 404
     assert client.get(f"/shifts/{shift_id}/qr.svg").status_code == 404
+    assert client.get(f"/shifts/{shift_id}/roster.xlsx").status_code == 404
+    login("wang")  # a volunteer sees no one's phone
+    assert client.get(f"/shifts/{shift_id}/roster.xlsx").status_code == 404
+
+
+def test_the_organiser_calls_prints_and_downloads_the_roster(app, client, people, login,
+                                                             signed_up):
+    """Phone numbers for the organiser (to call a volunteer), a print button, and an Excel file
+    whose download is audited (it holds personal data)."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from portal.core.audit import AuditEntry
+
+    shift_id, _signup_id = signed_up
+    login("worker")
+    html = client.get(f"/shifts/{shift_id}/roster?lang=en").get_data(as_text=True)
+    assert 'href="tel:13800138000"' in html and "data-print" in html
+    sheet = client.get(f"/shifts/{shift_id}/roster.xlsx")
+    assert sheet.status_code == 200 and sheet.mimetype.endswith("spreadsheetml.sheet")
+    book = load_workbook(io.BytesIO(sheet.data))
+    rows = list(book["名单"].iter_rows(values_only=True))
+    assert "班次名单" in rows[0][0]
+    assert rows[1][:4] == ("序号", "姓名", "志愿者编号", "手机号码")
+    assert rows[2][1] == "志愿者wang" and rows[2][3] == "13800138000"
+    with app.app_context():
+        audited = db.session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.action == "roster_export")).all()
+        assert len(audited) == 1 and audited[0].actor_name == "worker"
 
 
 def test_the_qr_page_lets_the_volunteer_check_in(app, client, people, login, signed_up):

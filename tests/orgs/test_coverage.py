@@ -219,6 +219,16 @@ def test_excel_export_has_chinese_headers_and_the_numbers(client, people, login,
                                            "目标", "尚缺"]
     assert [c.value for c in short[2]] == [URBAN, "八田地社区", "城市社区", 7, 10, 3]
     assert client.get("/dashboard/export.xlsx?area=210804").status_code == 403
+    # A title row says what, where and when; the file's name is Chinese with the date.
+    summary = book["概况"]
+    assert summary["A1"].value.startswith("社区社会组织覆盖与专栏1指标（站前区）")
+    assert "导出时间" in summary["A1"].value
+    assert [c.value for c in summary[2]][:2] == ["类别", "社区数"]
+    assert summary.freeze_panes == "A3"
+    disposition = response.headers["Content-Disposition"]
+    assert "filename*=UTF-8''" in disposition and "%E7%AB%99%E5%89%8D%E5%8C%BA" in disposition
+    # Columns fit Chinese text (a character counts twice).
+    assert short.column_dimensions["B"].width >= len("八田地社区") * 2
 
 
 def test_user_model_unchanged_by_reads(app, people):

@@ -416,6 +416,13 @@ def test_excel_export_of_the_area(app, client, token, reviewing):
     book = load_workbook(io.BytesIO(response.data))
     assert book.sheetnames == ["项目", "投标", "评分", "绩效评估"]
     assert book["投标"].max_row == 3
+    projects = book["项目"]
+    assert "项目" in projects["A1"].value and "站前区" in projects["A1"].value
+    assert [c.value for c in projects[2]][5] == "预算(元)"
+    budget = projects.cell(3, 6)
+    assert isinstance(budget.value, (int, float)) and budget.number_format == "#,##0.00"
+    amounts = [row[4].value for row in book["投标"].iter_rows(min_row=2)]
+    assert all(isinstance(a, (int, float)) for a in amounts)  # they can be summed
     assert client.get(f"{P}/export.xlsx", headers=token("boss")).status_code == 403
 
 

@@ -20,4 +20,8 @@
     }
     tick();
   });
+  // Print buttons (a roster on paper for the check-in desk).
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
 })();
