@@ -85,12 +85,36 @@ def record_list():
         .subquery()))
     open_ids = set(db.session.scalars(asking.where(
         CorrectionRequest.record_id.in_([r.id for r in rows])))) if rows else set()
+    approvable = {r.id for r in rows if r.status is RecordState.pending
+                  and can(current_user, "record.decide", r)
+                  and r.volunteer.user_id != current_user.id}
     return render_template("records/list.html", rows=rows, total=total, page=page,
                            per_page=PER_PAGE, status=state, RecordState=RecordState,
+                           approvable=approvable, bulk=BulkForm(),
                            corrections=corrections, waiting=waiting, open_ids=open_ids,
                            status_arg=status if corrections else (state.value if state
                                                                   else "all"),
                            may_enter=bool(_organised_activities()))
+
+
+@bp.post("/records/approve")
+@login_required
+def records_approve():
+    """Approve the records ticked in the list at once (each one the user may decide)."""
+    form = BulkForm()
+    if not form.validate_on_submit():
+        abort(400)
+    chosen = [int(i) for i in request.form.getlist("record_id") if i.isdigit()][:PER_PAGE]
+    rows = db.session.scalars(records_query(current_user, status=RecordState.pending)
+                              .where(ServiceRecord.id.in_(chosen))).all() if chosen else []
+    mine = [r for r in rows if can(current_user, "record.decide", r)]
+    done = services.approve_many(mine, actor=current_user)
+    db.session.commit()
+    if done:
+        flash(_("{n} records approved.").format(n=done), "success")
+    else:
+        flash(_("Tick the records to approve first."), "warning")
+    return redirect(url_for("records.record_list", status="pending"))
 
 
 def _organised_activities():

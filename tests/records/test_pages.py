@@ -230,3 +230,23 @@ def test_a_certificate_for_a_period_without_hours_is_refused_on_the_page(client,
         "period_to": today.isoformat(), "issuer": "0"})
     assert zh.status_code == 302
     assert "没有经审核确认的服务时长" in client.get("/me?lang=zh").get_data(as_text=True)
+
+
+def test_the_organiser_approves_a_selection_of_records_at_once(client, login, token, setting,
+                                                              bureau):
+    vid, aid = setting
+    ids = [client.post("/api/v1/service-records", headers=token("worker"),
+                       json=record_body(vid, aid, 24 * days, 2)).get_json()["id"]
+           for days in (3, 4, 5)]
+    login("zhanqian")  # the bureau sees records but decides none of them: nothing to tick
+    assert 'id="bulk-approve"' not in client.get("/records?lang=en").get_data(as_text=True)
+    login("worker")
+    html = client.get("/records?lang=en").get_data(as_text=True)
+    assert 'id="bulk-approve"' in html and all(f'value="{i}"' in html for i in ids)
+    done = client.post("/records/approve", data={"csrf_token": csrf_token(html),
+                                                 "record_id": [str(ids[0]), str(ids[2])]})
+    assert done.status_code == 302
+    states = [client.get(f"/api/v1/service-records/{i}", headers=token("worker"))
+              .get_json()["status"] for i in ids]
+    assert states == ["approved", "pending", "approved"]
+    assert "2 records approved" in client.get("/records?lang=en").get_data(as_text=True)
