@@ -56,9 +56,10 @@ class OrgForm(FlaskForm):
 
 
 class ReviewForm(FlaskForm):
+    # No decision is chosen for the reviewer: a consequential choice never defaults.
     decision = SelectField(_l("Decision"), choices=[
-        ("approve", _l("Approve")), ("request_changes", _l("Ask for changes")),
-        ("reject", _l("Reject"))])
+        ("", _l("Choose…")), ("approve", _l("Approve")), ("request_changes", _l("Ask for changes")),
+        ("reject", _l("Reject"))], validators=[DataRequired(_l("Choose a decision."))])
     comment = TextAreaField(_l("Comment (required unless approving)"),
                             validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Record the decision"))

@@ -96,7 +96,10 @@ class DrawForm(FlaskForm):
 
 
 class AwardForm(FlaskForm):
-    bid = SelectField(_l("Winning bid"), choices=[], coerce=int)
+    # No bid is chosen for the bureau (the list's first is not the best): it picks one.
+    bid = SelectField(_l("Winning bid"), choices=[],
+                      coerce=lambda v: int(v) if v not in (None, "") else None,
+                      validators=[InputRequired(_l("Choose the winning bid."))])
     award_amount = StringField(_l("Amount (yuan; the bid's if empty)"),
                                validators=[Optional(), Length(max=20)],
                                render_kw={"inputmode": "decimal"})

@@ -210,8 +210,7 @@ class Page:
         self.bids = db.session.scalars(sa.select(Bid).where(
             Bid.project_id == project.id, Bid.status == BidState.submitted)
             .order_by(Bid.id)).all() if self.manage else []
-        self.award.bid.choices = [(b.id, _("{org}: {amount} yuan").format(
-            org=b.org.name, amount=f"{b.requested_amount:,.2f}")) for b in self.bids]
+        self.award.bid.choices = [("", _("Choose…"))] + self._award_choices(project)
         admin_of = {o.id for o in self.orgs} | self._admin_org_ids()
         self.own_bids = db.session.scalars(sa.select(Bid).where(
             Bid.project_id == project.id, Bid.org_id.in_(admin_of))
@@ -237,6 +236,21 @@ class Page:
                 self.report_forms[m.id] = ReportForm(prefix=f"m{m.id}")
             if m.status is MilestoneState.reported and self.manage:
                 self.accept_forms[m.id] = AcceptForm(prefix=f"m{m.id}")
+
+    def _award_choices(self, project) -> list[tuple[int, str]]:
+        """The live bids in the ranking's order, each with its rank and score."""
+        if not self.bids:
+            return []
+        from portal.projects.services import ranking
+
+        amounts = {b.id: b.requested_amount for b in self.bids}
+        choices = []
+        for n, item in enumerate(ranking(project), start=1):
+            score = f"{item['score']:.2f}" if item["score"] is not None else _("not scored")
+            choices.append((item["bid_id"], _("No. {n}, {score}: {org}, {amount} yuan").format(
+                n=n, score=score, org=item["org_name"],
+                amount=f"{amounts[item['bid_id']]:,.2f}")))
+        return choices
 
     def _admin_org_ids(self) -> set[int]:
         from portal.orgs.models import OrgAdmin

@@ -147,3 +147,24 @@ def test_a_wrong_file_on_the_page_says_why(client, people, login, new_org):
         "csrf_token": csrf_token(page.get_data(as_text=True)), "kind": "charter",
         "file": (io.BytesIO(b"plain text"), "charter.pdf")}, content_type="multipart/form-data")
     assert "Only PDF, PNG or JPEG files." in client.get(url + "?lang=en").get_data(as_text=True)
+
+
+def test_the_review_chooses_nothing_for_the_bureau_and_shows_what_it_rests_on(
+        app, client, people, login, new_org):
+    """No decision preselected (a form sent without one is refused and changes nothing); the
+    review shows when it was submitted, who is in charge, what it does, and warns that no
+    documents are attached."""
+    org = new_org()
+    url = f"/orgs/{org['id']}"
+    login("zhanqian")
+    html = client.get(url + "?lang=en").get_data(as_text=True)
+    review = html[html.index('id="review"'):]
+    select = re.search(r'<select[^>]*name="decision"[^>]*>(.*?)</select>', review, re.S).group(1)
+    assert select.startswith('<option value="">') and "selected" not in select
+    assert 'id="review-facts"' in review and "Submitted on" in review
+    assert 'id="no-documents"' in review
+    response = form_post(client, url + "?lang=en", url + "/review",
+                         {"decision": "", "comment": "ok"})
+    assert response.status_code in (302, 422)
+    with app.app_context():
+        assert db.session.get(Org, org["id"]).status is OrgState.pending

@@ -258,6 +258,14 @@ def test_the_bureau_awards_by_page_and_the_public_sees_the_winner(app, client, l
     html = client.get(url + "?lang=en").get_data(as_text=True)
     assert 'id="ranking"' in html and "80.00" in html and "60.00" in html
     assert html.index(f'id="rank-{bids["rival"]}"') < html.index(f'id="rank-{bids["boss"]}"')
+    # The award picks no bid for the bureau; the choices come in the ranking's order.
+    select = re.search(r'<select[^>]*name="bid"[^>]*>(.*?)</select>', html, re.S).group(1)
+    assert re.match(r'<option (selected )?value="">', select)
+    assert not re.search(r'<option selected value="\d', select)
+    assert select.index(f'value="{bids["rival"]}"') < select.index(f'value="{bids["boss"]}"')
+    assert "No. 1, 80.00" in select
+    unchosen = client.post(url, data={"csrf_token": csrf_token(html), "award": "1", "bid": ""})
+    assert unchosen.status_code == 422
     over = client.post(url, data={"csrf_token": csrf_token(html), "award": "1",
                                   "bid": str(bids["rival"]), "award_amount": "90000.00"})
     assert over.status_code == 422 and 'id="award_amount-err"' in over.get_data(as_text=True)
