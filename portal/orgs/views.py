@@ -358,3 +358,12 @@ def dashboard_export():
 
     stream = exports.coverage_workbook(queries.coverage(area), area.name)
     return xlsx_response(stream, file_name("社区社会组织覆盖", area.name))
+
+
+@bp.app_template_global("my_orgs")
+def my_orgs() -> list[Org]:
+    """The organisations the signed-in user administers (for the home page)."""
+    if not current_user.is_authenticated:
+        return []
+    return db.session.scalars(sa.select(Org).join(OrgAdmin, OrgAdmin.org_id == Org.id).where(
+        OrgAdmin.user_id == current_user.id).order_by(Org.name)).all()

@@ -566,14 +566,27 @@ def reviewer_pool():
 
 
 @bp.app_template_global("my_reviews")
-def my_reviews() -> list[Project]:
-    """The projects the signed-in reviewer is assigned to (for the home page), latest first."""
+def my_reviews() -> list[dict]:
+    """The projects the signed-in reviewer is assigned to (for the home page), latest first,
+    each with how many of its live bids they have scored (or declared a conflict on)."""
     if not current_user.is_authenticated:
         return []
-    return db.session.scalars(sa.select(Project).join(
+    projects = db.session.scalars(sa.select(Project).join(
         Assignment, Assignment.project_id == Project.id).where(
         Assignment.user_id == current_user.id, Project.status != S.cancelled)
         .order_by(Project.bid_deadline.desc()).limit(20)).all()
+    ids = [p.id for p in projects]
+    live = dict(db.session.execute(
+        sa.select(Bid.project_id, sa.func.count()).where(
+            Bid.project_id.in_(ids), Bid.status == BidState.submitted)
+        .group_by(Bid.project_id)).all()) if ids else {}
+    done = dict(db.session.execute(
+        sa.select(Bid.project_id, sa.func.count()).join(ScoreSheet, ScoreSheet.bid_id == Bid.id)
+        .where(Bid.project_id.in_(ids), Bid.status == BidState.submitted,
+               ScoreSheet.reviewer_id == current_user.id)
+        .group_by(Bid.project_id)).all()) if ids else {}
+    return [{"project": p, "bids": live.get(p.id, 0), "scored": done.get(p.id, 0)}
+            for p in projects]
 
 
 @bp.app_template_filter("yuan")

@@ -503,3 +503,18 @@ def test_a_reviewer_finds_the_assignment_and_learns_the_bids_are_sealed(client, 
     review = client.get(f"/projects/{call['id']}/review?lang=en").get_data(as_text=True)
     assert 'id="sealed"' in review and "Bids are sealed until the bid deadline" in review
     assert "No bids to review" not in review
+
+
+def test_home_pages_say_which_bids_are_scored_and_which_organisations_are_mine(
+        client, login, token, reviewing):
+    project, bids = reviewing()
+    client.get(f"/api/v1/projects/{project['id']}", headers=token("zhanqian"))  # now reviewing
+    login("rev1")
+    home = client.get("/?lang=en").get_data(as_text=True)
+    assert 'id="my-reviews"' in home and "0 of 2 bids scored" in home
+    client.post(f"/api/v1/bids/{bids['rival']}/scores", headers=token("rev1"),
+                json={"scores": {"服务方案": 80, "团队能力": 70, "预算合理性": 90}})
+    assert "1 of 2 bids scored" in client.get("/?lang=en").get_data(as_text=True)
+    login("boss")
+    mine = client.get("/?lang=en").get_data(as_text=True)
+    assert 'id="my-orgs"' in mine and "boss的组织" in mine and "rival的组织" not in mine
