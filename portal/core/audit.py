@@ -82,6 +82,33 @@ def register_object(object_type: str):
     return decorator
 
 
+# object_type -> (endpoint, its id argument): the page an audit row links back to.
+OBJECT_PAGES = {
+    "org": ("orgs.org_show", "org_id"), "incubation": ("orgs.incubation_show", "incubation_id"),
+    "activity": ("activities.activity_show", "activity_id"),
+    "service_record": ("records.record_show", "record_id"),
+    "certificate": ("records.certificate_show", "certificate_id"),
+    "project": ("projects.project_show", "project_id"),
+    "volunteer": ("records.volunteer_service", "volunteer_id"), "area": ("core.areas", "code"),
+}
+
+
+def object_page(object_type: str, object_id) -> str | None:
+    """The address of the object's own page, where it has one."""
+    from flask import url_for
+
+    page = OBJECT_PAGES.get(object_type)
+    if page is None:
+        return None
+    endpoint, arg = page
+    value = str(object_id)
+    if arg != "code":
+        if not value.isdigit():
+            return None
+        value = int(value)
+    return url_for(endpoint, **{arg: value})
+
+
 def object_area(object_type: str, object_id: str) -> str | None:
     """The object's area code, NO_AREA for an object with none, None if it does not exist."""
     resolver = OBJECT_AREAS.get(object_type)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -20,9 +21,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.core import areas as area_service
 from portal.core.areas import CHILD_LEVEL, Area, AreaData
-from portal.core.audit import entries_for, object_area
+from portal.core.audit import entries_for, object_area, object_page
 from portal.core.auth import authenticate
-from portal.core.db import parse_id
+from portal.core.db import SHANGHAI, parse_id
 from portal.core.errors import DomainError
 from portal.core.forms import AreaForm, LoginForm, LogoutForm, UserForm
 from portal.core.i18n import normalise
@@ -275,7 +276,53 @@ def audit(object_type: str, object_id: str):
     authorize(current_user, "audit.read", (object_type, object_id))
     rows = db.session.scalars(entries_for(object_type, object_id)).all()
     return render_template("core/audit.html", rows=rows, object_type=object_type,
-                           object_id=object_id)
+                           object_id=object_id, back=object_page(object_type, object_id))
+
+
+AUDIT_PER_PAGE = 50
+
+
+@bp.route("/audit")
+@login_required
+def audit_log():
+    """The bureau's area-wide audit log, newest first: searchable by text (who, what, why),
+    kind of object and dates. The admin sees everything."""
+    from portal.core.areas import under
+    from portal.core.audit import OBJECT_TITLES, AuditEntry
+
+    scopes = list(current_user.scopes(Role.bureau))
+    if not current_user.is_admin and not scopes:
+        abort(403)
+    args = request.args
+    query = sa.select(AuditEntry)
+    if not current_user.is_admin:
+        query = query.where(sa.or_(*(under(AuditEntry.area_code, s) for s in scopes)))
+    text = (args.get("q") or "").strip()[:100]
+    if text:
+        query = query.where(sa.or_(*(column.contains(text, autoescape=True) for column in (
+            AuditEntry.actor_name, AuditEntry.reason, AuditEntry.from_value,
+            AuditEntry.to_value)), AuditEntry.object_id == text))
+    kind = args.get("type") or ""
+    if kind in OBJECT_TITLES:
+        query = query.where(AuditEntry.object_type == kind)
+    for name, op in (("from", "ge"), ("to", "lt")):
+        try:
+            day = date.fromisoformat(args.get(name) or "")
+        except ValueError:
+            continue
+        bound = datetime.combine(day + timedelta(days=1 if op == "lt" else 0), time(), SHANGHAI)
+        query = query.where(AuditEntry.at >= bound if op == "ge" else AuditEntry.at < bound)
+    page = page_number()
+    rows = db.session.scalars(query.order_by(AuditEntry.id.desc()).limit(AUDIT_PER_PAGE + 1)
+                              .offset((page - 1) * AUDIT_PER_PAGE)).all()
+    query_args = {k: v for k, v in args.items() if k != "page"}
+
+    def page_url(n: int) -> str:
+        return url_for("core.audit_log", **query_args, page=n)
+    return render_template(
+        "core/audit_log.html", rows=rows[:AUDIT_PER_PAGE], kinds=OBJECT_TITLES, args=args,
+        object_page=object_page, prev_url=page_url(page - 1) if page > 1 else None,
+        next_url=page_url(page + 1) if len(rows) > AUDIT_PER_PAGE else None)
 
 
 @bp.route("/api/docs")

@@ -84,6 +84,9 @@ def test_audit_page_for_the_bureau(client, people, login):
     login("zhanqian")
     page = client.get("/audit/area/210802001001")
     assert page.status_code == 200 and "八田地社区" in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)  # a way back to the object, and to the whole log
+    assert 'id="audit-back"' in html and 'href="/areas/210802001001"' in html
+    assert 'href="/audit"' in html
     assert client.get("/audit/area/210804100201").status_code == 403
     assert client.get("/audit/area/999").status_code == 404
 
@@ -106,3 +109,30 @@ def test_every_audited_action_has_a_title():
     assert found, "no audited actions found: the pattern no longer matches the code"
     missing = sorted(a for a in found if a not in ACTION_TITLES)
     assert missing == []
+
+
+def test_the_bureau_searches_its_area_wide_audit_log(client, people, login, token):
+    from datetime import date, timedelta
+
+    client.post("/api/v1/areas", headers=token("zhanqian"),
+                json={"code": "210802001007", "name": "新站前社区"})
+    client.post("/api/v1/areas", headers=token("bayuquan"),
+                json={"code": "210804100207", "name": "新鲅鱼圈村"})
+    login("zhanqian")
+    html = client.get("/audit?lang=en").get_data(as_text=True)
+    assert 'id="audit-rows"' in html and "新站前社区" in html and "新鲅鱼圈村" not in html
+    found = client.get("/audit?q=新站前&type=area").get_data(as_text=True)
+    assert "210802001007" in found and "210802001001" not in found
+    assert "210802001007" not in client.get("/audit?type=org").get_data(as_text=True)
+    tomorrow = (date.today() + timedelta(days=2)).isoformat()
+    assert "210802001007" not in client.get(f"/audit?from={tomorrow}").get_data(as_text=True)
+    assert "210802001007" in client.get("/audit?to=" + tomorrow).get_data(as_text=True)
+    assert client.get("/audit?from=not-a-date").status_code == 200
+    login("bayuquan")
+    assert "新鲅鱼圈村" in client.get("/audit").get_data(as_text=True)
+    assert "新站前社区" not in client.get("/audit").get_data(as_text=True)
+    login("admin")
+    everything = client.get("/audit").get_data(as_text=True)
+    assert "新站前社区" in everything and "新鲅鱼圈村" in everything
+    login("worker")
+    assert client.get("/audit").status_code == 403
