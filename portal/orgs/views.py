@@ -346,8 +346,13 @@ def dashboard():
     result = queries.coverage(area)
     trail = [a for a in (db.session.get(Area, area.code[:n]) for n in (4, 6, 9, 12)
                          if n <= len(area.code)) if a is not None]
+    # The drill-down ends at a community: its organisations, the ones that count first.
+    community_orgs = db.session.scalars(
+        sa.select(Org).where(Org.community_code == area.code)
+        .order_by(sa.case((Org.status == OrgState.active, 0), else_=1), Org.name)).all() \
+        if area.level.value == "community" else []
     return render_template("orgs/dashboard.html", area=area, c=result, trail=trail,
-                           chart=exports.bar_chart(result))
+                           chart=exports.bar_chart(result), community_orgs=community_orgs)
 
 
 @bp.route("/dashboard/export.xlsx")

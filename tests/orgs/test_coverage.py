@@ -197,6 +197,12 @@ def test_dashboard_page_with_chart_in_both_languages(client, people, login, orgs
     assert 'class="lacking">6<' in html
     drill = client.get("/dashboard?area=210802").get_data(as_text=True)
     assert "八田地街道" in drill
+    # ... down to a community, which lists its organisations (the active ones first).
+    orgs_in(URBAN, 1, status="pending")
+    community = client.get(f"/dashboard?area={URBAN}&lang={lang}").get_data(as_text=True)
+    listed = community[community.index('id="community-orgs"'):]
+    assert listed.count("/orgs/") == 5
+    assert listed.index(f"组织{URBAN}-active-0") < listed.index(f"组织{URBAN}-pending-0")
 
 
 def test_dashboard_scopes_for_pages(client, people, login):
