@@ -141,7 +141,9 @@ class EvaluationForm(FlaskForm):
 
 
 class BidForm(FlaskForm):
-    org = SelectField(_l("Organisation"), choices=[], coerce=int)
+    org = SelectField(_l("Organisation"), choices=[],
+                      coerce=lambda v: int(v) if v not in (None, "") else None,
+                      validators=[InputRequired(_l("Choose the organisation that bids."))])
     requested_amount = StringField(_l("Requested amount (yuan)"),
                                    validators=[DataRequired(), Length(max=20)],
                                    render_kw={"inputmode": "decimal"})

@@ -201,7 +201,10 @@ class Page:
             (m.user_id, (m.user.display_name or m.user.username)
              + (f" · {m.field}" if m.field else "")) for m in self.pool]
         self.orgs = _administered_orgs()
-        self.bid.org.choices = [(o.id, o.name) for o in self.orgs]
+        # Bidding as the wrong organisation is easy when one is preselected: with more than
+        # one, the admin chooses.
+        self.bid.org.choices = ([("", _("Choose…"))] if len(self.orgs) > 1 else []) + \
+            [(o.id, o.name) for o in self.orgs]
         tiers = [("", _("No tier"))] + [
             (t["name"], _("{name} (up to {amount} yuan)").format(name=t["name"],
                                                                   amount=yuan(t["max_amount"])))
@@ -278,6 +281,7 @@ def project_show(project_id: int):
 def _project_post(page: Page) -> int:
     """One of the project page's forms, by its button. 200 = done; else the form's status."""
     project, form, actor = page.project, request.form, current_user
+    done = _("Saved.")
 
     def manage():
         authorize(actor, "project.manage", project)
@@ -285,19 +289,23 @@ def _project_post(page: Page) -> int:
     if "publish" in form:
         manage()
         _done, status = submit(page.publish, lambda: services.publish(project, actor=actor))
+        done = _("The call is published: organisations may bid until the deadline.")
     elif "cancel" in form:
         manage()
         _done, status = submit(page.cancel, lambda: services.cancel(
             project, page.cancel.cancel_reason.data, actor=actor), {"reason": "cancel_reason"})
+        done = _("The project is cancelled.")
     elif "assign" in form:
         manage()
         _done, status = submit(page.assign, lambda: services.assign_reviewer(
             project, db.session.get(User, page.assign.reviewer.data), actor=actor),
             {"user_id": "reviewer"})
+        done = _("The reviewer is assigned.")
     elif "draw" in form:
         manage()
         _done, status = submit(page.draw, lambda: services.draw_reviewers(
             project, page.draw.count.data, actor=actor))
+        done = _("The reviewers are drawn.")
     elif "award" in form:
         manage()
         f = page.award
@@ -305,24 +313,29 @@ def _project_post(page: Page) -> int:
             project, f.bid.data, actor=actor, amount=(f.award_amount.data or "").strip() or None,
             contract_start=f.contract_start.data, contract_end=f.contract_end.data),
             {"bid_id": "bid", "amount": "award_amount"})
+        done = _("Awarded: the winner and the amount are now public.")
     elif "add_milestone" in form:
         manage()
         f = page.milestone
         _done, status = submit(f, lambda: services.add_milestone(
             project, f.milestone_title.data, f.due_on.data, actor=actor),
             {"title": "milestone_title"})
+        done = _("The milestone is added.")
     elif "evaluate" in form:
         authorize(actor, "project.evaluate", project)
         f = page.evaluation
         _done, status = submit(f, lambda: services.evaluate(
             project, f.eval_score.data, f.eval_comment.data or None, None, actor=actor),
             {"score": "eval_score", "grade": "eval_score"})
+        done = _("The evaluation is recorded and the project closed.")
     elif "place_bid" in form:
         status = _place_bid(page)
+        done = _("Your bid is submitted. You may edit it, add attachments or withdraw it until "
+                 "the deadline.")
     else:
         status = _prefixed_post(page)
     if status == 200:
-        flash(_("Saved."), "success")
+        flash(done, "success")
     else:
         db.session.expire_all()
     return status

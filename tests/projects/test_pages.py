@@ -133,6 +133,8 @@ def test_an_org_admin_bids_edits_and_withdraws_by_page(client, login, token, org
     assert done.status_code == 302
     html = client.get(url + "?lang=zh").get_data(as_text=True)
     assert "我们的投标" in html and "42,000.00 元" in html
+    # The message says what happened, not only "saved" (in the language of the request).
+    assert "投标已提交" in html or "Your bid is submitted" in html
     twice = client.post(url, data={"csrf_token": csrf_token(html), "place_bid": "1",
                                    "org": str(orgs["boss"]), "requested_amount": "41000.00"})
     assert twice.status_code == 409
@@ -518,3 +520,24 @@ def test_home_pages_say_which_bids_are_scored_and_which_organisations_are_mine(
     login("boss")
     mine = client.get("/?lang=en").get_data(as_text=True)
     assert 'id="my-orgs"' in mine and "boss的组织" in mine and "rival的组织" not in mine
+
+
+def test_an_admin_of_two_organisations_chooses_which_one_bids(client, login, token, orgs,
+                                                             published):
+    from tests.orgs.conftest import org_body, valid_uscc
+
+    second = client.post("/api/v1/orgs", headers=token("boss"), json={
+        **org_body(name="boss的第二个组织", registration="registered"), "uscc": valid_uscc(7)})
+    assert client.post(f"/api/v1/orgs/{second.get_json()['id']}/review",
+                       headers=token("zhanqian"),
+                       json={"decision": "approve", "comment": "ok"}).status_code == 200
+    project = published()
+    url = f"/projects/{project['id']}"
+    login("boss")
+    html = client.get(url + "?lang=en").get_data(as_text=True)
+    select = re.search(r'<select[^>]*name="org"[^>]*>(.*?)</select>', html, re.S).group(1)
+    assert re.match(r'<option (selected )?value="">', select)
+    unchosen = client.post(url, data={"csrf_token": csrf_token(html), "place_bid": "1",
+                                      "org": "", "requested_amount": "42000.00"})
+    assert unchosen.status_code == 422
+    assert "Choose the organisation that bids." in unchosen.get_data(as_text=True)
