@@ -37,9 +37,15 @@ def my_volunteer() -> Volunteer | None:
 
 @bp.route("/activities")
 def activity_list():
+    from portal.core.areas import AreaLevel, place_choices
+
     page = db.paginate(activities_query(), page=page_number(), per_page=20, error_out=False)
+    # Where, by name: the counties and their townships (a community's activities are also
+    # found by its township's).
+    places = place_choices(db.session.scalars(sa.select(Area).where(
+        Area.level.in_((AreaLevel.county, AreaLevel.township))).order_by(Area.code)).all())
     return render_template("activities/list.html", page=page, SERVICE_TYPES=SERVICE_TYPES,
-                           SKILLS=SKILLS)
+                           SKILLS=SKILLS, places=places)
 
 
 @bp.route("/activities/<int:activity_id>")

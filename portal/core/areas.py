@@ -345,3 +345,36 @@ def communities(scopes: list[str] | None = None) -> list[Area]:
     if scopes:
         query = query.where(sa.or_(*[under(Area.code, s) for s in scopes]))
     return db.session.scalars(query).all()
+
+
+def community_choices(areas: list[Area], first: tuple[str, str] | None = None) -> dict:
+    """Communities for a select, by name: grouped under "county · township" (an <optgroup>
+    each), never a code to read. One query for the parents. `first`: a choice above the
+    groups (say ("", "—"))."""
+    parents = {a.parent_code for a in areas if a.parent_code}
+    names = dict(db.session.execute(sa.select(Area.code, Area.name).where(
+        Area.code.in_(parents | {p[:6] for p in parents}))).all()) if parents else {}
+    groups: dict[str, list[tuple[str, str]]] = {}
+    if first is not None:
+        groups[""] = [first]
+    for area in areas:
+        township = area.parent_code or ""
+        label = " · ".join(n for n in (names.get(township[:6]), names.get(township)) if n)
+        groups.setdefault(label or "—", []).append((area.code, area.name))
+    return groups
+
+
+def place_choices(areas: list[Area]) -> list[tuple[str, str]]:
+    """Areas of different levels (a city, counties, townships) for a select, by name, each under
+    its parent's: 营口市 / 站前区 / 站前区 · 八田地街道."""
+    names = {a.code: a.name for a in areas}
+    missing = {a.parent_code for a in areas if a.parent_code and a.parent_code not in names}
+    if missing:
+        names.update(dict(db.session.execute(
+            sa.select(Area.code, Area.name).where(Area.code.in_(missing))).all()))
+    labelled = []
+    for area in areas:
+        parent = names.get(area.parent_code or "") if area.level in (
+            AreaLevel.township, AreaLevel.community) else None
+        labelled.append((area.code, f"{parent} · {area.name}" if parent else area.name))
+    return labelled

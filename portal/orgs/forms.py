@@ -8,6 +8,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal.core.areas import community_choices
 from portal.orgs.models import (
     RATINGS,
     Certificate,
@@ -52,7 +53,7 @@ class OrgForm(FlaskForm):
         self.category.choices = choices(OrgCategory)
         self.registration.choices = choices(Registration)
         self.rating.choices = [("", "—")] + [(r, r) for r in RATINGS]
-        self.community_code.choices = [(a.code, f"{a.name} ({a.code})") for a in communities]
+        self.community_code.choices = community_choices(list(communities))
 
 
 class ReviewForm(FlaskForm):
@@ -122,6 +123,6 @@ class WorkerForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.kind.choices = choices(WorkerKind)
         self.certificate.choices = choices(Certificate)
-        self.employer_community_code.choices = [("", "—")] + [
-            (a.code, f"{a.name} ({a.code})") for a in communities]
+        self.employer_community_code.choices = community_choices(list(communities),
+                                                                 first=("", "—"))
         self.employer_org_id.choices = [("", "—")] + [(str(o.id), o.name) for o in orgs]

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal.core.areas import Area, AreaLevel, under
+from portal.core.areas import Area, AreaLevel, place_choices, under
 from portal.core.db import SHANGHAI, utcnow
 from portal.core.errors import ValidationFailed
 from portal.core.permissions import authorize, can
@@ -128,7 +128,7 @@ def project_new():
         abort(403)
     form = ProjectForm()
     form.kind.choices = [(k.value, k.title) for k in ProjectKind]
-    form.area_code.choices = [(a.code, f"{a.name} ({a.code})") for a in _area_choices(scopes)]
+    form.area_code.choices = place_choices(list(_area_choices(scopes)))
     form.catalogue_item_id.choices = [(0, _("None (venture philanthropy)"))] + [
         (i.id, f"{i.year} · {i.name} · {i.category} ({i.unit})")
         for i in _catalogue_choices(scopes)]
@@ -498,7 +498,7 @@ def catalogue():
     area = request.args.get("area") if request.args.get("area") in scopes else \
         (areas[0].code if areas else None)
     add, publish = CatalogueItemForm(), PublishCatalogueForm()
-    add.area.choices = [(a.code, f"{a.name} ({a.code})") for a in areas]
+    add.area.choices = place_choices(list(areas))
     if request.method == "GET":
         add.year.data, add.area.data = year, area
     status = 200
@@ -558,7 +558,7 @@ def reviewer_pool():
     areas = db.session.scalars(sa.select(Area).where(Area.code.in_(scopes))
                                .order_by(Area.code)).all()
     form = PoolForm()
-    form.area.choices = [(a.code, f"{a.name} ({a.code})") for a in areas]
+    form.area.choices = place_choices(list(areas))
 
     def action():
         authorize(current_user, "catalogue.manage", form.area.data)

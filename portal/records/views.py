@@ -18,7 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal.core.areas import Area
+from portal.core.areas import Area, place_choices
 from portal.core.db import SHANGHAI, utcnow
 from portal.core.errors import DomainError, ValidationFailed
 from portal.core.jobs import run_inline_jobs, using_redis
@@ -422,7 +422,7 @@ def national_export():
     form = ExportForm()
     areas = db.session.scalars(sa.select(Area).where(Area.code.in_(scopes))
                                .order_by(Area.code)).all()
-    form.area.choices = [(a.code, f"{a.name} ({a.code})") for a in areas]
+    form.area.choices = place_choices(list(areas))
     today = utcnow().astimezone(SHANGHAI).date()
     if request.method == "GET":
         form.period_to.data = today

@@ -15,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal.core.areas import community_choices
 from portal.core.forms import MultiCheckboxField
 from portal.volunteers.catalogues import DAYPARTS, SERVICE_TYPES, SKILLS, WEEKDAYS
 from portal.volunteers.models import ID_TYPE_TITLES
@@ -57,7 +58,7 @@ class RegisterForm(FlaskForm):
     def __init__(self, *args, communities=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.id_type.choices = [(k, v) for k, v in ID_TYPE_TITLES.items()]
-        self.community_code.choices = [(a.code, f"{a.name} ({a.code})") for a in communities]
+        self.community_code.choices = community_choices(list(communities))
         self.service_types.choices = list(SERVICE_TYPES.items())
         self.skills.choices = list(SKILLS.items())
         self.availability.choices = [(f"{d}_{p}", f"{dt} · {pt}")
@@ -84,7 +85,7 @@ class ProfileForm(FlaskForm):
 
     def __init__(self, *args, communities=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.community_code.choices = [(a.code, f"{a.name} ({a.code})") for a in communities]
+        self.community_code.choices = community_choices(list(communities))
         self.service_types.choices = list(SERVICE_TYPES.items())
         self.skills.choices = list(SKILLS.items())
         self.availability.choices = [(f"{d}_{p}", f"{dt} · {pt}")

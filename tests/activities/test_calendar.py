@@ -87,3 +87,22 @@ def test_activities_are_listed_soonest_first(client, people, activity):
     assert listed == [soon, middle, late]
     page = client.get("/activities").get_data(as_text=True)
     assert page.index("明天的活动") < page.index("后天的活动") < page.index("下周的活动")
+
+
+def test_places_are_chosen_by_name_not_by_code(client, people, activity):
+    """The activity filter and the registration's community picker name places (county ·
+    township · community); nobody types or reads a 12-digit code."""
+    import re as regex
+
+    activity(title="八田地的活动")
+    listing = client.get("/activities?lang=zh").get_data(as_text=True)
+    picker = regex.search(r'<select[^>]*name="area"[^>]*>(.*?)</select>', listing, regex.S)
+    assert picker and "站前区 · 八田地街道" in picker.group(1)
+    assert "八田地的活动" in client.get("/activities?area=210802001").get_data(as_text=True)
+    assert "八田地的活动" not in client.get("/activities?area=210804").get_data(as_text=True)
+    register = client.get("/register?lang=zh").get_data(as_text=True)
+    select = regex.search(r'<select[^>]*name="community_code"[^>]*>(.*?)</select>', register,
+                          regex.S).group(1)
+    assert '<optgroup label="站前区 · 八田地街道">' in select
+    assert ">八田地社区</option>" in select
+    assert not regex.search(r">[^<]*\d{12}[^<]*</option>", select)  # no code in a label
