@@ -101,7 +101,8 @@ def activities_query():
         query = query.where(sa.or_(Activity.title.contains(q, autoescape=True),
                                    Activity.location.contains(q, autoescape=True)))
     start, end = _date_arg("from"), _date_arg("to")
-    shifts = sa.select(Shift.activity_id).where(Shift.ends_at > services.utcnow())
+    shifts = sa.select(Shift.activity_id).where(Shift.ends_at > services.utcnow(),
+                                                Shift.cancelled_at.is_(None))
     if start:
         shifts = shifts.where(Shift.starts_at >= datetime.combine(start, time(), SHANGHAI))
     if end:
@@ -116,7 +117,8 @@ def activities_query():
     # Soonest first: by the start of each activity's next shift (the one a volunteer can still
     # join), then the newest.
     next_start = (sa.select(sa.func.min(Shift.starts_at))
-                  .where(Shift.activity_id == Activity.id, Shift.ends_at > services.utcnow())
+                  .where(Shift.activity_id == Activity.id, Shift.ends_at > services.utcnow(),
+                         Shift.cancelled_at.is_(None))
                   .correlate(Activity).scalar_subquery())
     return query.order_by(next_start, Activity.id.desc())
 

@@ -39,12 +39,13 @@ def event_for(signup: Signup) -> Event:
     event.add("location", activity.location)
     event.add("url", url_for("activities.activity_show", activity_id=activity.id,
                              _external=True))
-    cancelled = signup.status is SignupState.cancelled
+    withdrawn = signup.status is SignupState.cancelled and shift.cancelled_at is None
+    cancelled = signup.status is SignupState.cancelled or shift.cancelled_at is not None
     event.add("status", "CANCELLED" if cancelled else
               "TENTATIVE" if signup.status is SignupState.waitlisted else "CONFIRMED")
     # A revision number: 0 when signed up, then up with each change the volunteer has seen
-    # (a promotion from the waiting list, a cancellation).
-    event.add("sequence", int(signup.promoted_at is not None) + int(cancelled))
+    # (the organiser moved or cancelled the shift, a promotion, their own cancellation).
+    event.add("sequence", shift.revision + int(signup.promoted_at is not None) + int(withdrawn))
     return event
 
 

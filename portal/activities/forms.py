@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     IntegerField,
     SelectField,
@@ -36,6 +37,7 @@ class ActivityForm(FlaskForm):
                                  validators=[DataRequired()])
     capacity = IntegerField(_l("Places"), validators=[DataRequired(), NumberRange(1, 10000)])
     waitlist = BooleanField(_l("Keep a waiting list when full"), default=True)
+    repeat_until = DateField(_l("Repeat every week until (optional)"), validators=[Optional()])
     submit = SubmitField(_l("Publish"))
 
     def __init__(self, *args, organisers=(), **kwargs):
@@ -43,6 +45,35 @@ class ActivityForm(FlaskForm):
         self.organiser.choices = list(organisers)
         self.service_type.choices = list(SERVICE_TYPES.items())
         self.skills.choices = list(SKILLS.items())
+
+
+class ShiftForm(FlaskForm):
+    """A shift (more of them weekly) added to a published activity; prefixed per use."""
+
+    starts_at = DateTimeLocalField(_l("Shift starts (Beijing time)"), format="%Y-%m-%dT%H:%M",
+                                   validators=[DataRequired()])
+    ends_at = DateTimeLocalField(_l("Shift ends (Beijing time)"), format="%Y-%m-%dT%H:%M",
+                                 validators=[DataRequired()])
+    capacity = IntegerField(_l("Places"), validators=[DataRequired(), NumberRange(1, 10000)])
+    waitlist = BooleanField(_l("Keep a waiting list when full"), default=True)
+    repeat_until = DateField(_l("Repeat every week until (optional)"), validators=[Optional()])
+    save = SubmitField(_l("Add the shift"))
+
+
+class ShiftEditForm(FlaskForm):
+    starts_at = DateTimeLocalField(_l("Shift starts (Beijing time)"), format="%Y-%m-%dT%H:%M",
+                                   validators=[DataRequired()])
+    ends_at = DateTimeLocalField(_l("Shift ends (Beijing time)"), format="%Y-%m-%dT%H:%M",
+                                 validators=[DataRequired()])
+    capacity = IntegerField(_l("Places"), validators=[DataRequired(), NumberRange(1, 10000)])
+    waitlist = BooleanField(_l("Keep a waiting list when full"))
+    save = SubmitField(_l("Save the changes (its volunteers are told)"))
+
+
+class ShiftCancelForm(FlaskForm):
+    cancel_reason = TextAreaField(_l("Why it is cancelled (its volunteers are told)"),
+                                  validators=[DataRequired(), Length(max=500)])
+    cancel = SubmitField(_l("Cancel this shift"))
 
 
 class SignupForm(FlaskForm):

@@ -121,6 +121,11 @@ class Shift(db.Model):
     confirmed_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     check_in_code: Mapped[str] = mapped_column(
         sa.String(8), default=lambda: f"{secrets.randbelow(10**6):06d}")
+    # Cancelled by the organiser (its volunteers were told); `revision` counts the changes of
+    # its times that volunteers were told of (a calendar's SEQUENCE).
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
+    revision: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
 
     activity: Mapped[Activity] = relationship(back_populates="shifts")
 
@@ -149,7 +154,7 @@ class Shift(db.Model):
                 "starts_at": self.local(self.starts_at).isoformat(),
                 "ends_at": self.local(self.ends_at).isoformat(), "capacity": self.capacity,
                 "waitlist": self.waitlist, "confirmed_count": self.confirmed_count,
-                "waitlist_count": waiting}
+                "waitlist_count": waiting, "cancelled": self.cancelled_at is not None}
         if organiser:
             data["check_in_code"] = self.check_in_code
         return data

@@ -61,6 +61,7 @@ def recommendations(volunteer: Volunteer, limit: int = 20) -> list[Recommendatio
              .where(Activity.status == ActivityState.published,
                     sa.or_(Activity.risky.is_(False), Activity.insured_at.is_not(None)),
                     Shift.starts_at > now, Shift.confirmed_count < Shift.capacity,
+                    Shift.cancelled_at.is_(None),
                     Shift.id.not_in(held))
              .order_by(nearness, Shift.starts_at).limit(CANDIDATES))
     skills, types = set(volunteer.skills or []), set(volunteer.service_types or [])

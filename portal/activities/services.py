@@ -113,18 +113,7 @@ def create_activity(data: ActivityInput, *, actor: User) -> Activity:
         errors["shifts"] = [_("Give at least one shift.")]
     now = utcnow()
     for index, shift in enumerate(data.shifts):
-        starts, ends = aware(shift.starts_at), aware(shift.ends_at)
-        problems = []
-        if starts is None or ends is None:
-            problems.append(_("A shift has a start and an end."))
-        elif ends <= starts:
-            problems.append(_("A shift ends after it starts."))
-        elif starts <= now:
-            problems.append(_("A shift starts in the future."))
-        elif ends - starts > timedelta(hours=24):
-            problems.append(_("A shift lasts at most 24 hours."))
-        if shift.capacity is None or not 1 <= shift.capacity <= MAX_CAPACITY:
-            problems.append(_("Capacity is between 1 and {n}.").format(n=MAX_CAPACITY))
+        problems = shift_problems(shift, now)
         if problems:
             errors[f"shifts.{index}"] = problems
     if data.project_id is not None:
@@ -149,6 +138,149 @@ def create_activity(data: ActivityInput, *, actor: User) -> Activity:
     db.session.flush()
     record(actor, "activity", activity.id, "create", to=title[:200], area_code=community_code)
     return activity
+
+
+def shift_problems(shift: ShiftInput, now: datetime | None = None) -> list[str]:
+    """What is wrong with a shift's times and places (nothing: an empty list)."""
+    now = now or utcnow()
+    starts, ends = aware(shift.starts_at), aware(shift.ends_at)
+    problems = []
+    if starts is None or ends is None:
+        problems.append(_("A shift has a start and an end."))
+    elif ends <= starts:
+        problems.append(_("A shift ends after it starts."))
+    elif starts <= now:
+        problems.append(_("A shift starts in the future."))
+    elif ends - starts > timedelta(hours=24):
+        problems.append(_("A shift lasts at most 24 hours."))
+    if shift.capacity is None or not 1 <= shift.capacity <= MAX_CAPACITY:
+        problems.append(_("Capacity is between 1 and {n}.").format(n=MAX_CAPACITY))
+    return problems
+
+
+MAX_REPEATS = 53  # a year of weekly shifts
+
+
+def weekly(first: ShiftInput, until: date | None) -> list[ShiftInput]:
+    """The shift, and the same weekday and times every week up to and including `until`."""
+    if until is None or first.starts_at is None or first.ends_at is None:
+        return [first]
+    starts, ends = aware(first.starts_at), aware(first.ends_at)
+    if until < starts.astimezone(SHANGHAI).date():
+        raise ValidationFailed.on("repeat_until", _("The last week is before the first."))
+    shifts = []
+    while starts.astimezone(SHANGHAI).date() <= until:
+        if len(shifts) == MAX_REPEATS:
+            raise ValidationFailed.on("repeat_until", _(
+                "At most {n} weekly shifts at a time.").format(n=MAX_REPEATS))
+        shifts.append(ShiftInput(starts_at=starts, ends_at=ends, capacity=first.capacity,
+                                 waitlist=first.waitlist))
+        # A week later on the wall clock (Beijing has no daylight saving, but say it so).
+        starts = (starts.astimezone(SHANGHAI) + timedelta(days=7)).astimezone(starts.tzinfo)
+        ends = (ends.astimezone(SHANGHAI) + timedelta(days=7)).astimezone(ends.tzinfo)
+    return shifts
+
+
+def add_shifts(activity: Activity, shifts: list[ShiftInput], *, actor: User) -> list[Shift]:
+    """More shifts for a published activity (its organiser)."""
+    authorize(actor, "activity.manage", activity)
+    if not shifts:
+        raise ValidationFailed.on("starts_at", _("Give at least one shift."))
+    now = utcnow()
+    for shift in shifts:
+        problems = shift_problems(shift, now)
+        if problems:
+            raise ValidationFailed(_("Please correct the marked fields."), {"starts_at": problems})
+    added = [Shift(activity_id=activity.id, starts_at=aware(s.starts_at),
+                   ends_at=aware(s.ends_at), capacity=s.capacity, waitlist=bool(s.waitlist))
+             for s in shifts]
+    db.session.add_all(added)
+    db.session.flush()
+    record(actor, "activity", activity.id, "add_shifts", to=str(len(added)),
+           area_code=activity.community_code)
+    return added
+
+
+def update_shift(shift: Shift, data: ShiftInput, *, actor: User) -> Shift:
+    """Change a shift that has not begun: its times (its volunteers are told), its places
+    (never below those already taken; more places go to the waiting list in order)."""
+    authorize(actor, "activity.manage", shift.activity)
+    _lock_shift(shift)
+    if shift.cancelled_at is not None:
+        raise Conflict(_("This shift was cancelled."))
+    if shift.starts_at <= utcnow():
+        raise Conflict(_("This shift has already started."))
+    problems = shift_problems(data)
+    if problems:
+        raise ValidationFailed(_("Please correct the marked fields."), {"starts_at": problems})
+    if data.capacity < shift.confirmed_count:
+        raise ValidationFailed.on("capacity", _(
+            "{n} volunteers already hold a place: at least {n} places.").format(
+            n=shift.confirmed_count))
+    starts, ends = aware(data.starts_at), aware(data.ends_at)
+    moved = (starts, ends) != (shift.starts_at, shift.ends_at)
+    before = f"{shift.starts_at.isoformat()}–{shift.ends_at.isoformat()} ×{shift.capacity}"
+    shift.starts_at, shift.ends_at, shift.capacity = starts, ends, data.capacity
+    shift.waitlist = bool(data.waitlist)
+    if moved:
+        shift.revision += 1
+    db.session.flush()
+    while shift.confirmed_count < shift.capacity:  # more places: the waiting, in order
+        heir = _heir(shift)
+        if heir is None:
+            break
+        _promote(shift, heir)
+        db.session.refresh(shift, ["confirmed_count"])
+    if moved:
+        for signup in _live_signups(shift):
+            notify(signup, "shift_changed", subject=f"signup:{signup.id}:r{shift.revision}")
+    record(actor, "activity", shift.activity_id, "edit_shift", from_=before,
+           to=f"{starts.isoformat()}–{ends.isoformat()} ×{data.capacity}",
+           area_code=shift.activity.community_code)
+    return shift
+
+
+def cancel_shift(shift: Shift, reason: str | None, *, actor: User) -> Shift:
+    """The organiser cancels a shift that has not begun: every signup on it is cancelled and
+    its volunteer told why."""
+    authorize(actor, "activity.manage", shift.activity)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed.on("cancel_reason", _("Say why the shift is cancelled."))
+    _lock_shift(shift)
+    if shift.cancelled_at is not None:
+        raise Conflict(_("This shift was cancelled."))
+    if shift.starts_at <= utcnow():
+        raise Conflict(_("This shift has already started."))
+    live = _live_signups(shift)
+    now = utcnow()
+    shift.cancelled_at, shift.cancel_reason = now, reason[:500]
+    shift.revision += 1
+    if live:
+        db.session.execute(sa.update(Signup).where(Signup.id.in_([s.id for s in live]))
+                           .values(status=SignupState.cancelled, cancelled_at=now)
+                           .execution_options(synchronize_session=False))
+    shift.confirmed_count = 0
+    for signup in live:
+        notify(signup, "shift_cancelled", subject=f"signup:{signup.id}:cancelled",
+               reason=reason[:500])
+    record(actor, "activity", shift.activity_id, "cancel_shift",
+           to=shift.starts_at.isoformat(), reason=reason[:500],
+           area_code=shift.activity.community_code)
+    return shift
+
+
+def _lock_shift(shift: Shift) -> None:
+    """The shift's row, locked and read afresh (signups take it in the same order)."""
+    db.session.execute(sa.select(Shift.id).where(Shift.id == shift.id).with_for_update())
+    db.session.refresh(shift)
+
+
+def _live_signups(shift: Shift) -> list[Signup]:
+    return list(db.session.scalars(sa.select(Signup).where(
+        Signup.shift_id == shift.id,
+        Signup.status.in_((SignupState.confirmed, SignupState.waitlisted)))
+        .order_by(Signup.id)))
 
 
 def _project_problem(project_id: int, organiser, community_code: str) -> str | None:
@@ -215,7 +347,8 @@ _LIVE_AND_CLASH = sa.select(
 # A place, only while there is one: the database decides, whatever runs at the same time.
 _TAKE_PLACE = (_SHIFTS.update()
                .where(_SHIFTS.c.id == sa.bindparam("for_shift"),
-                      _SHIFTS.c.confirmed_count < _SHIFTS.c.capacity)
+                      _SHIFTS.c.confirmed_count < _SHIFTS.c.capacity,
+                      _SHIFTS.c.cancelled_at.is_(None))
                .values(confirmed_count=_SHIFTS.c.confirmed_count + 1))
 # The new row's columns and the parameters that give them. (No parameter is named after a
 # column: given to an UPDATE, such a parameter becomes one more SET.)
@@ -250,7 +383,7 @@ def _sign_up_in_one_statement() -> sa.Select:
     # the order of their ids, and each one's position counts exactly those before it.
     held = (_SHIFTS.update()
             .where(_SHIFTS.c.id == sa.bindparam("for_shift"), ~took_place,
-                   sa.select(passed).scalar_subquery(),
+                   _SHIFTS.c.cancelled_at.is_(None), sa.select(passed).scalar_subquery(),
                    sa.bindparam("keeps_waitlist", type_=sa.Boolean))
             .values(confirmed_count=_SHIFTS.c.confirmed_count)
             .returning(_SHIFTS.c.id).cte("held"))
@@ -323,6 +456,8 @@ def sign_up(shift: Shift, volunteer: Volunteer, *, actor: User, locked: bool = F
                          "once its insurance is recorded)."))
     if shift.starts_at <= now:
         raise Conflict(_("This shift has already started."))
+    if shift.cancelled_at is not None:
+        raise Conflict(_("This shift was cancelled."))
     if activity.min_age:
         age = _age_on(volunteer, shift.starts_at.astimezone(SHANGHAI).date())
         if age is None or age < activity.min_age:
@@ -498,26 +633,34 @@ NOTICES = {
     "cancelled_by_organiser": (_l("Cancelled: {title}"),
                                _l("The organiser cancelled your signup for “{title}” on "
                                   "{when}.")),
+    "shift_changed": (_l("Changed: {title}"),
+                      _l("The organiser changed the time of “{title}”: it is now on {when} at "
+                         "{place}. If you cannot come, please cancel your signup.")),
+    "shift_cancelled": (_l("Shift cancelled: {title}"),
+                        _l("The organiser cancelled “{title}” on {when}: {reason}. Your signup "
+                           "is cancelled; thank you all the same.")),
 }
 
 
 def notify(signup: Signup, event: str, *, shift: Shift | None = None,
-           volunteer: Volunteer | None = None, user: User | None = None) -> None:
+           volunteer: Volunteer | None = None, user: User | None = None,
+           subject: str | None = None, **values) -> None:
     """Tell the volunteer, in their language, through the outbox (delivered after commit).
-    The caller may pass the rows it holds already."""
+    The caller may pass the rows it holds already. One notification of an event per
+    `subject` (the signup, unless an event may happen to it more than once)."""
     volunteer = volunteer or db.session.get(Volunteer, signup.volunteer_id)
     if volunteer is None:
         return
     shift = shift or db.session.get(Shift, signup.shift_id)
-    rows = _notice_rows(shift, volunteer, user, [event])
+    rows = _notice_rows(shift, volunteer, user, [event], **values)
     if rows:
         row = rows[event]
-        queue_notification(row["user_id"], event, f"signup:{signup.id}", row["title"],
-                           row["body"])
+        queue_notification(row["user_id"], event, subject or f"signup:{signup.id}",
+                           row["title"], row["body"])
 
 
 def _notice_rows(shift: Shift, volunteer: Volunteer, user: User | None,
-                 events: list[str]) -> dict[str, dict] | None:
+                 events: list[str], **extra) -> dict[str, dict] | None:
     """The outbox row of each event about this shift (`notify.outbox_row` without kind and
     subject), in the volunteer's language; None for a volunteer without an account (the
     organiser tells them in person)."""
@@ -531,7 +674,7 @@ def _notice_rows(shift: Shift, volunteer: Volunteer, user: User | None,
     rows = {}
     with force_locale((user.locale if user else None) or DEFAULT):
         values = {"title": shift.activity.title, "place": shift.activity.location,
-                  "when": format_datetime(shift.starts_at, "yyyy-MM-dd HH:mm")}
+                  "when": format_datetime(shift.starts_at, "yyyy-MM-dd HH:mm"), **extra}
         for event in events:
             title_text, body_text = NOTICES[event]
             row = outbox_row(volunteer.user_id, event, None, str(title_text).format(**values),

@@ -14,6 +14,9 @@ from portal.activities.forms import (
     CalendarLinkForm,
     CancelForm,
     CodeForm,
+    ShiftCancelForm,
+    ShiftEditForm,
+    ShiftForm,
     SignupForm,
 )
 from portal.activities.models import Activity, Shift, Signup, SignupState
@@ -48,11 +51,19 @@ def activity_list():
                            SKILLS=SKILLS, places=places)
 
 
-@bp.route("/activities/<int:activity_id>")
+@bp.route("/activities/<int:activity_id>", methods=["GET", "POST"])
 def activity_show(activity_id: int):
     activity = db.session.get(Activity, activity_id)
     if activity is None:
         abort(404)
+    organiser = can(current_user, "activity.manage", activity)
+    shift_forms, status = _shift_forms(activity) if organiser else ({}, 200)
+    if request.method == "POST":
+        if not organiser:
+            abort(403)
+        if status == 200:
+            return redirect(url_for("activities.activity_show", activity_id=activity.id)
+                            + "#shifts")
     volunteer = my_volunteer()
     mine = {}
     if volunteer is not None:
@@ -63,7 +74,62 @@ def activity_show(activity_id: int):
                            volunteer=volunteer, signup_form=SignupForm(),
                            cancel_form=CancelForm(), SERVICE_TYPES=SERVICE_TYPES,
                            SKILLS=SKILLS, now=services.utcnow(), early=services.EARLY_CHECK_IN,
-                           organiser=can(current_user, "activity.manage", activity))
+                           organiser=organiser, **shift_forms), status
+
+
+def _shift_forms(activity: Activity) -> tuple[dict, int]:
+    """The organiser's forms on the activity page: add shifts (weekly if asked), and per shift
+    that has not begun, change it or cancel it. On a POST, the one whose button was pressed is
+    run: (forms, 200) when done or not posted, else its status with the errors by the fields."""
+    now = services.utcnow()
+    add = ShiftForm(prefix="add")
+    edits, cancels = {}, {}
+    for shift in activity.shifts:
+        if shift.cancelled_at is None and shift.starts_at > now:
+            edits[shift.id] = ShiftEditForm(prefix=f"shift{shift.id}", formdata=None if
+                                            f"shift{shift.id}-save" not in request.form
+                                            else request.form)
+            if f"shift{shift.id}-save" not in request.form:
+                edits[shift.id].process(data={
+                    "starts_at": shift.starts_at.astimezone(SHANGHAI).replace(tzinfo=None),
+                    "ends_at": shift.ends_at.astimezone(SHANGHAI).replace(tzinfo=None),
+                    "capacity": shift.capacity, "waitlist": shift.waitlist})
+            cancels[shift.id] = ShiftCancelForm(prefix=f"cancel{shift.id}")
+    forms = {"add_shift": add, "edit_shifts": edits, "cancel_shifts": cancels}
+    status, done = 200, None
+    if request.method == "POST":
+        if "add-save" in request.form:
+            _result, status = submit(add, lambda: services.add_shifts(
+                activity, services.weekly(services.ShiftInput(
+                    starts_at=aware(add.starts_at.data), ends_at=aware(add.ends_at.data),
+                    capacity=add.capacity.data, waitlist=add.waitlist.data),
+                    add.repeat_until.data), actor=current_user))
+            done = _("The shifts are added.")
+        else:
+            for shift in activity.shifts:
+                edit, cancel = edits.get(shift.id), cancels.get(shift.id)
+                if edit is not None and f"shift{shift.id}-save" in request.form:
+                    _result, status = submit(edit, lambda s=shift, f=edit: services.update_shift(
+                        s, services.ShiftInput(starts_at=aware(f.starts_at.data),
+                                               ends_at=aware(f.ends_at.data),
+                                               capacity=f.capacity.data,
+                                               waitlist=f.waitlist.data), actor=current_user))
+                    done = _("The shift is changed; its volunteers are told.")
+                    break
+                if cancel is not None and f"cancel{shift.id}-cancel" in request.form:
+                    _result, status = submit(
+                        cancel, lambda s=shift, f=cancel: services.cancel_shift(
+                            s, f.cancel_reason.data, actor=current_user),
+                        {"cancel_reason": "cancel_reason"})
+                    done = _("The shift is cancelled; its volunteers are told.")
+                    break
+            else:
+                abort(400)
+        if status == 200:
+            flash(done, "success")
+        else:
+            db.session.expire_all()
+    return forms, status
 
 
 @bp.post("/shifts/<int:shift_id>/signup")
@@ -131,10 +197,11 @@ def activity_new():
             service_type=form.service_type.data, skills=form.skills.data or [],
             location=form.location.data, description=form.description.data,
             min_age=form.min_age.data, risky=form.risky.data, insurance=form.insurance.data,
-            shifts=[services.ShiftInput(
+            shifts=services.weekly(services.ShiftInput(
                 starts_at=aware(form.starts_at.data),
                 ends_at=aware(form.ends_at.data),
-                capacity=form.capacity.data, waitlist=form.waitlist.data)]),
+                capacity=form.capacity.data, waitlist=form.waitlist.data),
+                form.repeat_until.data)),
             actor=current_user)
 
     activity, status = submit(form, create, aliases={"shifts.0": "starts_at"})

@@ -1,0 +1,130 @@
+"""Activities with many shifts: weekly shifts at publication and later, a shift changed (its
+volunteers told, their calendars updated, more places to the waiting list in order) or
+cancelled (every signup cancelled and told why), all from the activity's page."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from portal.activities.models import Shift, Signup
+from portal.core.db import SHANGHAI
+from portal.core.notify import Notification
+from portal.extensions import db
+from tests.activities.conftest import URBAN
+from tests.conftest import csrf_token
+
+
+def local(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%M")
+
+
+def next_tuesday_nine() -> datetime:
+    today = datetime.now(SHANGHAI).replace(hour=9, minute=0, second=0, microsecond=0)
+    return today + timedelta(days=(1 - today.weekday()) % 7 + 7)
+
+
+def sign(client, token, shift_id, username):
+    return client.post(f"/api/v1/shifts/{shift_id}/signups", headers=token(username), json={})
+
+
+def test_a_weekly_activity_is_published_from_the_page(app, client, people, login):
+    """Tuesdays 9:00–11:00 for four weeks: four shifts, same weekday and time."""
+    first = next_tuesday_nine()
+    login("worker")
+    page = client.get("/activities/new").get_data(as_text=True)
+    answer = client.post("/activities/new", data={
+        "csrf_token": csrf_token(page), "organiser": f"community:{URBAN}", "title": "周二读报",
+        "service_type": "elderly_care", "location": "活动室", "capacity": "8", "waitlist": "y",
+        "starts_at": local(first), "ends_at": local(first + timedelta(hours=2)),
+        "repeat_until": (first + timedelta(weeks=3)).date().isoformat()})
+    assert answer.status_code == 302, answer.get_data(as_text=True)[-2000:]
+    with app.app_context():
+        shifts = db.session.scalars(sa.select(Shift).order_by(Shift.starts_at)).all()
+        starts = [s.starts_at.astimezone(SHANGHAI) for s in shifts]
+    assert len(starts) == 4
+    assert {(s.weekday(), s.hour, s.minute) for s in starts} == {(1, 9, 0)}
+    assert [(b - a).days for a, b in zip(starts, starts[1:], strict=False)] == [7, 7, 7]
+
+
+def test_the_organiser_adds_changes_and_cancels_shifts_on_the_page(
+        app, client, people, login, token, volunteer, activity):
+    act = activity(capacity=1)
+    shift_id = act["shifts"][0]["id"]
+    for name in ("held", "waiting"):
+        volunteer(name)
+    held = sign(client, token, shift_id, "held").get_json()
+    waiting = sign(client, token, shift_id, "waiting").get_json()
+    assert waiting["status"] == "waitlisted"
+    url = f"/activities/{act['id']}"
+    login("outsider")  # not the organiser: no forms, and a post is refused
+    html = client.get(url).get_data(as_text=True)
+    assert 'id="add-shift"' not in html
+    assert client.post(url, data={"csrf_token": csrf_token(html), "add-save": "1"}
+                       ).status_code == 403
+    login("worker")
+    html = client.get(url + "?lang=en").get_data(as_text=True)
+    assert 'id="add-shift"' in html and "shift-manage" in html
+    token_value = csrf_token(html)
+
+    # Add: weekly, three of them.
+    first = next_tuesday_nine()
+    added = client.post(url, data={
+        "csrf_token": token_value, "add-save": "1", "add-starts_at": local(first),
+        "add-ends_at": local(first + timedelta(hours=2)), "add-capacity": "5",
+        "add-waitlist": "y", "add-repeat_until": (first + timedelta(weeks=2)).date().isoformat()})
+    assert added.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Shift)) == 4
+
+    # Change: fewer places than taken is refused by the field; more places promote the
+    # waiting volunteer; a new time tells both.
+    shift = client.get(f"/api/v1/shifts/{shift_id}").get_json()
+    starts = datetime.fromisoformat(shift["starts_at"]) + timedelta(hours=1)
+    ends = datetime.fromisoformat(shift["ends_at"]) + timedelta(hours=1)
+    prefix = f"shift{shift_id}-"
+    refused = client.post(url + "?lang=en", data={
+        "csrf_token": token_value, f"{prefix}save": "1", f"{prefix}starts_at": local(starts),
+        f"{prefix}ends_at": local(ends), f"{prefix}capacity": "1", f"{prefix}waitlist": "y"})
+    assert refused.status_code == 302  # one place, one taken: allowed
+    changed = client.post(url, data={
+        "csrf_token": token_value, f"{prefix}save": "1", f"{prefix}starts_at": local(starts),
+        f"{prefix}ends_at": local(ends), f"{prefix}capacity": "2", f"{prefix}waitlist": "y"})
+    assert changed.status_code == 302
+    assert client.get(f"/api/v1/signups/{waiting['id']}", headers=token("waiting")
+                      ).get_json()["status"] == "confirmed"
+    too_few = client.post(url + "?lang=en", data={
+        "csrf_token": token_value, f"{prefix}save": "1", f"{prefix}starts_at": local(starts),
+        f"{prefix}ends_at": local(ends), f"{prefix}capacity": "1", f"{prefix}waitlist": "y"})
+    assert too_few.status_code == 422
+    assert "2 volunteers already hold a place" in too_few.get_data(as_text=True)
+    with app.app_context():
+        told = db.session.scalars(sa.select(Notification.kind)).all()
+        assert told.count("shift_changed") == 2  # the first change moved it; both were told
+        assert db.session.get(Shift, shift_id).revision == 1
+
+    # Cancel: a reason is required; then every signup is cancelled and told why.
+    cancel = f"cancel{shift_id}-"
+    empty = client.post(url + "?lang=en", data={"csrf_token": token_value, f"{cancel}cancel": "1",
+                                               f"{cancel}cancel_reason": ""})
+    assert empty.status_code == 422
+    done = client.post(url, data={"csrf_token": token_value, f"{cancel}cancel": "1",
+                                  f"{cancel}cancel_reason": "暴雨预警，活动暂停"})
+    assert done.status_code == 302
+    with app.app_context():
+        states = set(db.session.scalars(sa.select(Signup.status).where(
+            Signup.shift_id == shift_id)))
+        assert {s.value for s in states} == {"cancelled"}
+        assert db.session.get(Shift, shift_id).confirmed_count == 0
+        bodies = db.session.scalars(sa.select(Notification.body).where(
+            Notification.kind == "shift_cancelled")).all()
+        assert len(bodies) == 2 and all("暴雨预警" in b for b in bodies)
+    volunteer("late")
+    assert sign(client, token, shift_id, "late").status_code == 409
+    shown = client.get(url + "?lang=en").get_data(as_text=True)
+    assert "shift-cancelled" in shown and "暴雨预警" in shown
+    # The volunteer's calendar drops it (a higher SEQUENCE than before).
+    login("held")
+    ics = client.get(f"/signups/{held['id']}.ics").data
+    assert b"STATUS:CANCELLED" in ics and b"SEQUENCE:2" in ics
