@@ -53,6 +53,9 @@ class ActivityIn(Body):
     risky: bool = False
     insurance: str | None = Field(default=None, max_length=500)
     shifts: list[ShiftIn] = Field(default_factory=list, max_length=100)
+    contact_name: str | None = Field(default=None, max_length=100)
+    contact_phone: str | None = Field(default=None, max_length=20)
+    signup_closes_hours: int = Field(default=0, ge=0, le=24 * 14)
 
 
 @bp.post("/activities")

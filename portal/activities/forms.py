@@ -28,6 +28,12 @@ class ActivityForm(FlaskForm):
     location = StringField(_l("Place"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=10000)])
     min_age = IntegerField(_l("Minimum age"), validators=[Optional(), NumberRange(0, 100)])
+    contact_name = StringField(_l("Contact person (the organiser's when empty)"),
+                               validators=[Optional(), Length(max=100)])
+    contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=20)],
+                                render_kw={"inputmode": "tel", "autocomplete": "tel"})
+    signup_closes_hours = IntegerField(_l("Signups close this many hours before a shift"),
+                                       default=0, validators=[Optional(), NumberRange(0, 336)])
     risky = BooleanField(_l("Risky: volunteers must be insured before signing up"))
     insurance = StringField(_l("Insurance (insurer and policy number), if already taken out"),
                             validators=[Optional(), Length(max=500)])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -63,6 +63,11 @@ class Activity(db.Model):
     location: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str | None] = mapped_column(sa.Text)
     min_age: Mapped[int | None] = mapped_column(sa.Integer)
+    # Whom volunteers call about it (the organiser's contact when not given).
+    contact_name: Mapped[str | None] = mapped_column(sa.String(100))
+    contact_phone: Mapped[str | None] = mapped_column(sa.String(20))
+    # Signups for a shift close this many hours before it starts (0: until it starts).
+    signup_closes_hours: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     # 条例 Art. 17: a risky activity opens for signup only once insurance is recorded.
     risky: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     insurance: Mapped[str | None] = mapped_column(sa.String(500))
@@ -79,6 +84,9 @@ class Activity(db.Model):
     org = relationship("Org", lazy="joined")
     community = relationship("Area", lazy="joined")
 
+    def signups_close_at(self, shift: Shift) -> datetime:
+        return shift.starts_at - timedelta(hours=self.signup_closes_hours or 0)
+
     @property
     def signups_open(self) -> bool:
         return self.status is ActivityState.published and (not self.risky
@@ -92,6 +100,8 @@ class Activity(db.Model):
             "community_code": self.community_code, "service_type": self.service_type,
             "skills": list(self.skills or []), "location": self.location,
             "description": self.description, "min_age": self.min_age, "risky": self.risky,
+            "contact_name": self.contact_name, "contact_phone": self.contact_phone,
+            "signup_closes_hours": self.signup_closes_hours,
             "insured": self.insured_at is not None, "signups_open": self.signups_open,
             "status": self.status.value, "created_at": self.created_at.isoformat(),
         }

@@ -11,6 +11,7 @@ serialises writers just as well.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -64,6 +65,9 @@ class ActivityInput:
     risky: bool = False
     insurance: str | None = None
     shifts: list[ShiftInput] = field(default_factory=list)
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    signup_closes_hours: int = 0
     project_id: int | None = None  # volunteer recruitment for an awarded project
 
 
@@ -109,6 +113,12 @@ def create_activity(data: ActivityInput, *, actor: User) -> Activity:
         errors["skills"] = [_("Unknown: {codes}").format(codes=", ".join(unknown))]
     if data.min_age is not None and not 0 <= data.min_age <= 100:
         errors["min_age"] = [_("Out of range.")]
+    if not 0 <= (data.signup_closes_hours or 0) <= MAX_CLOSE_HOURS:
+        errors["signup_closes_hours"] = [_("Between 0 and {n} hours.").format(
+            n=MAX_CLOSE_HOURS)]
+    phone = (data.contact_phone or "").strip()
+    if phone and not PHONE.match(phone):
+        errors["contact_phone"] = [_("A phone number: digits, with - or spaces.")]
     if not data.shifts:
         errors["shifts"] = [_("Give at least one shift.")]
     now = utcnow()
@@ -128,6 +138,8 @@ def create_activity(data: ActivityInput, *, actor: User) -> Activity:
         community_code=community_code, service_type=data.service_type,
         skills=list(dict.fromkeys(data.skills or [])), location=location[:200],
         description=(data.description or "").strip() or None, min_age=data.min_age,
+        contact_name=(data.contact_name or "").strip()[:100] or None,
+        contact_phone=phone[:20] or None, signup_closes_hours=data.signup_closes_hours or 0,
         risky=bool(data.risky), created_by=actor.id, status=ActivityState.published)
     if data.risky and (data.insurance or "").strip():
         activity.insurance, activity.insured_at = data.insurance.strip()[:500], now
@@ -159,6 +171,8 @@ def shift_problems(shift: ShiftInput, now: datetime | None = None) -> list[str]:
 
 
 MAX_REPEATS = 53  # a year of weekly shifts
+MAX_CLOSE_HOURS = 24 * 14
+PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,18}[0-9]$")
 
 
 def weekly(first: ShiftInput, until: date | None) -> list[ShiftInput]:
@@ -458,6 +472,9 @@ def sign_up(shift: Shift, volunteer: Volunteer, *, actor: User, locked: bool = F
         raise Conflict(_("This shift has already started."))
     if shift.cancelled_at is not None:
         raise Conflict(_("This shift was cancelled."))
+    if now >= activity.signups_close_at(shift):
+        raise Conflict(_("Signups for this shift closed {hours} hours before it starts.").format(
+            hours=activity.signup_closes_hours))
     if activity.min_age:
         age = _age_on(volunteer, shift.starts_at.astimezone(SHANGHAI).date())
         if age is None or age < activity.min_age:

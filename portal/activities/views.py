@@ -197,6 +197,8 @@ def activity_new():
             service_type=form.service_type.data, skills=form.skills.data or [],
             location=form.location.data, description=form.description.data,
             min_age=form.min_age.data, risky=form.risky.data, insurance=form.insurance.data,
+            contact_name=form.contact_name.data, contact_phone=form.contact_phone.data,
+            signup_closes_hours=form.signup_closes_hours.data or 0,
             shifts=services.weekly(services.ShiftInput(
                 starts_at=aware(form.starts_at.data),
                 ends_at=aware(form.ends_at.data),

@@ -128,3 +128,29 @@ def test_the_organiser_adds_changes_and_cancels_shifts_on_the_page(
     login("held")
     ics = client.get(f"/signups/{held['id']}.ics").data
     assert b"STATUS:CANCELLED" in ics and b"SEQUENCE:2" in ics
+
+
+def test_an_activity_says_whom_to_call_and_when_signups_close(client, people, token,
+                                                               volunteer, activity):
+    """The contact person and phone (a tel: link), and signups that close a given number of
+    hours before each shift: then the button goes and a signup is refused."""
+    from tests.activities.conftest import later
+
+    act = activity(contact_name="李主任", contact_phone="0417-2812345", signup_closes_hours=24,
+                   shifts=[{"starts_at": later(12), "ends_at": later(14), "capacity": 5},
+                           {"starts_at": later(72), "ends_at": later(74), "capacity": 5}])
+    assert (act["contact_name"], act["signup_closes_hours"]) == ("李主任", 24)
+    html = client.get(f"/activities/{act['id']}?lang=en").get_data(as_text=True)
+    assert 'href="tel:0417-2812345"' in html and "24 hours before each shift" in html
+    assert "Signups closed" in html
+    volunteer("wang")
+    soon, later_shift = (s["id"] for s in act["shifts"])
+    closed = client.post(f"/api/v1/shifts/{soon}/signups", headers=token("wang"), json={})
+    assert closed.status_code == 409 and "24" in closed.get_json()["error"]["message"]
+    assert client.post(f"/api/v1/shifts/{later_shift}/signups", headers=token("wang"),
+                       json={}).status_code == 201
+    bad = client.post("/api/v1/activities", headers=token("worker"), json={
+        "title": "x", "community_code": URBAN, "service_type": "elderly_care", "location": "y",
+        "contact_phone": "call me", "shifts": [
+            {"starts_at": later(48), "ends_at": later(50), "capacity": 1}]})
+    assert bad.status_code == 422 and "contact_phone" in bad.get_json()["error"]["fields"]
