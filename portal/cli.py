@@ -72,8 +72,10 @@ def register_cli(app: Flask) -> None:
         password, created = create_demo(YINGKOU_CSV)
         db.session.commit()
         click.echo("demo data " + ("created" if created else "already present"))
-        click.echo(f"demo accounts (password: {password}): demo_admin, demo_bureau, "
-                   "demo_bureau_zq, demo_worker, demo_org, demo_reviewer, demo_volunteer")
+        from portal.demo import ACCOUNTS
+
+        click.echo(f"demo accounts (password: {password}): "
+                   + ", ".join(name for name, _grants in ACCOUNTS))
 
     @app.cli.command("remind")
     def remind_command():

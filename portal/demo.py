@@ -1,11 +1,17 @@
-"""Demo data for `make run`: Yingkou's divisions, a few communities, staff of each role.
+"""Demo data for `make run`: a small, believable Yingkou where every journey has something to
+do. Yingkou's divisions and a few communities; staff of each role; organisations with their own
+admins and contacts, incubations in every stage; activities with a shift running now (check in
+and out), past and weekly ones; a volunteer past the first star; a 公益创投 call open for bids
+and another under review with bids assigned to demo_reviewer.
 
-Idempotent: run it any number of times. The demo password is made once, kept in
-instance/demo-password (never committed) and printed each time.
+Idempotent: run it any number of times (each part is made once; a part added later is made on
+the next run). The demo password is made once, kept in instance/demo-password (never
+committed) and printed each time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -47,6 +53,7 @@ ACCOUNTS = [
     ("demo_bureau_zq", [Grant(Role.bureau, "210802")]),
     ("demo_worker", [Grant(Role.community_worker, "210802001001")]),
     ("demo_org", [Grant(Role.org_admin)]),
+    ("demo_org_xy", [Grant(Role.org_admin)]),
     ("demo_reviewer", [Grant(Role.reviewer)]),
     ("demo_volunteer", [Grant(Role.volunteer)]),
 ]
@@ -90,6 +97,19 @@ def create_demo(divisions_csv: Path) -> tuple[str, bool]:
     if db.session.scalar(sa.select(sa.func.count()).select_from(Project)) == 0:
         _demo_projects()
         created = True
+    from portal.orgs.models import Incubation
+
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Incubation)) == 0:
+        _demo_incubations()
+        created = True
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Project).where(
+            Project.title == REVIEW_CALL)) == 0:
+        _demo_review_call()
+        created = True
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Activity).where(
+            Activity.title == RUNNING_NOW)) == 0:
+        _demo_running_shift()
+        created = True
     return password, created
 
 
@@ -114,7 +134,10 @@ def _demo_service() -> None:
         volunteer.user_id = account.id
     activity = db.session.scalar(sa.select(Activity).order_by(Activity.id))
     today = datetime.now(SHANGHAI).replace(hour=9, minute=0, second=0, microsecond=0)
-    for weeks, minutes, approve in ((6, 120, True), (4, 150, True), (2, 110, True), (1, 90, False)):
+    # A year of Saturday mornings (past the first star at 100 hours), the last one waiting.
+    history = [(weeks, 150, True) for weeks in range(46, 6, -1)]
+    history += [(6, 120, True), (4, 150, True), (2, 110, True), (1, 90, False)]
+    for weeks, minutes, approve in history:
         start = today - timedelta(weeks=weeks)
         service = records.add_record(volunteer, activity, records.RecordInput(
             started_at=start, ended_at=start + timedelta(hours=3), minutes=minutes,
@@ -148,6 +171,86 @@ def _demo_projects() -> None:
     projects.add_to_pool("210802", reviewer, actor=bureau, expertise="社会工作")
 
 
+def _demo_incubations() -> None:
+    """The incubation base with an organisation in each stage."""
+    from portal.orgs.services import apply_incubation, move_incubation
+
+    bureau = db.session.scalar(sa.select(User).where(User.username == "demo_bureau_zq"))
+    city = db.session.scalar(sa.select(User).where(User.username == "demo_bureau"))
+    plans = [
+        ("八田地社区邻里互助会", ["admitted", "incubating", "graduated"]),
+        ("八田地社区夕阳红合唱团", ["admitted", "incubating"]),
+        ("胜利社区志愿服务队", ["admitted"]),
+        ("熊岳村秧歌队", []),
+        ("熊岳村老年协会", ["rejected"]),
+    ]
+    for name, moves in plans:
+        org = db.session.scalar(sa.select(Org).where(Org.name == name))
+        if org is None or org.status is not OrgState.active:
+            continue
+        admin = db.session.get(User, org.admins[0].user_id)
+        incubation = apply_incubation(
+            org, "建立骨干队伍，规范财务与活动记录，一年内能独立承接社区服务项目。", actor=admin)
+        reviewer = bureau if org.community_code.startswith("210802") else city
+        for stage in moves:
+            move_incubation(incubation, stage, "按孵化计划推进" if stage != "rejected"
+                            else "计划尚不具体，建议完善后再申请", actor=reviewer)
+
+
+def _demo_review_call() -> None:
+    """A 公益创投 call whose bidding has closed: two bids, demo_reviewer assigned to score."""
+    from portal.core.errors import Conflict
+    from portal.projects import services as projects
+
+    bureau = db.session.scalar(sa.select(User).where(User.username == "demo_bureau_zq"))
+    reviewer = db.session.scalar(sa.select(User).where(User.username == "demo_reviewer"))
+    deadline = (datetime.now(SHANGHAI) + timedelta(days=2)).replace(microsecond=0)
+    call = projects.create_project(projects.ProjectInput(
+        title=REVIEW_CALL, kind="venture_philanthropy", area_code="210802",
+        budget="60000.00", bid_deadline=deadline,
+        criteria=[("服务方案", 40), ("团队能力", 30), ("预算合理性", 30)],
+        description="为双职工家庭的小学生提供课后托管、作业辅导和安全教育。",
+        service_targets="站前区小学生", contract_months=10, allow_filed=True), actor=bureau)
+    projects.publish(call, actor=bureau)
+    for org_name, amount, plan in (
+            ("营口市站前区八田地助老服务中心", "52000.00", "依托活动室，每周一至五下午开放托管。"),
+            ("胜利社区志愿服务队", "38000.00", "组织大学生志愿者辅导作业，社区工作者负责安全。")):
+        org = db.session.scalar(sa.select(Org).where(Org.name == org_name))
+        admin = db.session.get(User, org.admins[0].user_id)
+        projects.submit_bid(call, org, amount=amount, proposal=plan, actor=admin)
+    with contextlib.suppress(Conflict):  # in the pool already, since the first call
+        projects.add_to_pool("210802", reviewer, actor=bureau, expertise="社会工作")
+    projects.assign_reviewer(call, reviewer, actor=bureau)
+    # Bidding closed two days early (as time would have it): the call is under review.
+    call.bid_deadline = datetime.now(SHANGHAI) - timedelta(hours=1)
+    db.session.flush()
+    projects.sync_deadline(call)
+
+
+def _demo_running_shift() -> None:
+    """A meal-delivery shift running now, demo_volunteer signed up: check in and out today."""
+    from portal.activities.services import ActivityInput, ShiftInput, create_activity, sign_up
+    from portal.volunteers.models import Volunteer
+
+    worker = db.session.scalar(sa.select(User).where(User.username == "demo_worker"))
+    account = db.session.scalar(sa.select(User).where(User.username == "demo_volunteer"))
+    volunteer = Volunteer.of_user(account)
+    soon = (datetime.now(SHANGHAI) + timedelta(days=1)).replace(second=0, microsecond=0)
+    activity = create_activity(ActivityInput(
+        title=RUNNING_NOW, community_code="210802001001", service_type="elderly_care",
+        location="八田地社区老年餐桌", contact_name="李秀珍", contact_phone="0417-2826601",
+        shifts=[ShiftInput(starts_at=soon, ends_at=soon + timedelta(hours=3), capacity=6)]),
+        actor=worker)
+    if volunteer is not None:
+        sign_up(activity.shifts[0], volunteer, actor=account)
+        db.session.flush()
+    # Moved to now (a signup is only taken before a shift starts).
+    now = datetime.now(SHANGHAI).replace(second=0, microsecond=0)
+    shift = activity.shifts[0]
+    shift.starts_at, shift.ends_at = now - timedelta(minutes=30), now + timedelta(hours=2)
+    db.session.flush()
+
+
 def _demo_activities() -> None:
     """Two activities with shifts in the coming weeks, published by the demo community worker."""
     from portal.activities.services import ActivityInput, ShiftInput, create_activity
@@ -167,26 +270,40 @@ def _demo_activities() -> None:
 
 
 DEMO_ORGS = [
-    # community, name, category, registration, status
-    ("210802001001", "八田地社区邻里互助会", "mutual_aid", "filed", "active"),
-    ("210802001001", "八田地社区夕阳红合唱团", "culture_sports", "filed", "active"),
-    ("210802001001", "营口市站前区八田地助老服务中心", "life_service", "registered", "active"),
-    ("210802001002", "胜利社区志愿服务队", "charity", "filed", "active"),
-    ("210802002001", "建丰社区调解会", "community_affairs", "filed", "pending"),
-    ("210804100201", "熊岳村果树技术协会", "rural_tech", "filed", "active"),
-    ("210804100201", "熊岳村秧歌队", "culture_sports", "filed", "active"),
-    ("210804100201", "熊岳村老年协会", "mutual_aid", "filed", "active"),
-    ("210804100202", "古城村红白理事会", "community_affairs", "filed", "active"),
+    # community, name, category, registration, status, admin, contact, phone
+    ("210802001001", "八田地社区邻里互助会", "mutual_aid", "filed", "active", "demo_org",
+     "刘桂芳", "13942711021"),
+    ("210802001001", "八田地社区夕阳红合唱团", "culture_sports", "filed", "active", "demo_org",
+     "孙玉梅", "13904172216"),
+    ("210802001001", "营口市站前区八田地助老服务中心", "life_service", "registered", "active",
+     "demo_org", "张建国", "0417-2826618"),
+    ("210802001002", "胜利社区志愿服务队", "charity", "filed", "active", "demo_org",
+     "赵丽娟", "13841778302"),
+    ("210802002001", "建丰社区调解会", "community_affairs", "filed", "pending", "demo_org",
+     "王德胜", "13700176543"),
+    ("210804100201", "熊岳村果树技术协会", "rural_tech", "filed", "active", "demo_org_xy",
+     "李长海", "13504173381"),
+    ("210804100201", "熊岳村秧歌队", "culture_sports", "filed", "active", "demo_org_xy",
+     "高淑琴", "15841733126"),
+    ("210804100201", "熊岳村老年协会", "mutual_aid", "filed", "active", "demo_org_xy",
+     "周福才", "13898061145"),
+    ("210804100202", "古城村红白理事会", "community_affairs", "filed", "active", "demo_org_xy",
+     "陈永利", "13610457722"),
 ]
+WORKER_NAMES = ["李秀珍", "王海燕", "张丽", "刘洋", "陈静", "杨帆"]
+REVIEW_CALL = "站前区儿童课后托管公益创投"
+RUNNING_NOW = "八田地社区助餐点配餐"
 
 
 def _demo_orgs() -> None:
     """A few organisations and workers, so that the dashboard has something to show."""
-    founder = db.session.scalar(sa.select(User).where(User.username == "demo_org"))
-    for index, (community, name, category, registration, status) in enumerate(DEMO_ORGS):
+    for index, (community, name, category, registration, status, admin, contact,
+                phone) in enumerate(DEMO_ORGS):
+        founder = db.session.scalar(sa.select(User).where(User.username == admin))
         org = Org(name=name, category=OrgCategory(category),
                   registration=Registration(registration), community_code=community,
-                  contact_name="联系人", contact_phone="13800138000", status=OrgState(status),
+                  contact_name=contact, contact_phone=phone, status=OrgState(status),
+                  description=f"{contact}牵头，服务本社区居民。",
                   uscc=uscc.make("52210802", f"MJ{index:06d}") if registration == "registered"
                   else None,
                   legal_type=LegalType.private_non_enterprise if registration == "registered"
@@ -194,7 +311,7 @@ def _demo_orgs() -> None:
         org.admins.append(OrgAdmin(user_id=founder.id))
         db.session.add(org)
     for index in range(6):
-        db.session.add(Worker(name=f"社区工作者{index + 1}", kind=WorkerKind.community_worker,
+        db.session.add(Worker(name=WORKER_NAMES[index], kind=WorkerKind.community_worker,
                               certificate=Certificate.assistant if index < 2 else
                               Certificate.none, employer_community_code="210802001001",
                               area_code="210802001001"))
