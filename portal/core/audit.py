@@ -155,6 +155,8 @@ ACTION_TITLES = {
     "signup": _l("signed up"), "cancel_signup": _l("signup cancelled"),
     "calendar_link": _l("new calendar address made"),
     "roster_export": _l("roster exported (with phone numbers)"),
+    "add_shifts": _l("shifts added"), "edit_shift": _l("shift changed"),
+    "cancel_shift": _l("shift cancelled"),
     "check_in": _l("checked in"), "check_out": _l("checked out"),
     "insurance": _l("insurance recorded"),
     "approve": _l("approved"), "reject": _l("rejected"), "amend": _l("amended"),

@@ -119,7 +119,8 @@ def test_register_an_org_then_the_bureau_approves_it_and_sees_the_dashboard(
     assert bureau.locator("#short .lacking").first.inner_text() == "9"
     with bureau.expect_download() as download:
         bureau.click("text=Export to Excel")
-    assert download.value.suggested_filename == "org-coverage-210802.xlsx"
+    name = download.value.suggested_filename  # Chinese, with the area and the date
+    assert name.startswith("社区社会组织覆盖-站前区-") and name.endswith(".xlsx")
     bureau.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
 
 
