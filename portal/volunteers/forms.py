@@ -14,6 +14,7 @@ from wtforms import (
     SubmitField,
 )
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import PasswordInput
 
 from portal.core.areas import community_choices
 from portal.core.forms import MultiCheckboxField
@@ -50,8 +51,10 @@ class RegisterForm(FlaskForm):
     username = StringField(_l("Username for signing in"), validators=[Optional(),
                                                                      Length(max=64)],
                            render_kw={"autocomplete": "username", "autocapitalize": "none"})
+    # Kept when the form comes back with an error elsewhere: nothing typed is lost.
     password = PasswordField(_l("Password (at least 8 characters)"),
                              validators=[Optional(), Length(max=1024)],
+                             widget=PasswordInput(hide_value=False),
                              render_kw={"autocomplete": "new-password"})
     submit = SubmitField(_l("Register"))
 

@@ -20,6 +20,9 @@
     }
     tick();
   });
+  // A form that came back with errors: bring its summary into view and focus.
+  var summary = document.getElementById("error-summary");
+  if (summary) { summary.focus(); }
   // Print buttons (a roster on paper for the check-in desk).
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.addEventListener("click", function () { window.print(); });
