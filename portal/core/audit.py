@@ -155,6 +155,7 @@ ACTION_TITLES = {
     "signup": _l("signed up"), "cancel_signup": _l("signup cancelled"),
     "calendar_link": _l("new calendar address made"),
     "roster_export": _l("roster exported (with phone numbers)"),
+    "publish_policy": _l("new version published"), "consent": _l("consent given"),
     "add_shifts": _l("shifts added"), "edit_shift": _l("shift changed"),
     "cancel_shift": _l("shift cancelled"),
     "check_in": _l("checked in"), "check_out": _l("checked out"),
@@ -177,6 +178,7 @@ ACTION_TITLES = {
     "grade": _l("graded"),
 }
 OBJECT_TITLES = {"area": _l("Area"), "user": _l("Account"), "org": _l("Organisation"),
+                 "policy": _l("Agreement or policy"),
                  "incubation": _l("Incubation"), "worker": _l("Worker"),
                  "volunteer": _l("Volunteer"), "activity": _l("Activity"),
                  "service_record": _l("Service record"),

@@ -4,11 +4,26 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, PasswordField, SelectMultipleField, StringField, SubmitField
+from wtforms import (
+    IntegerField,
+    PasswordField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.core.users import ROLE_TITLES, Role
+
+
+class PolicyForm(FlaskForm):
+    body_zh = TextAreaField(_l("Text in Chinese"), validators=[DataRequired(), Length(max=50000)],
+                            render_kw={"rows": 14})
+    body_en = TextAreaField(_l("Text in English"), validators=[DataRequired(), Length(max=50000)],
+                            render_kw={"rows": 14})
+    submit = SubmitField(_l("Publish a new version"))
 
 
 class LoginForm(FlaskForm):

@@ -83,6 +83,12 @@ def _user_list(user, _obj) -> bool:
     return user is not None and user.has_role(Role.bureau)
 
 
+@policy("policy.publish")
+def _policy_publish(user, _kind) -> bool:
+    """The user agreement and the privacy policy: the city's bureau (and the admin)."""
+    return user is not None and any(len(code) <= 4 for code in user.scopes(Role.bureau))
+
+
 # --- audit and jobs -------------------------------------------------------------------------
 
 @policy("audit.read")

@@ -279,6 +279,38 @@ def audit(object_type: str, object_id: str):
                            object_id=object_id, back=object_page(object_type, object_id))
 
 
+@bp.route("/<any(terms, privacy):kind>")
+def policy(kind: str):
+    """The user agreement or the privacy policy in force, in the reader's language."""
+    from portal.core.policies import KINDS, current
+
+    version, text = current(kind)
+    return render_template("core/policy.html", kind=kind, title=KINDS[kind], version=version,
+                           text=text, may_edit=can(current_user, "policy.publish", kind))
+
+
+@bp.route("/<any(terms, privacy):kind>/edit", methods=["GET", "POST"])
+@login_required
+def policy_edit(kind: str):
+    """The city's bureau publishes a new version (the old ones stay, for past consents)."""
+    from portal.core.forms import PolicyForm
+    from portal.core.policies import DEFAULTS, KINDS, Policy, publish
+
+    authorize(current_user, "policy.publish", kind)
+    latest = db.session.scalars(sa.select(Policy).where(Policy.kind == kind)
+                                .order_by(Policy.version.desc()).limit(1)).first()
+    form = PolicyForm(data={"body_zh": latest.body_zh if latest else DEFAULTS[kind][0],
+                            "body_en": latest.body_en if latest else DEFAULTS[kind][1]}
+                      if request.method == "GET" else None)
+    done, status = submit(form, lambda: publish(kind, form.body_zh.data, form.body_en.data,
+                                                actor=current_user))
+    if done is not None:
+        flash(_("Published as version {n}: new registrations agree to it.").format(
+            n=done.version), "success")
+        return redirect(url_for("core.policy", kind=kind))
+    return render_template("core/policy_edit.html", form=form, title=KINDS[kind]), status
+
+
 AUDIT_PER_PAGE = 50
 
 

@@ -56,6 +56,10 @@ class RegisterForm(FlaskForm):
                              validators=[Optional(), Length(max=1024)],
                              widget=PasswordInput(hide_value=False),
                              render_kw={"autocomplete": "new-password"})
+    consent = BooleanField(_l("I have read the user agreement and the privacy policy, and agree "
+                              "that my ID number (sensitive personal information) and contact "
+                              "details are processed for volunteer registration and service "
+                              "records."))
     submit = SubmitField(_l("Register"))
 
     def __init__(self, *args, communities=(), **kwargs):

@@ -59,6 +59,9 @@ class Volunteer(db.Model):
     guardian_name: Mapped[str | None] = mapped_column(sa.String(50))
     guardian_phone: Mapped[str | None] = mapped_column(sa.String(20))
     guardian_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The agreement and privacy policy the volunteer consented to, and when (个人信息保护法).
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_versions: Mapped[str | None] = mapped_column(sa.String(64))
     # The private address of the volunteer's calendar feed: the hash of its token only.
     calendar_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     status: Mapped[VolunteerState] = mapped_column(str_enum(VolunteerState, 16),

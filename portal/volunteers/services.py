@@ -43,6 +43,8 @@ class VolunteerInput:
     guardian_name: str | None = None
     guardian_phone: str | None = None
     guardian_consent: bool = False
+    consent: bool = False              # to the user agreement and the privacy policy
+    consent_required: bool = False     # pages ask for it; the API records it when given
     username: str | None = None
     password: str | None = None
     email: str | None = None
@@ -143,6 +145,9 @@ def register_volunteer(data: VolunteerInput, *, actor: User | None) -> Volunteer
         errors["email"] = [_("Enter an e-mail address like name@example.com.")]
     if actor is None and not (data.username and data.password):
         errors.setdefault("username", []).append(_("Choose a username and a password."))
+    if data.consent_required and not data.consent:
+        errors["consent"] = [_("Registration needs this consent: the ID number is sensitive "
+                               "personal information.")]
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), errors)
     id_hash = crypto.keyed_hash(identity.id_type, identity.number)
@@ -173,6 +178,12 @@ def register_volunteer(data: VolunteerInput, *, actor: User | None) -> Volunteer
     if minor:
         record(actor or user, "volunteer", volunteer.id, "guardian_consent",
                to=guardian["guardian_name"], area_code=volunteer.community_code)
+    if data.consent:
+        from portal.core.policies import versions
+
+        volunteer.consent_at, volunteer.consent_versions = utcnow(), versions()
+        record(actor or user, "volunteer", volunteer.id, "consent",
+               to=volunteer.consent_versions, area_code=volunteer.community_code)
     db.session.flush()
     return volunteer
 

@@ -47,6 +47,7 @@ def _input(form: RegisterForm) -> services.VolunteerInput:
         availability=form.availability.data or [], birth_date=form.birth_date.data,
         gender=form.gender.data or None, guardian_name=form.guardian_name.data,
         guardian_phone=form.guardian_phone.data, guardian_consent=form.guardian_consent.data,
+        consent=bool(form.consent.data), consent_required=True,
         username=(form.username.data or "").strip() or None,
         password=form.password.data or None, email=form.email.data or None)
 

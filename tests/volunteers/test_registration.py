@@ -195,11 +195,15 @@ def test_registration_page_in_both_languages(app, client, staff):
         page = client.get(f"/register?lang={lang}")
         assert page.status_code == 200 and word in page.get_data(as_text=True)
     page = client.get("/register")
-    response = client.post("/register", data={
-        "csrf_token": csrf_token(page.get_data(as_text=True)), "real_name": "李大爷",
-        "id_type": "resident_id", "id_number": ELDER_ID, "phone": "13800138000",
-        "community_code": URBAN, "service_types": ["elderly_care"],
-        "availability": ["mon_morning"], "username": "lidaye", "password": "a-long-password"})
+    form = {"csrf_token": csrf_token(page.get_data(as_text=True)), "real_name": "李大爷",
+            "id_type": "resident_id", "id_number": ELDER_ID, "phone": "13800138000",
+            "community_code": URBAN, "service_types": ["elderly_care"],
+            "availability": ["mon_morning"], "username": "lidaye", "password": "a-long-password"}
+    # Without the separate consent to the agreement and the privacy policy: refused, said why.
+    refused = client.post("/register?lang=en", data=form)
+    assert refused.status_code == 422 and "sensitive personal information" in \
+        refused.get_data(as_text=True)
+    response = client.post("/register", data={**form, "consent": "y"})
     assert response.status_code == 302 and response.headers["Location"] == "/me"
     me = client.get("/me?lang=en").get_data(as_text=True)
     assert "YK" in me and ELDER_ID not in me and ELDER_ID[:4] + "**" in me
@@ -246,3 +250,42 @@ def test_profile_page_edits_and_deletes(app, client, staff, login):
 def test_email_is_optional_and_checked(client, staff):
     bad = client.post("/api/v1/volunteers", json=body(email="not-an-address"))
     assert bad.status_code == 422 and "email" in bad.get_json()["error"]["fields"]
+
+
+def test_consent_is_recorded_with_its_versions_and_the_bureau_keeps_the_texts(
+        app, client, staff, login):
+    """The agreement and the privacy policy are pages anyone reads (both languages); the city's
+    bureau publishes a new version; a registration records when it consented and to which
+    versions (and the audit trail says so)."""
+    import sqlalchemy as sa
+
+    from portal.core.audit import AuditEntry
+    from portal.extensions import db
+    from portal.volunteers.models import Volunteer
+    from tests.conftest import csrf_token
+
+    assert "敏感个人信息" in client.get("/privacy?lang=zh").get_data(as_text=True)
+    assert "sensitive personal information" in client.get("/privacy?lang=en").get_data(
+        as_text=True)
+    assert "Version 0" in client.get("/terms?lang=en").get_data(as_text=True)
+    login("bayuquan")  # a county's bureau does not keep the city's texts
+    assert client.get("/terms/edit").status_code == 403
+    login("city")
+    edit = client.get("/terms/edit").get_data(as_text=True)
+    done = client.post("/terms/edit", data={"csrf_token": csrf_token(edit),
+                                            "body_zh": "新的用户协议。", "body_en": "New terms."})
+    assert done.status_code == 302
+    assert "New terms." in client.get("/terms?lang=en").get_data(as_text=True)
+    anonymous = app.test_client()
+    page = anonymous.get("/register")
+    anonymous.post("/register", data={
+        "csrf_token": csrf_token(page.get_data(as_text=True)), "real_name": "李大爷",
+        "id_type": "resident_id", "id_number": ELDER_ID, "phone": "13800138000",
+        "community_code": URBAN, "username": "lidaye", "password": "a-long-password",
+        "consent": "y"})
+    with app.app_context():
+        volunteer = db.session.scalar(sa.select(Volunteer))
+        assert volunteer.consent_versions == "terms:1;privacy:0"
+        assert volunteer.consent_at is not None
+        assert db.session.scalar(sa.select(AuditEntry.to_value).where(
+            AuditEntry.action == "consent")) == "terms:1;privacy:0"
