@@ -52,6 +52,9 @@ class VolunteerIn(Body):
     birth_date: date | None = Field(default=None, strict=False)
     gender: str | None = None
     guardian: GuardianIn | None = None
+    # Consent to the user agreement and the privacy policy in force (/terms, /privacy): kept
+    # with its versions when given. Optional here, as the contract was written before it.
+    consent: bool = False
 
 
 def _input(data: VolunteerIn) -> services.VolunteerInput:

@@ -289,3 +289,16 @@ def test_consent_is_recorded_with_its_versions_and_the_bureau_keeps_the_texts(
         assert volunteer.consent_at is not None
         assert db.session.scalar(sa.select(AuditEntry.to_value).where(
             AuditEntry.action == "consent")) == "terms:1;privacy:0"
+
+
+def test_the_api_records_consent_when_it_is_given(app, client, staff):
+    import sqlalchemy as sa
+
+    from portal.extensions import db
+    from portal.volunteers.models import Volunteer
+
+    given = client.post("/api/v1/volunteers", json={**body(), "consent": True})
+    assert given.status_code == 201, given.get_json()
+    with app.app_context():
+        volunteer = db.session.scalar(sa.select(Volunteer))
+        assert volunteer.consent_versions == "terms:0;privacy:0" and volunteer.consent_at
