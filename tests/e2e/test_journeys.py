@@ -1,0 +1,213 @@
+"""Each role's main journey on the demo data, in a real Chromium: a volunteer on a phone at
+200 % text, a community worker publishing a weekly activity and approving hours in bulk, the
+bureau reviewing an organisation and drilling down to a community, a reviewer scoring, an
+organisation's admin bidding. Every page visited must neither scroll sideways nor clip a
+control; the pages of each role are also swept at 360 px in both languages."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from portal.core.db import SHANGHAI
+from portal.extensions import db
+
+NO_SIDEWAYS = """() => {
+  const width = window.innerWidth;
+  const controls = document.querySelectorAll('button, .btn, input, select, textarea');
+  const clipped = Array.from(controls)
+    .filter(e => e.offsetParent !== null && e.type !== 'hidden')
+    .filter(e => { const r = e.getBoundingClientRect();
+                   return r.width > 0 && r.right > width + 1; })
+    .map(e => (e.id || e.name || e.tagName) + ':' + (e.innerText || e.value || '').slice(0, 30));
+  return {scroll: document.documentElement.scrollWidth, width: width, clipped: clipped};
+}"""
+
+
+def tidy(page, what: str) -> None:
+    """Nothing scrolls sideways, no control sticks out of the screen."""
+    state = page.evaluate(NO_SIDEWAYS)
+    assert state["scroll"] <= state["width"], (what, state)
+    assert not state["clipped"], (what, state)
+
+
+@pytest.fixture
+def demo(app):
+    from portal.cli import YINGKOU_CSV
+    from portal.demo import create_demo
+
+    with app.app_context():
+        password, _created = create_demo(YINGKOU_CSV)
+        db.session.commit()
+    return password
+
+
+def sign_in(browser, base, user, password, *, width=1280, lang="en", zoom=None):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(f"{base}/login?lang={lang}")
+    page.fill("#username", user)
+    page.fill("#password", password)
+    page.click("#submit")
+    page.wait_for_url(f"{base}/")
+    if zoom:
+        page.add_init_script(f"document.addEventListener('DOMContentLoaded', () => "
+                             f"document.documentElement.style.fontSize = '{zoom}')")
+    return page
+
+
+def visit(page, url: str):
+    page.goto(url)
+    tidy(page, url)
+
+
+def test_the_volunteer_on_a_phone_checks_in_and_out_and_gets_a_certificate(
+        app, live_server, browser, demo):
+    from portal.activities.models import Activity
+    from portal.demo import RUNNING_NOW
+
+    page = sign_in(browser, live_server, "demo_volunteer", demo, width=390, lang="zh",
+                   zoom="200%")
+    visit(page, f"{live_server}/me")
+    assert "★" in page.locator("#stars").inner_text()  # past the first star
+    with app.app_context():
+        shift = db.session.scalar(sa.select(Activity).where(Activity.title == RUNNING_NOW)
+                                  ).shifts[0]
+        shift_id, code = shift.id, shift.check_in_code
+    for step in ("签到", "签退"):
+        visit(page, f"{live_server}/shifts/{shift_id}/check-in")
+        page.fill("#code", code)
+        page.click(f"form button:has-text('{step}')")
+    visit(page, f"{live_server}/shifts/{shift_id}/check-in")
+    assert page.locator("#my-status").inner_text() == "已完成"  # its record waits for approval
+    visit(page, f"{live_server}/me")
+    today = datetime.now(SHANGHAI).date()
+    page.fill("#period_from", (today - timedelta(days=365)).isoformat())
+    page.fill("#period_to", today.isoformat())
+    page.click("#certificate-form [type=submit]")
+    page.wait_for_url("**/certificates/*")
+    for _ in range(60):  # built inline, or by the worker
+        if page.locator("#download-pdf").count():
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    tidy(page, "certificate")
+    with page.expect_download() as download:
+        page.click("#download-pdf")
+    assert download.value.suggested_filename.endswith(".pdf")
+
+
+def test_the_community_worker_publishes_weekly_and_approves_in_bulk(
+        app, live_server, browser, demo):
+    from portal.activities.models import Activity
+
+    page = sign_in(browser, live_server, "demo_worker", demo)
+    visit(page, f"{live_server}/activities/new")
+    first = (datetime.now(SHANGHAI) + timedelta(days=8)).replace(hour=9, minute=0, second=0,
+                                                                  microsecond=0)
+    page.fill("#title", "每周二健康讲座")
+    page.fill("#location", "八田地社区活动室")
+    page.fill("#capacity", "20")
+    page.fill("#starts_at", first.strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#ends_at", (first + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#repeat_until", (first + timedelta(weeks=3)).date().isoformat())
+    page.click("#submit")
+    page.wait_for_url("**/activities/*")
+    tidy(page, "new activity")
+    with app.app_context():
+        weekly = db.session.scalar(sa.select(Activity).where(Activity.title == "每周二健康讲座"))
+        assert len(weekly.shifts) == 4
+    visit(page, f"{live_server}/records?lang=en")
+    boxes = page.locator("#bulk-approve input[name=record_id]")
+    assert boxes.count() >= 1
+    boxes.first.check()
+    page.click("#bulk-approve button[type=submit]")
+    assert "records approved" in page.content()
+
+
+def test_the_bureau_reviews_an_organisation_and_drills_down(
+        app, live_server, browser, demo):
+    from portal.orgs.models import Org
+
+    page = sign_in(browser, live_server, "demo_bureau_zq", demo)
+    with app.app_context():
+        pending = db.session.scalar(sa.select(Org.id).where(Org.name == "建丰社区调解会"))
+    visit(page, f"{live_server}/orgs/{pending}")
+    assert page.locator("#review-facts").is_visible() and page.locator("#no-documents").count()
+    assert page.input_value("#decision") == ""  # nothing chosen for the bureau
+    page.select_option("#decision", "approve")
+    page.click("#review form [type=submit]")
+    assert page.locator("#org-status").inner_text() == "Active"
+    visit(page, f"{live_server}/dashboard")
+    page.click("#children a:has-text('八田地街道')")
+    page.click("#short a:has-text('八田地社区')")
+    tidy(page, "community dashboard")
+    assert page.locator("#community-orgs a").count() >= 3
+    visit(page, f"{live_server}/audit?q=建丰")
+    assert page.locator("#audit-rows .list-group-item").count() >= 1
+
+
+def test_the_reviewer_scores_the_bids_assigned(app, live_server, browser, demo):
+    from portal.demo import REVIEW_CALL
+    from portal.projects.models import Project
+
+    page = sign_in(browser, live_server, "demo_reviewer", demo, width=768, lang="zh")
+    visit(page, f"{live_server}/")
+    assert "已评 0/2 份投标" in page.locator("#my-reviews").inner_text()
+    with app.app_context():
+        project_id = db.session.scalar(sa.select(Project.id).where(Project.title == REVIEW_CALL))
+    for _ in range(2):
+        visit(page, f"{live_server}/projects/{project_id}/review")
+        form = page.locator("form.score-form").first
+        form.locator("input[value=no]").check()
+        for box, value in zip(form.locator("input[inputmode=numeric]").all(), (85, 70, 90),
+                              strict=False):
+            box.fill(str(value))
+        form.locator("[type=submit]").click()
+    visit(page, f"{live_server}/")
+    assert "已评 2/2 份投标" in page.locator("#my-reviews").inner_text()
+
+
+def test_the_organisation_admin_sees_theirs_and_chooses_who_bids(
+        app, live_server, browser, demo):
+    from portal.projects.models import Project
+
+    page = sign_in(browser, live_server, "demo_org", demo)
+    visit(page, f"{live_server}/")
+    assert page.locator("#my-orgs li").count() >= 4
+    with app.app_context():
+        open_call = db.session.scalar(sa.select(Project.id).where(
+            Project.status == "open"))
+    visit(page, f"{live_server}/projects/{open_call}")
+    assert page.input_value("#org") == ""  # several organisations: it asks which
+
+
+@pytest.mark.parametrize("user,lang", [("demo_volunteer", "zh"), ("demo_worker", "en"),
+                                       ("demo_bureau_zq", "zh"), ("demo_org", "en"),
+                                       ("demo_reviewer", "zh")])
+def test_every_page_of_a_role_fits_a_phone(app, live_server, browser, demo, user,
+                                           lang):
+    """At 360 px, signed in as each role, the pages it uses neither scroll sideways nor clip
+    a control."""
+    from portal.activities.models import Activity
+    from portal.projects.models import Project
+
+    with app.app_context():
+        activity = db.session.scalar(sa.select(Activity.id).order_by(Activity.id))
+        shift = db.session.scalar(sa.select(Activity).order_by(Activity.id)).shifts[0].id
+        project = db.session.scalar(sa.select(Project.id).order_by(Project.id))
+    common = ["/", "/activities", f"/activities/{activity}", "/projects",
+              f"/projects/{project}", "/orgs", "/verify", "/api/docs", "/terms", "/privacy"]
+    own = {"demo_volunteer": ["/me"],
+           "demo_worker": ["/activities/new", "/records", f"/shifts/{shift}/roster",
+                           "/volunteers", "/dashboard"],
+           "demo_bureau_zq": ["/dashboard", "/orgs?status=pending", "/incubations", "/audit",
+                              "/exports/national", "/reviewer-pool"],
+           "demo_org": ["/orgs/new", "/records"],
+           "demo_reviewer": []}[user]
+    page = sign_in(browser, live_server, user, demo, width=360, lang=lang)
+    for path in common + own:
+        response = page.goto(f"{live_server}{path}")
+        assert response.status < 500, path
+        tidy(page, path)
