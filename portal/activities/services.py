@@ -233,7 +233,7 @@ def update_shift(shift: Shift, data: ShiftInput, *, actor: User) -> Shift:
             n=shift.confirmed_count))
     starts, ends = aware(data.starts_at), aware(data.ends_at)
     moved = (starts, ends) != (shift.starts_at, shift.ends_at)
-    before = f"{shift.starts_at.isoformat()}–{shift.ends_at.isoformat()} ×{shift.capacity}"
+    before = _when(shift.starts_at, shift.ends_at, shift.capacity)
     shift.starts_at, shift.ends_at, shift.capacity = starts, ends, data.capacity
     shift.waitlist = bool(data.waitlist)
     if moved:
@@ -249,9 +249,14 @@ def update_shift(shift: Shift, data: ShiftInput, *, actor: User) -> Shift:
         for signup in _live_signups(shift):
             notify(signup, "shift_changed", subject=f"signup:{signup.id}:r{shift.revision}")
     record(actor, "activity", shift.activity_id, "edit_shift", from_=before,
-           to=f"{starts.isoformat()}–{ends.isoformat()} ×{data.capacity}",
-           area_code=shift.activity.community_code)
+           to=_when(starts, ends, data.capacity), area_code=shift.activity.community_code)
     return shift
+
+
+def _when(starts: datetime, ends: datetime, places: int) -> str:
+    """A shift as the audit trail shows it: Beijing time, and its places."""
+    start, end = starts.astimezone(SHANGHAI), ends.astimezone(SHANGHAI)
+    return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M} ({places})"
 
 
 def cancel_shift(shift: Shift, reason: str | None, *, actor: User) -> Shift:
@@ -279,7 +284,7 @@ def cancel_shift(shift: Shift, reason: str | None, *, actor: User) -> Shift:
         notify(signup, "shift_cancelled", subject=f"signup:{signup.id}:cancelled",
                reason=reason[:500])
     record(actor, "activity", shift.activity_id, "cancel_shift",
-           to=shift.starts_at.isoformat(), reason=reason[:500],
+           to=_when(shift.starts_at, shift.ends_at, shift.capacity), reason=reason[:500],
            area_code=shift.activity.community_code)
     return shift
 

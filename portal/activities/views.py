@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -257,9 +267,8 @@ def calendar_link():
     record(current_user, "volunteer", volunteer.id, "calendar_link",
            area_code=volunteer.community_code)
     db.session.commit()
-    flash(_("Your calendar address (keep it to yourself; making a new one stops this one): "
-            "{url}").format(url=url_for("activities.calendar_feed", token=token,
-                                        _external=True)), "success")
+    # Shown once, where the volunteer is looking: only its hash is kept.
+    session["calendar_url"] = url_for("activities.calendar_feed", token=token, _external=True)
     return redirect(url_for("volunteers.me") + "#calendar")
 
 

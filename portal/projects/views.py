@@ -213,6 +213,7 @@ class Page:
         self.bids = db.session.scalars(sa.select(Bid).where(
             Bid.project_id == project.id, Bid.status == BidState.submitted)
             .order_by(Bid.id)).all() if self.manage else []
+        self.unscored = 0
         self.award.bid.choices = [("", _("Choose…"))] + self._award_choices(project)
         admin_of = {o.id for o in self.orgs} | self._admin_org_ids()
         self.own_bids = db.session.scalars(sa.select(Bid).where(
@@ -248,7 +249,9 @@ class Page:
 
         amounts = {b.id: b.requested_amount for b in self.bids}
         choices = []
-        for n, item in enumerate(ranking(project), start=1):
+        ranked = ranking(project)
+        self.unscored = sum(1 for item in ranked if item["score"] is None)
+        for n, item in enumerate(ranked, start=1):
             score = f"{item['score']:.2f}" if item["score"] is not None else _("not scored")
             choices.append((item["bid_id"], _("No. {n}, {score}: {org}, {amount} yuan").format(
                 n=n, score=score, org=item["org_name"],

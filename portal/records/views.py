@@ -311,16 +311,28 @@ def certificate_form(volunteer) -> CertificateForm:
     return form
 
 
+RECORDS_PER_PAGE = 20
+
+
 def me_context(volunteer) -> dict:
-    """What /me shows about hours, records and certificates."""
+    """What /me shows about hours, records (a page of them, newest first) and certificates."""
+    from flask import request
+
+    page = max(1, request.args.get("records_page", 1, type=int) or 1)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(ServiceRecord)
+                              .where(ServiceRecord.volunteer_id == volunteer.id))
     recent = db.session.scalars(sa.select(ServiceRecord)
                                 .where(ServiceRecord.volunteer_id == volunteer.id)
-                                .order_by(ServiceRecord.started_at.desc()).limit(20)).all()
+                                .order_by(ServiceRecord.started_at.desc())
+                                .limit(RECORDS_PER_PAGE)
+                                .offset((page - 1) * RECORDS_PER_PAGE)).all()
     certs = db.session.scalars(sa.select(Certificate)
                                .where(Certificate.volunteer_id == volunteer.id)
                                .order_by(Certificate.id.desc()).limit(20)).all()
     return {"hours": hours(volunteer.id), "records": recent, "certs": certs,
-            "cert_form": certificate_form(volunteer)}
+            "cert_form": certificate_form(volunteer), "records_total": total,
+            "records_page": page,
+            "records_more": page * RECORDS_PER_PAGE < total}
 
 
 @bp.route("/volunteers/<int:volunteer_id>/service")

@@ -11,6 +11,7 @@ from flask import (
     render_template,
     request,
     send_file,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -139,6 +140,7 @@ def me():
                            SERVICE_TYPES=SERVICE_TYPES, ID_TYPE_TITLES=ID_TYPE_TITLES,
                            upcoming=upcoming, cancel_form=CancelForm(), suggested=suggested,
                            calendar_form=CalendarLinkForm(),
+                           calendar_url=session.pop("calendar_url", None),
                            reason_title=reason_title, **service)
 
 

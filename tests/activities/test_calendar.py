@@ -55,7 +55,8 @@ def test_a_private_feed_of_my_shifts_that_drops_a_cancelled_one_and_can_be_revok
     me = client.get("/me").get_data(as_text=True)
     made = client.post("/me/calendar-link", data={"csrf_token": csrf_token(me)},
                        follow_redirects=True).get_data(as_text=True)
-    url = re.search(r"(http://[^\s<]+/calendar/[\w-]+\.ics)", made).group(1)
+    assert 'id="calendar-url"' in made and 'href="webcal://' in made  # shown where asked
+    url = re.search(r"(http://[^\s<\"]+/calendar/[\w-]+\.ics)", made).group(1)
     path = url.split("localhost", 1)[1]
     stranger = app.test_client()  # no sign-in: the address is the key
     feed = Calendar.from_ical(stranger.get(path).data)

@@ -103,6 +103,13 @@ def test_the_organiser_adds_changes_and_cancels_shifts_on_the_page(
         told = db.session.scalars(sa.select(Notification.kind)).all()
         assert told.count("shift_changed") == 2  # the first change moved it; both were told
         assert db.session.get(Shift, shift_id).revision == 1
+        from portal.core.audit import AuditEntry
+
+        moved = db.session.scalar(sa.select(AuditEntry).where(
+            AuditEntry.action == "edit_shift").order_by(AuditEntry.id))
+        # Both ends in Beijing time (one was UTC, so a one-hour move read as twelve).
+        shown = starts.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        assert moved.to_value.startswith(shown) and "+00:00" not in moved.from_value
 
     # Cancel: a reason is required; then every signup is cancelled and told why.
     cancel = f"cancel{shift_id}-"

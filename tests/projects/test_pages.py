@@ -541,3 +541,15 @@ def test_an_admin_of_two_organisations_chooses_which_one_bids(client, login, tok
                                       "org": "", "requested_amount": "42000.00"})
     assert unchosen.status_code == 422
     assert "Choose the organisation that bids." in unchosen.get_data(as_text=True)
+
+
+def test_the_award_form_warns_while_bids_are_unscored(client, login, token, reviewing):
+    project, bids = reviewing()
+    url = f"/projects/{project['id']}"
+    login("zhanqian")
+    html = client.get(url + "?lang=en").get_data(as_text=True)
+    assert 'id="unscored"' in html and "2 without a score" in html
+    for bid in bids.values():
+        client.post(f"/api/v1/bids/{bid}/scores", headers=token("rev1"),
+                    json={"scores": {"服务方案": 80, "团队能力": 70, "预算合理性": 90}})
+    assert 'id="unscored"' not in client.get(url + "?lang=en").get_data(as_text=True)

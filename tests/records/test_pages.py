@@ -250,3 +250,15 @@ def test_the_organiser_approves_a_selection_of_records_at_once(client, login, to
               .get_json()["status"] for i in ids]
     assert states == ["approved", "pending", "approved"]
     assert "2 records approved" in client.get("/records?lang=en").get_data(as_text=True)
+
+
+def test_every_record_can_be_reached_from_me_a_page_at_a_time(client, login, token, setting):
+    vid, aid = setting
+    for day in range(1, 24):
+        client.post("/api/v1/service-records", headers=token("worker"),
+                    json=record_body(vid, aid, 24 * day + 5, 1))
+    login("wang")
+    first = client.get("/me?lang=en").get_data(as_text=True)
+    assert "1–20 of 23 records" in first and "records_page=2" in first
+    second = client.get("/me?lang=en&records_page=2").get_data(as_text=True)
+    assert "21–23 of 23 records" in second and "records_page=1" in second
