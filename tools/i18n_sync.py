@@ -16,8 +16,10 @@ def main() -> None:
     with path.open("rb") as f:
         catalog = read_po(f, locale="en")
     for message in catalog:
-        if message.id and not message.string:
-            message.string = message.id
+        empty = not all(message.string) if isinstance(message.string, tuple) \
+            else not message.string
+        if message.id and empty:
+            message.string = message.id  # a plural's (singular, plural) are its two forms
         message.flags.discard("fuzzy")
     with path.open("wb") as f:
         write_po(f, catalog, omit_header=False, width=0, no_location=True, sort_output=True)
@@ -25,8 +27,9 @@ def main() -> None:
     zh = ROOT / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
     with zh.open("rb") as f:
         for message in read_po(f, locale="zh_Hans_CN"):
-            if message.id and (not message.string or "fuzzy" in message.flags):
-                missing.append(message.id)
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            if message.id and (not all(strings) or "fuzzy" in message.flags):
+                missing.append(message.id if isinstance(message.id, str) else message.id[0])
     for msgid in missing:
         print("zh_Hans_CN missing:", msgid)
 

@@ -19,7 +19,8 @@ def main(source: str) -> None:
         if message is None:
             print("not in catalogue:", msgid)
             continue
-        message.string = msgstr
+        # A plural message: Chinese has one form (Plural-Forms: nplurals=1).
+        message.string = (msgstr,) if message.pluralizable else msgstr
         message.flags.discard("fuzzy")
     with PATH.open("wb") as f:
         write_po(f, catalog, width=0, no_location=True, sort_output=True)

@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from portal.core.areas import Area, place_choices
@@ -111,7 +112,8 @@ def records_approve():
     done = services.approve_many(mine, actor=current_user)
     db.session.commit()
     if done:
-        flash(_("{n} records approved.").format(n=done), "success")
+        flash(ngettext("{n} record approved.", "{n} records approved.", done).format(n=done),
+                  "success")
     else:
         flash(_("Tick the records to approve first."), "warning")
     return redirect(url_for("records.record_list", status="pending"))
@@ -283,7 +285,8 @@ def shift_records(shift_id: int):
             status = exc.status
         else:
             db.session.commit()
-            flash(_("{n} records approved.").format(n=done), "success")
+            flash(ngettext("{n} record approved.", "{n} records approved.", done).format(n=done),
+                  "success")
             return redirect(url_for("records.shift_records", shift_id=shift.id))
     return render_template("records/shift.html", shift=shift, rows=rows, form=form,
                            RecordState=RecordState), status

@@ -262,3 +262,16 @@ def test_every_record_can_be_reached_from_me_a_page_at_a_time(client, login, tok
     assert "1–20 of 23 records" in first and "records_page=2" in first
     second = client.get("/me?lang=en&records_page=2").get_data(as_text=True)
     assert "21–23 of 23 records" in second and "records_page=1" in second
+
+
+def test_counts_read_in_the_singular_and_the_plural(client, login, token, setting):
+    vid, aid = setting
+    client.post("/api/v1/service-records", headers=token("worker"),
+                json=record_body(vid, aid, 30, 2))
+    login("worker")
+    one = client.get("/records?lang=en").get_data(as_text=True)
+    assert "1 record<" in one and "1 records" not in one
+    client.post("/api/v1/service-records", headers=token("worker"),
+                json=record_body(vid, aid, 60, 2))
+    assert "2 records<" in client.get("/records?lang=en").get_data(as_text=True)
+    assert "共 2 条记录" in client.get("/records?lang=zh").get_data(as_text=True)
