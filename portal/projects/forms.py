@@ -150,6 +150,7 @@ class BidForm(FlaskForm):
     tier = SelectField(_l("Tier"), choices=[], validate_choice=False)
     proposal = TextAreaField(_l("Proposal"), validators=[Optional(), Length(max=50000)],
                              render_kw={"rows": 5})
+    attachment = FileField(_l("Attachment with the bid (PDF or image, optional; more later)"))
     place_bid = SubmitField(_l("Submit the bid"))
 
 

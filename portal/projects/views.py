@@ -354,13 +354,18 @@ def _place_bid(page: Page) -> int:
         if org is None:
             raise ValidationFailed.on("org_id", _("No such organisation."))
         authorize(current_user, "bid.create", org)
-        return services.submit_bid(page.project, org, amount=f.requested_amount.data.strip(),
-                                   proposal=f.proposal.data or None, tier=f.tier.data or None,
-                                   actor=current_user)
+        bid = services.submit_bid(page.project, org, amount=f.requested_amount.data.strip(),
+                                  proposal=f.proposal.data or None, tier=f.tier.data or None,
+                                  actor=current_user)
+        upload = f.attachment.data
+        if upload and getattr(upload, "filename", None):
+            # With the bid, in its transaction: a refused file refuses the bid, by its field.
+            services.add_attachment(bid, upload.filename, upload.read(), actor=current_user)
+        return bid
 
     if not page.orgs:
         abort(403)
-    _done, status = submit(f, action, {"org_id": "org"})
+    _done, status = submit(f, action, {"org_id": "org", "file": "attachment"})
     return status
 
 

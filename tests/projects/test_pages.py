@@ -553,3 +553,31 @@ def test_the_award_form_warns_while_bids_are_unscored(client, login, token, revi
         client.post(f"/api/v1/bids/{bid}/scores", headers=token("rev1"),
                     json={"scores": {"服务方案": 80, "团队能力": 70, "预算合理性": 90}})
     assert 'id="unscored"' not in client.get(url + "?lang=en").get_data(as_text=True)
+
+
+def test_a_bid_can_carry_its_attachment_from_the_start(client, login, token, orgs, published):
+    import io
+
+    project = published()
+    url = f"/projects/{project['id']}"
+    login("boss")
+    html = client.get(url + "?lang=en").get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in html and 'name="attachment"' in html
+    wrong = client.post(url + "?lang=en", data={
+        "csrf_token": csrf_token(html), "place_bid": "1", "org": str(orgs["boss"]),
+        "requested_amount": "42000.00",
+        "attachment": (io.BytesIO(b"plain text"), "plan.pdf")},
+        content_type="multipart/form-data")
+    assert wrong.status_code == 422  # a refused file refuses the bid, said by the field
+    assert "Only PDF, PNG or JPEG files." in wrong.get_data(as_text=True)
+    assert client.get(f"/api/v1/projects/{project['id']}/bids", headers=token("boss")
+                      ).get_json()["items"] == []
+    done = client.post(url, data={
+        "csrf_token": csrf_token(html), "place_bid": "1", "org": str(orgs["boss"]),
+        "requested_amount": "42000.00",
+        "attachment": (io.BytesIO(b"%PDF-1.4\n%\xe2\xe3\n1 0 obj<<>>endobj\n%%EOF"),
+                       "方案.pdf")}, content_type="multipart/form-data")
+    assert done.status_code == 302
+    bids = client.get(f"/api/v1/projects/{project['id']}/bids", headers=token("boss")
+                      ).get_json()["items"]
+    assert len(bids) == 1 and bids[0]["attachments"][0]["filename"] == "方案.pdf"
