@@ -183,13 +183,11 @@ def test_the_organisation_admin_sees_theirs_and_chooses_who_bids(
     assert page.input_value("#org") == ""  # several organisations: it asks which
 
 
-@pytest.mark.parametrize("user,lang", [("demo_volunteer", "zh"), ("demo_worker", "en"),
-                                       ("demo_bureau_zq", "zh"), ("demo_org", "en"),
-                                       ("demo_reviewer", "zh")])
-def test_every_page_of_a_role_fits_a_phone(app, live_server, browser, demo, user,
-                                           lang):
-    """At 360 px, signed in as each role, the pages it uses neither scroll sideways nor clip
-    a control."""
+@pytest.mark.parametrize("user", ["demo_volunteer", "demo_worker", "demo_bureau_zq", "demo_org",
+                                  "demo_reviewer"])
+def test_every_page_of_a_role_fits_every_screen(app, live_server, browser, demo, user):
+    """Signed in as each role, the pages it uses neither scroll sideways nor clip a control:
+    at 360, 768 and 1280 px in both languages, and on a phone at 200 % text."""
     from portal.activities.models import Activity
     from portal.projects.models import Project
 
@@ -205,9 +203,14 @@ def test_every_page_of_a_role_fits_a_phone(app, live_server, browser, demo, user
            "demo_bureau_zq": ["/dashboard", "/orgs?status=pending", "/incubations", "/audit",
                               "/exports/national", "/reviewer-pool"],
            "demo_org": ["/orgs/new", "/records"],
-           "demo_reviewer": []}[user]
-    page = sign_in(browser, live_server, user, demo, width=360, lang=lang)
-    for path in common + own:
-        response = page.goto(f"{live_server}{path}")
-        assert response.status < 500, path
-        tidy(page, path)
+           "demo_reviewer": [f"/projects/{project}/review"]}[user]
+    screens = [(width, lang, None) for width in (360, 768, 1280) for lang in ("zh", "en")]
+    screens.append((390, "zh", "200%"))
+    for width, lang, zoom in screens:
+        page = sign_in(browser, live_server, user, demo, width=width, lang=lang, zoom=zoom)
+        for path in common + own:
+            response = page.goto(f"{live_server}{path}")
+            assert response.status < 500, path
+            if response.status == 200:
+                tidy(page, f"{path} at {width} px, {lang}, {zoom or '100%'}")
+        page.close()
