@@ -68,6 +68,7 @@ class OrgIn(Body):
     contact_phone: str | None = Field(default=None, max_length=30)
     founded_on: date | None = Field(default=None, strict=False)  # "YYYY-MM-DD" in JSON
     description: str | None = Field(default=None, max_length=5000)
+    address: str | None = Field(default=None, max_length=200)
     rating: str | None = Field(default=None, max_length=4)
     uscc_confirmed: bool = False
 

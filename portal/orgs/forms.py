@@ -45,6 +45,8 @@ class OrgForm(FlaskForm):
                                 render_kw={"inputmode": "tel", "autocomplete": "tel"})
     description = TextAreaField(_l("What the organisation does"),
                                 validators=[Optional(), Length(max=5000)])
+    address = StringField(_l("Address (where it meets or works)"),
+                          validators=[Optional(), Length(max=200)])
     rating = SelectField(_l("Evaluation grade (if known)"), choices=[], default="")
     submit = SubmitField(_l("Save"))
 

@@ -122,6 +122,7 @@ class Org(db.Model):
     contact_name: Mapped[str] = mapped_column(sa.String(100))
     contact_phone: Mapped[str] = mapped_column(sa.String(20))
     description: Mapped[str | None] = mapped_column(sa.Text)
+    address: Mapped[str | None] = mapped_column(sa.String(200))  # where it meets or works
     rating: Mapped[str | None] = mapped_column(sa.String(2))  # 评估等级 1A–5A
     status: Mapped[OrgState] = mapped_column(str_enum(OrgState, 20), default=OrgState.pending)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -147,7 +148,7 @@ class Org(db.Model):
         }
         if full:
             data.update({"contact_name": self.contact_name, "contact_phone": self.contact_phone,
-                         "description": self.description,
+                         "description": self.description, "address": self.address,
                          "uscc_override_reason": self.uscc_override_reason,
                          "uscc_check_failed": self.uscc_check_failed,
                          "admins": sorted(self.admin_ids()),

@@ -45,7 +45,7 @@ from portal.orgs.models import (
 
 # Fields an organisation's admins may still change once it is active; the rest is what the
 # bureau approved.
-EDITABLE_WHEN_ACTIVE = {"contact_name", "contact_phone", "description"}
+EDITABLE_WHEN_ACTIVE = {"contact_name", "contact_phone", "description", "address"}
 
 
 @dataclass
@@ -60,6 +60,7 @@ class OrgInput:
     contact_name: str | None = None
     contact_phone: str | None = None
     description: str | None = None
+    address: str | None = None
     rating: str | None = None
     uscc_confirmed: bool = False  # "my registration certificate shows exactly this code"
     given: set[str] = field(default_factory=set)  # which fields the caller sent (for edits)
@@ -131,6 +132,8 @@ def _clean(data: OrgInput, *, actor, org: Org | None) -> dict:
             errors.setdefault("contact_phone", []).append(str(exc))
     if "description" in given:
         values["description"] = (data.description or "").strip() or None
+    if "address" in given:
+        values["address"] = (data.address or "").strip()[:200] or None
     if "rating" in given:
         rating = (data.rating or "").strip().upper() or None
         if rating is not None and rating not in RATINGS:
@@ -226,8 +229,8 @@ def update_org(org: Org, data: OrgInput, *, actor: User) -> Org:
             raise Conflict(_("This organisation can no longer be edited."))
         if org.status is OrgState.active and data.given - EDITABLE_WHEN_ACTIVE:
             fields = sorted(data.given - EDITABLE_WHEN_ACTIVE)
-            raise Conflict(_("Once approved, only the contact and the description can be "
-                             "changed here; ask the bureau for the rest."),
+            raise Conflict(_("Once approved, only the contact, the description and the address "
+                             "can be changed here; ask the bureau for the rest."),
                            {f: [_("Approved; ask the bureau to change it.")] for f in fields})
     moving_to = values.get("community_code")
     under_review = org.status in (OrgState.pending, OrgState.changes_requested)

@@ -150,7 +150,7 @@ def org_edit(org_id: int):
     saved, status = submit(form, lambda: services.update_org(
         org, _input_from(form, fields), actor=current_user))
     if saved is not None:
-        flash(_("Saved."), "success")
+        flash(_("The organisation's details are saved."), "success")
         return redirect(url_for("orgs.org_show", org_id=org.id))
     locked = set() if is_bureau or org.status is not OrgState.active else \
         {f for f in services.OrgInput.__dataclass_fields__} - services.EDITABLE_WHEN_ACTIVE

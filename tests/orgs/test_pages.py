@@ -168,3 +168,16 @@ def test_the_review_chooses_nothing_for_the_bureau_and_shows_what_it_rests_on(
     assert response.status_code in (302, 422)
     with app.app_context():
         assert db.session.get(Org, org["id"]).status is OrgState.pending
+
+
+def test_the_review_shows_the_address(app, client, people, login, token, new_org):
+    org = new_org()
+    login("founder")
+    edited = client.patch(f"/api/v1/orgs/{org['id']}", headers=token("founder"),
+                          json={"address": "站前区八田地街道建设路12号"})
+    assert edited.status_code == 200, edited.get_json()
+    assert edited.get_json()["address"] == "站前区八田地街道建设路12号"
+    login("zhanqian")
+    review = client.get(f"/orgs/{org['id']}?lang=en").get_data(as_text=True)
+    facts = review[review.index('id="review-facts"'):]
+    assert "站前区八田地街道建设路12号" in facts[:facts.index("</dl>")]
