@@ -309,6 +309,13 @@ def _demo_orgs() -> None:
                   legal_type=LegalType.private_non_enterprise if registration == "registered"
                   else None)
         org.admins.append(OrgAdmin(user_id=founder.id))
+        # ... and an admin of its own, as an organisation has (demo_org1 … demo_org9).
+        own = db.session.scalar(sa.select(User).where(User.username == f"demo_org{index + 1}"))
+        if own is None:
+            own = create_user(f"demo_org{index + 1}", demo_password(), [Grant(Role.org_admin)],
+                              actor=None)
+            own.display_name = contact
+        org.admins.append(OrgAdmin(user_id=own.id))
         db.session.add(org)
     for index in range(6):
         db.session.add(Worker(name=WORKER_NAMES[index], kind=WorkerKind.community_worker,
