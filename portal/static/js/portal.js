@@ -23,6 +23,43 @@
   // A form that came back with errors: bring its summary into view and focus.
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
+  // A long form on a phone, one step at a time: the steps are parts of the one form, so
+  // everything typed is sent together; a form back with an error opens at its step.
+  document.querySelectorAll("form[data-steps]").forEach(function (form) {
+    if (window.matchMedia("(min-width: 768px)").matches) { return; }
+    var steps = Array.prototype.slice.call(form.querySelectorAll(".form-step"));
+    var submit = form.querySelector("[type=submit]");
+    if (steps.length < 2 || !submit) { return; }
+    function button(label, css) {
+      var b = document.createElement("button");
+      b.type = "button"; b.className = css; b.textContent = label;
+      return b;
+    }
+    var back = button(form.dataset.backLabel, "btn btn-outline-secondary btn-lg step-back");
+    var next = button(form.dataset.nextLabel, "btn btn-primary btn-lg step-next");
+    var nav = document.createElement("div");
+    nav.className = "d-flex flex-wrap gap-2 mb-3 step-nav";
+    nav.appendChild(back); nav.appendChild(next);
+    var counter = document.createElement("p");
+    counter.className = "small text-muted step-count";
+    form.insertBefore(counter, steps[0]);
+    steps[steps.length - 1].parentNode.insertBefore(nav, steps[steps.length - 1].nextSibling);
+    var current = 0;
+    var invalid = form.querySelector(".is-invalid, .invalid-feedback.d-block");
+    steps.forEach(function (step, i) { if (invalid && step.contains(invalid)) { current = i; } });
+    function show(i, scroll) {
+      current = i;
+      steps.forEach(function (step, j) { step.hidden = j !== i; });
+      back.hidden = i === 0;
+      next.hidden = i === steps.length - 1;
+      submit.hidden = i !== steps.length - 1;
+      counter.textContent = form.dataset.stepLabel.replace("{n}", i + 1).replace("{m}", steps.length);
+      if (scroll) { counter.scrollIntoView(); }
+    }
+    back.addEventListener("click", function () { show(current - 1, true); });
+    next.addEventListener("click", function () { show(current + 1, true); });
+    show(current, false);
+  });
   // Print buttons (a roster on paper for the check-in desk).
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.addEventListener("click", function () { window.print(); });
