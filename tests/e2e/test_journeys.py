@@ -214,3 +214,26 @@ def test_every_page_of_a_role_fits_every_screen(app, live_server, browser, demo,
             if response.status == 200:
                 tidy(page, f"{path} at {width} px, {lang}, {zoom or '100%'}")
         page.close()
+
+
+def test_every_public_page_fits_every_screen(app, live_server, browser, demo):
+    """Signed out: the pages anyone reaches, at 360, 768 and 1280 px in both languages and on a
+    phone at 200 % text."""
+    from portal.activities.models import Activity
+
+    with app.app_context():
+        activity = db.session.scalar(sa.select(Activity.id).order_by(Activity.id))
+    paths = ["/", "/login", "/register", "/activities", f"/activities/{activity}", "/orgs",
+             "/projects", "/verify", "/terms", "/privacy", "/api/docs"]
+    screens = [(width, lang, None) for width in (360, 768, 1280) for lang in ("zh", "en")]
+    screens.append((390, "zh", "200%"))
+    for width, lang, zoom in screens:
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        if zoom:
+            page.add_init_script("document.addEventListener('DOMContentLoaded', () => "
+                                 f"document.documentElement.style.fontSize = '{zoom}')")
+        page.goto(f"{live_server}/?lang={lang}")
+        for path in paths:
+            assert page.goto(f"{live_server}{path}").status == 200, path
+            tidy(page, f"{path} at {width} px, {lang}, {zoom or '100%'}")
+        page.close()
