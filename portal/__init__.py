@@ -152,6 +152,16 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def database_unavailable(exc):
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) in ("40P01", "40001"):
+            # Two requests changed the same rows at once and the database chose one to undo:
+            # nothing was written; say so, and that trying again will do.
+            from flask_babel import gettext as _
+
+            _end_session()
+            message = _("Someone else changed this at the same time. Please reload.")
+            if is_api_request():
+                return error_response(409, "conflict", message)
+            return page(409, message)
         log.error("database unavailable on %s %s: %s", request.method, request.path,
                   type(exc).__name__)
         _end_session()

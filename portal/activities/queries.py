@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -56,7 +57,7 @@ def recommendations(volunteer: Volunteer, limit: int = 20) -> list[Recommendatio
     # Score from plain columns; ORM objects only for the few that are shown.
     query = (sa.select(Shift.id, Shift.starts_at, Shift.ends_at, Shift.capacity,
                        Shift.confirmed_count, Activity.community_code, Activity.service_type,
-                       Activity.skills, Activity.min_age)
+                       Activity.skills, Activity.min_age, Activity.signup_closes_hours)
              .join(Activity, Activity.id == Shift.activity_id)
              .where(Activity.status == ActivityState.published,
                     sa.or_(Activity.risky.is_(False), Activity.insured_at.is_not(None)),
@@ -68,9 +69,11 @@ def recommendations(volunteer: Volunteer, limit: int = 20) -> list[Recommendatio
     free = set(volunteer.availability or [])
     scored = []
     for (shift_id, starts, ends, capacity, confirmed, code, service_type, wanted,
-         min_age) in db.session.execute(query):
+         min_age, closes_hours) in db.session.execute(query):
         if any(s < ends and e > starts for s, e in busy):
             continue
+        if closes_hours and starts - timedelta(hours=closes_hours) <= now:
+            continue  # its signups have closed
         local = starts.astimezone(SHANGHAI)
         if min_age:
             age = volunteer.age_on(local.date())

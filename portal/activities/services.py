@@ -220,10 +220,7 @@ def update_shift(shift: Shift, data: ShiftInput, *, actor: User) -> Shift:
     (never below those already taken; more places go to the waiting list in order)."""
     authorize(actor, "activity.manage", shift.activity)
     _lock_shift(shift)
-    if shift.cancelled_at is not None:
-        raise Conflict(_("This shift was cancelled."))
-    if shift.starts_at <= utcnow():
-        raise Conflict(_("This shift has already started."))
+    _still_changeable(shift)
     problems = shift_problems(data)
     if problems:
         raise ValidationFailed(_("Please correct the marked fields."), {"starts_at": problems})
@@ -267,10 +264,7 @@ def cancel_shift(shift: Shift, reason: str | None, *, actor: User) -> Shift:
     if not reason:
         raise ValidationFailed.on("cancel_reason", _("Say why the shift is cancelled."))
     _lock_shift(shift)
-    if shift.cancelled_at is not None:
-        raise Conflict(_("This shift was cancelled."))
-    if shift.starts_at <= utcnow():
-        raise Conflict(_("This shift has already started."))
+    _still_changeable(shift)
     live = _live_signups(shift)
     now = utcnow()
     shift.cancelled_at, shift.cancel_reason = now, reason[:500]
@@ -287,6 +281,20 @@ def cancel_shift(shift: Shift, reason: str | None, *, actor: User) -> Shift:
            to=_when(shift.starts_at, shift.ends_at, shift.capacity), reason=reason[:500],
            area_code=shift.activity.community_code)
     return shift
+
+
+def _still_changeable(shift: Shift) -> None:
+    """A shift is changed or cancelled only until its check-in opens (after that volunteers are
+    arriving, some checked in)."""
+    if shift.cancelled_at is not None:
+        raise Conflict(_("This shift was cancelled."))
+    if utcnow() >= shift.starts_at - EARLY_CHECK_IN:
+        raise Conflict(_("Check-in has opened for this shift: it can no longer be changed or "
+                         "cancelled."))
+
+
+def changeable(shift: Shift) -> bool:
+    return shift.cancelled_at is None and utcnow() < shift.starts_at - EARLY_CHECK_IN
 
 
 def _lock_shift(shift: Shift) -> None:
@@ -716,7 +724,9 @@ def queue_reminders(now: datetime | None = None) -> int:
             Signup.status.in_(HOLDING), Shift.starts_at >= start,
             Shift.starts_at < start + timedelta(days=1))).all()
     for signup in signups:
-        notify(signup, "reminder")
+        revision = signup.shift.revision
+        notify(signup, "reminder", subject=f"signup:{signup.id}" if not revision
+               else f"signup:{signup.id}:r{revision}")  # a moved shift is reminded again
     return len(signups)
 
 

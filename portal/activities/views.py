@@ -91,11 +91,10 @@ def _shift_forms(activity: Activity) -> tuple[dict, int]:
     """The organiser's forms on the activity page: add shifts (weekly if asked), and per shift
     that has not begun, change it or cancel it. On a POST, the one whose button was pressed is
     run: (forms, 200) when done or not posted, else its status with the errors by the fields."""
-    now = services.utcnow()
     add = ShiftForm(prefix="add")
     edits, cancels = {}, {}
     for shift in activity.shifts:
-        if shift.cancelled_at is None and shift.starts_at > now:
+        if services.changeable(shift):
             edits[shift.id] = ShiftEditForm(prefix=f"shift{shift.id}", formdata=None if
                                             f"shift{shift.id}-save" not in request.form
                                             else request.form)

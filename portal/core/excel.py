@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from flask import send_file
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
@@ -29,7 +30,8 @@ def add_sheet(book: Workbook, name: str, headers: list[str], rows, *, title: str
     `rows`. Columns whose indexes are in `money` hold amounts: numbers, shown as 1,234.50."""
     sheet = book.create_sheet(name)
     if title:
-        sheet.append([title])
+        sheet.append([_text(title)])
+        sheet["A1"].data_type = "s"
         sheet.merge_cells(start_row=1, start_column=1, end_row=1,
                           end_column=max(1, len(headers)))
         sheet["A1"].font = Font(bold=True, size=13)
@@ -42,8 +44,11 @@ def add_sheet(book: Workbook, name: str, headers: list[str], rows, *, title: str
     widths = [display_width(h) for h in headers]
     for row in rows:
         values = [float(v) if i in money and isinstance(v, (Decimal, str)) and v not in ("",)
-                  else v for i, v in enumerate(row)]
+                  else _text(v) for i, v in enumerate(row)]
         sheet.append(values)
+        for cell in sheet[sheet.max_row]:
+            if cell.data_type == "f":  # text that starts with "=" is text, never a formula
+                cell.data_type = "s"
         for i, value in enumerate(values[:len(widths)]):
             widths[i] = max(widths[i], display_width(value))
         for i in money:
@@ -52,6 +57,11 @@ def add_sheet(book: Workbook, name: str, headers: list[str], rows, *, title: str
     for i, width in enumerate(widths):
         sheet.column_dimensions[get_column_letter(i + 1)].width = min(max(width + 2, 8), 60)
     sheet.freeze_panes = sheet.cell(header_row + 1, 1)
+
+
+def _text(value):
+    """Strings without the control characters Excel files cannot hold (a pasted line break)."""
+    return ILLEGAL_CHARACTERS_RE.sub(" ", value) if isinstance(value, str) else value
 
 
 def new_book() -> Workbook:

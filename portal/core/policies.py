@@ -109,7 +109,14 @@ def publish(kind: str, body_zh: str, body_en: str, *, actor) -> Policy:
     version = current(kind)[0] + 1
     policy = Policy(kind=kind, version=version, body_zh=body_zh.strip(),
                     body_en=body_en.strip(), published_by=actor.id)
-    db.session.add(policy)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(policy)
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        from portal.core.errors import Conflict
+
+        raise Conflict(str(_l("Someone else published a version at the same time. Please "
+                              "reload."))) from None
     record(actor, "policy", kind, "publish_policy", to=str(version), area_code="2108")
     return policy

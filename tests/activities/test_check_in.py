@@ -166,3 +166,23 @@ def test_guessing_the_code_is_stopped(app, client, token, signed_up):
     locked = client.post(url, headers=token("wang"), json={"code": code})
     assert locked.status_code == 429
     assert client.post(url, headers=token("worker")).status_code == 200  # the organiser can
+
+
+def test_the_roster_export_keeps_text_as_text(app, client, people, login, activity, volunteer,
+                                              token):
+    """A title that looks like a formula stays text in Excel, and a pasted control character
+    does not break the file."""
+    import io
+
+    from openpyxl import load_workbook
+
+    act = activity(title='=HYPERLINK("http://example.invalid","点我")\x0b活动')
+    shift_id = act["shifts"][0]["id"]
+    volunteer("wang")
+    client.post(f"/api/v1/shifts/{shift_id}/signups", headers=token("wang"), json={})
+    login("worker")
+    sheet = client.get(f"/shifts/{shift_id}/roster.xlsx")
+    assert sheet.status_code == 200
+    book = load_workbook(io.BytesIO(sheet.data))
+    title = book["名单"]["A1"]
+    assert title.data_type == "s" and title.value.startswith("=HYPERLINK")

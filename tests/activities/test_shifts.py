@@ -161,3 +161,66 @@ def test_an_activity_says_whom_to_call_and_when_signups_close(client, people, to
         "contact_phone": "call me", "shifts": [
             {"starts_at": later(48), "ends_at": later(50), "capacity": 1}]})
     assert bad.status_code == 422 and "contact_phone" in bad.get_json()["error"]["fields"]
+
+
+def test_a_shift_is_no_longer_changed_or_cancelled_once_its_check_in_opened(
+        app, client, people, login, token, volunteer, activity):
+    """From an hour before the start volunteers arrive and check in: the page no longer offers
+    to change or cancel the shift, and a post is refused."""
+    from tests.activities.conftest import later
+
+    act = activity(shifts=[{"starts_at": later(0.5), "ends_at": later(2.5), "capacity": 5}])
+    shift_id = act["shifts"][0]["id"]
+    url = f"/activities/{act['id']}"
+    login("worker")
+    html = client.get(url + "?lang=en").get_data(as_text=True)
+    assert "shift-manage" not in html
+    refused = client.post(url + "?lang=en", data={
+        "csrf_token": csrf_token(html), f"cancel{shift_id}-cancel": "1",
+        f"cancel{shift_id}-cancel_reason": "x"})
+    assert refused.status_code == 400  # no such form for this shift any more
+    with app.app_context():
+        from portal.activities import services
+        from portal.core.errors import Conflict
+        from portal.core.users import User
+
+        worker = db.session.scalar(sa.select(User).where(User.username == "worker"))
+        try:
+            services.cancel_shift(db.session.get(Shift, shift_id), "x", actor=worker)
+        except Conflict as exc:
+            assert "Check-in has opened" in exc.message
+        else:
+            raise AssertionError("a shift whose check-in opened was cancelled")
+
+
+def test_a_moved_shift_is_reminded_again(app, client, people, token, volunteer, activity):
+    from portal.activities import services
+
+    volunteer("wang")
+    act = activity()
+    shift_id = act["shifts"][0]["id"]
+    sign(client, token, shift_id, "wang")
+    with app.app_context():
+        shift = db.session.get(Shift, shift_id)
+        day_before = shift.starts_at - timedelta(days=1)
+        assert services.queue_reminders(day_before) == 1
+        shift.revision += 1  # moved (as update_shift does), then reminded again
+        db.session.commit()
+        services.queue_reminders(day_before)
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
+            Notification.kind == "reminder")) == 2
+
+
+def test_recommendations_leave_out_shifts_whose_signups_closed(app, client, people, token,
+                                                               volunteer, activity):
+    from tests.activities.conftest import later
+
+    vid = volunteer("wang")
+    closed = activity(title="报名已截止", signup_closes_hours=24, shifts=[
+        {"starts_at": later(12), "ends_at": later(14), "capacity": 5}])["shifts"][0]["id"]
+    open_ = activity(title="还可以报名")["shifts"][0]["id"]
+    items = client.get(f"/api/v1/volunteers/{vid}/recommendations",
+                       headers=token("wang")).get_json()["items"]
+    shown = {i["shift"]["id"] for i in items}
+    assert open_ in shown and closed not in shown

@@ -56,6 +56,14 @@
       counter.textContent = form.dataset.stepLabel.replace("{n}", i + 1).replace("{m}", steps.length);
       if (scroll) { counter.scrollIntoView(); }
     }
+    // Enter in a field of an earlier step goes on to the next step, not to the server.
+    form.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && event.target.tagName !== "TEXTAREA" &&
+          current < steps.length - 1) {
+        event.preventDefault();
+        show(current + 1, true);
+      }
+    });
     back.addEventListener("click", function () { show(current - 1, true); });
     next.addEventListener("click", function () { show(current + 1, true); });
     show(current, false);
