@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import joinedload, lazyload, make_transient_to_detached
+from sqlalchemy.orm import aliased, joinedload, lazyload, make_transient_to_detached
 
 from portal.activities.models import (
     HOLDING,
@@ -230,6 +230,12 @@ def update_shift(shift: Shift, data: ShiftInput, *, actor: User) -> Shift:
             n=shift.confirmed_count))
     starts, ends = aware(data.starts_at), aware(data.ends_at)
     moved = (starts, ends) != (shift.starts_at, shift.ends_at)
+    if moved:
+        clashes = _clashes_at(shift, starts, ends)
+        if clashes:
+            raise ValidationFailed.on("starts_at", _(
+                "At the new time {n} of its volunteers hold a place in another shift: keep "
+                "the time, or ask them first.").format(n=clashes))
     before = _when(shift.starts_at, shift.ends_at, shift.capacity)
     shift.starts_at, shift.ends_at, shift.capacity = starts, ends, data.capacity
     shift.waitlist = bool(data.waitlist)
@@ -281,6 +287,21 @@ def cancel_shift(shift: Shift, reason: str | None, *, actor: User) -> Shift:
            to=_when(shift.starts_at, shift.ends_at, shift.capacity), reason=reason[:500],
            area_code=shift.activity.community_code)
     return shift
+
+
+def _clashes_at(shift: Shift, starts: datetime, ends: datetime) -> int:
+    """Volunteers holding a place in this shift who, at the new time, would also hold one in
+    another shift (a move must not double-book anyone)."""
+    other = aliased(Signup)
+    other_shift = aliased(Shift)
+    return db.session.scalar(
+        sa.select(sa.func.count(sa.distinct(Signup.volunteer_id)))
+        .join(other, sa.and_(other.volunteer_id == Signup.volunteer_id,
+                             other.shift_id != shift.id, other.status.in_(HOLDING)))
+        .join(other_shift, other_shift.id == other.shift_id)
+        .where(Signup.shift_id == shift.id, Signup.status.in_(HOLDING),
+               other_shift.starts_at < ends, other_shift.ends_at > starts,
+               other_shift.cancelled_at.is_(None))) or 0
 
 
 def _still_changeable(shift: Shift) -> None:

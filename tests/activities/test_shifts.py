@@ -188,7 +188,7 @@ def test_a_shift_is_no_longer_changed_or_cancelled_once_its_check_in_opened(
         try:
             services.cancel_shift(db.session.get(Shift, shift_id), "x", actor=worker)
         except Conflict as exc:
-            assert "Check-in has opened" in exc.message
+            assert "开始签到" in exc.message or "Check-in has opened" in exc.message
         else:
             raise AssertionError("a shift whose check-in opened was cancelled")
 
@@ -224,3 +224,26 @@ def test_recommendations_leave_out_shifts_whose_signups_closed(app, client, peop
                        headers=token("wang")).get_json()["items"]
     shown = {i["shift"]["id"] for i in items}
     assert open_ in shown and closed not in shown
+
+
+def test_a_move_that_would_double_book_a_volunteer_is_refused(app, client, people, login,
+                                                              token, volunteer, activity):
+    from tests.activities.conftest import later
+
+    volunteer("wang")
+    first = activity(shifts=[{"starts_at": later(48), "ends_at": later(50), "capacity": 5}])
+    other = activity(shifts=[{"starts_at": later(72), "ends_at": later(74), "capacity": 5}])
+    shift_id = first["shifts"][0]["id"]
+    sign(client, token, shift_id, "wang")
+    sign(client, token, other["shifts"][0]["id"], "wang")
+    url = f"/activities/{first['id']}"
+    login("worker")
+    html = client.get(url + "?lang=en").get_data(as_text=True)
+    onto = datetime.fromisoformat(other["shifts"][0]["starts_at"])
+    prefix = f"shift{shift_id}-"
+    moved = client.post(url + "?lang=en", data={
+        "csrf_token": csrf_token(html), f"{prefix}save": "1", f"{prefix}starts_at": local(onto),
+        f"{prefix}ends_at": local(onto + timedelta(hours=1)), f"{prefix}capacity": "5",
+        f"{prefix}waitlist": "y"})
+    assert moved.status_code == 422
+    assert "1 of its volunteers hold a place in another shift" in moved.get_data(as_text=True)
