@@ -53,8 +53,8 @@ class ActivityForm(FlaskForm):
         self.skills.choices = list(SKILLS.items())
 
 
-class ShiftForm(FlaskForm):
-    """A shift (more of them weekly) added to a published activity; prefixed per use."""
+class ShiftTimesForm(FlaskForm):
+    """A shift's times and places (the forms that add and change shifts share them)."""
 
     starts_at = DateTimeLocalField(_l("Shift starts (Beijing time)"), format="%Y-%m-%dT%H:%M",
                                    validators=[DataRequired()])
@@ -62,17 +62,16 @@ class ShiftForm(FlaskForm):
                                  validators=[DataRequired()])
     capacity = IntegerField(_l("Places"), validators=[DataRequired(), NumberRange(1, 10000)])
     waitlist = BooleanField(_l("Keep a waiting list when full"), default=True)
+
+
+class ShiftForm(ShiftTimesForm):
+    """A shift (more of them weekly) added to a published activity; prefixed per use."""
+
     repeat_until = DateField(_l("Repeat every week until (optional)"), validators=[Optional()])
     save = SubmitField(_l("Add the shift"))
 
 
-class ShiftEditForm(FlaskForm):
-    starts_at = DateTimeLocalField(_l("Shift starts (Beijing time)"), format="%Y-%m-%dT%H:%M",
-                                   validators=[DataRequired()])
-    ends_at = DateTimeLocalField(_l("Shift ends (Beijing time)"), format="%Y-%m-%dT%H:%M",
-                                 validators=[DataRequired()])
-    capacity = IntegerField(_l("Places"), validators=[DataRequired(), NumberRange(1, 10000)])
-    waitlist = BooleanField(_l("Keep a waiting list when full"))
+class ShiftEditForm(ShiftTimesForm):
     save = SubmitField(_l("Save the changes (its volunteers are told)"))
 
 

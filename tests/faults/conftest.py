@@ -192,3 +192,18 @@ def empty_database(app, tmp_path):
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def dispatch_fails(app, monkeypatch):
+    """Something unforeseen raised in the job dispatch, after the request's commit."""
+    from portal.core import jobs
+
+    def unforeseen(_pending):
+        raise RuntimeError("unforeseen")
+    monkeypatch.setattr(jobs, "_nudge", unforeseen)
+    monkeypatch.setitem(app.config, "REDIS_URL", app.config["REDIS_URL"] or "redis://127.0.0.1:1")
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    app.extensions.pop("portal_redis", None)
+    yield
+    app.extensions.pop("portal_redis", None)

@@ -103,25 +103,17 @@ def test_failed_sign_ins_still_count_with_the_queue_unreachable(app, client, peo
 
 def test_an_error_after_the_commit_is_answered_in_the_error_shape(app, client, people, token,
                                                                   volunteer, activity,
-                                                                  monkeypatch):
+                                                                  request):
     """The error handler never fails on a committed session: something unforeseen raised after
     the commit (here, in the job dispatch) is answered in the contract's error shape, and what
     committed stays committed."""
     from portal.activities.models import Signup
-    from portal.core import jobs
 
     volunteer("wang")
     shift_id = activity(capacity=5)["shifts"][0]["id"]
     headers = token("wang")
-
-    def unforeseen(_pending):
-        raise RuntimeError("unforeseen")
-    monkeypatch.setattr(jobs, "_nudge", unforeseen)
-    monkeypatch.setitem(app.config, "REDIS_URL", app.config["REDIS_URL"] or "redis://127.0.0.1:1")
-    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
-    app.extensions.pop("portal_redis", None)
+    request.getfixturevalue("dispatch_fails")
     answer = client.post(f"/api/v1/shifts/{shift_id}/signups", headers=headers, json={})
-    app.extensions.pop("portal_redis", None)
     assert answer.status_code == 500
     assert answer.get_json()["error"]["code"] == "internal_error"
     with app.app_context():

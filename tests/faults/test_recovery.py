@@ -314,26 +314,18 @@ def test_a_build_that_times_out_is_tried_again_not_failed(app, approved, monkeyp
 
 def test_an_error_page_after_the_commit_still_renders_for_the_signed_in(app, client, login,
                                                                        people, volunteer,
-                                                                       activity, monkeypatch):
+                                                                       activity, request):
     """A page whose failure comes after its commit still gets the portal's error page, with
     the signed-in user's menu (not a bare 500 from a detached user)."""
-    from portal.core import jobs
     from tests.conftest import csrf_token
 
     volunteer("wang")
     act = activity(capacity=5)
     login("wang")
     page = client.get(f"/activities/{act['id']}")
-
-    def unforeseen(_pending):
-        raise RuntimeError("unforeseen")
-    monkeypatch.setattr(jobs, "_nudge", unforeseen)
-    monkeypatch.setitem(app.config, "REDIS_URL", app.config["REDIS_URL"] or "redis://127.0.0.1:1")
-    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
-    app.extensions.pop("portal_redis", None)
+    request.getfixturevalue("dispatch_fails")
     answer = client.post(f"/shifts/{act['shifts'][0]['id']}/signup",
                          data={"csrf_token": csrf_token(page.get_data(as_text=True))})
-    app.extensions.pop("portal_redis", None)
     assert answer.status_code == 500
     html = answer.get_data(as_text=True)
     assert "<html" in html and "wang" in html  # the portal's page, the user still signed in
