@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import aliased, joinedload, lazyload, make_transient_to_detached
+from sqlalchemy.orm import joinedload, lazyload, make_transient_to_detached
 
 from portal.activities.models import (
     HOLDING,
@@ -292,30 +292,30 @@ def cancel_shift(shift: Shift, reason: str | None, *, actor: User) -> Shift:
 def _clashes_at(shift: Shift, starts: datetime, ends: datetime) -> int:
     """Volunteers holding a place in this shift who, at the new time, would also hold one in
     another shift (a move must not double-book anyone)."""
-    other = aliased(Signup)
-    other_shift = aliased(Shift)
+    other = _SIGNUPS.alias("other")
+    other_shift = _SHIFTS.alias("other_shift")
     return db.session.scalar(
-        sa.select(sa.func.count(sa.distinct(Signup.volunteer_id)))
-        .join(other, sa.and_(other.volunteer_id == Signup.volunteer_id,
-                             other.shift_id != shift.id, other.status.in_(HOLDING)))
-        .join(other_shift, other_shift.id == other.shift_id)
-        .where(Signup.shift_id == shift.id, Signup.status.in_(HOLDING),
-               other_shift.starts_at < ends, other_shift.ends_at > starts,
-               other_shift.cancelled_at.is_(None))) or 0
-
-
-def _still_changeable(shift: Shift) -> None:
-    """A shift is changed or cancelled only until its check-in opens (after that volunteers are
-    arriving, some checked in)."""
-    if shift.cancelled_at is not None:
-        raise Conflict(_("This shift was cancelled."))
-    if utcnow() >= shift.starts_at - EARLY_CHECK_IN:
-        raise Conflict(_("Check-in has opened for this shift: it can no longer be changed or "
-                         "cancelled."))
+        sa.select(sa.func.count(sa.distinct(_SIGNUPS.c.volunteer_id)))
+        .join(other, sa.and_(other.c.volunteer_id == _SIGNUPS.c.volunteer_id,
+                             other.c.shift_id != shift.id, other.c.status.in_(HOLDING)))
+        .join(other_shift, other_shift.c.id == other.c.shift_id)
+        .where(_SIGNUPS.c.shift_id == shift.id, _SIGNUPS.c.status.in_(HOLDING),
+               overlaps(other_shift, starts, ends))) or 0
 
 
 def changeable(shift: Shift) -> bool:
+    """A shift is changed or cancelled only until its check-in opens (after that volunteers are
+    arriving, some checked in), and not once cancelled."""
     return shift.cancelled_at is None and utcnow() < shift.starts_at - EARLY_CHECK_IN
+
+
+def _still_changeable(shift: Shift) -> None:
+    """`changeable`, or the refusal that says why not."""
+    if shift.cancelled_at is not None:
+        raise Conflict(_("This shift was cancelled."))
+    if not changeable(shift):
+        raise Conflict(_("Check-in has opened for this shift: it can no longer be changed or "
+                         "cancelled."))
 
 
 def _lock_shift(shift: Shift) -> None:
@@ -381,6 +381,12 @@ _LOCK_VOLUNTEER = (sa.select(Volunteer.id).where(Volunteer.id == sa.bindparam("v
                    .with_for_update(key_share=True))
 _SIGNUPS, _SHIFTS = Signup.__table__, Shift.__table__
 # Already signed up for the shift? Holding a place in one that overlaps it? (One round trip.)
+def overlaps(shifts, starts, ends) -> sa.ColumnElement:
+    """SQL: a shift of `shifts` (a table or an alias of it) overlaps [starts, ends). The one
+    rule of a clash: a signup, a promotion and a shift's move check it alike."""
+    return sa.and_(shifts.c.starts_at < ends, shifts.c.ends_at > starts)
+
+
 _LIVE_AND_CLASH = sa.select(
     sa.select(_SIGNUPS.c.id).where(
         _SIGNUPS.c.shift_id == sa.bindparam("for_shift"),
@@ -389,8 +395,7 @@ _LIVE_AND_CLASH = sa.select(
     sa.select(_SIGNUPS.c.id).join(_SHIFTS, _SHIFTS.c.id == _SIGNUPS.c.shift_id).where(
         _SIGNUPS.c.volunteer_id == sa.bindparam("for_volunteer"),
         _SIGNUPS.c.status.in_(HOLDING),
-        _SHIFTS.c.starts_at < sa.bindparam("shift_ends"),
-        _SHIFTS.c.ends_at > sa.bindparam("shift_starts"))
+        overlaps(_SHIFTS, sa.bindparam("shift_starts"), sa.bindparam("shift_ends")))
     .limit(1).scalar_subquery().label("clash"))
 # A place, only while there is one: the database decides, whatever runs at the same time.
 _TAKE_PLACE = (_SHIFTS.update()

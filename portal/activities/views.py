@@ -87,6 +87,13 @@ def activity_show(activity_id: int):
                            organiser=organiser, **shift_forms), status
 
 
+def _shift_input(form) -> services.ShiftInput:
+    """A shift's times (Beijing time when no offset) and places, from any of the shift forms."""
+    return services.ShiftInput(starts_at=aware(form.starts_at.data),
+                               ends_at=aware(form.ends_at.data), capacity=form.capacity.data,
+                               waitlist=form.waitlist.data)
+
+
 def _shift_forms(activity: Activity) -> tuple[dict, int]:
     """The organiser's forms on the activity page: add shifts (weekly if asked), and per shift
     that has not begun, change it or cancel it. On a POST, the one whose button was pressed is
@@ -95,10 +102,12 @@ def _shift_forms(activity: Activity) -> tuple[dict, int]:
     edits, cancels = {}, {}
     for shift in activity.shifts:
         if services.changeable(shift):
-            edits[shift.id] = ShiftEditForm(prefix=f"shift{shift.id}", formdata=None if
-                                            f"shift{shift.id}-save" not in request.form
-                                            else request.form)
-            if f"shift{shift.id}-save" not in request.form:
+            posted = f"shift{shift.id}-save" in request.form
+            # Not the one posted: filled from the shift (the post holds none of its fields, and
+            # an absent checkbox would read as unticked).
+            edits[shift.id] = ShiftEditForm(prefix=f"shift{shift.id}",
+                                            formdata=request.form if posted else None)
+            if not posted:
                 edits[shift.id].process(data={
                     "starts_at": shift.starts_at.astimezone(SHANGHAI).replace(tzinfo=None),
                     "ends_at": shift.ends_at.astimezone(SHANGHAI).replace(tzinfo=None),
@@ -109,20 +118,15 @@ def _shift_forms(activity: Activity) -> tuple[dict, int]:
     if request.method == "POST":
         if "add-save" in request.form:
             _result, status = submit(add, lambda: services.add_shifts(
-                activity, services.weekly(services.ShiftInput(
-                    starts_at=aware(add.starts_at.data), ends_at=aware(add.ends_at.data),
-                    capacity=add.capacity.data, waitlist=add.waitlist.data),
-                    add.repeat_until.data), actor=current_user))
+                activity, services.weekly(_shift_input(add), add.repeat_until.data),
+                actor=current_user))
             done = _("The shifts are added.")
         else:
             for shift in activity.shifts:
                 edit, cancel = edits.get(shift.id), cancels.get(shift.id)
                 if edit is not None and f"shift{shift.id}-save" in request.form:
                     _result, status = submit(edit, lambda s=shift, f=edit: services.update_shift(
-                        s, services.ShiftInput(starts_at=aware(f.starts_at.data),
-                                               ends_at=aware(f.ends_at.data),
-                                               capacity=f.capacity.data,
-                                               waitlist=f.waitlist.data), actor=current_user))
+                        s, _shift_input(f), actor=current_user))
                     done = _("The shift is changed; its volunteers are told.")
                     break
                 if cancel is not None and f"cancel{shift.id}-cancel" in request.form:
@@ -208,11 +212,7 @@ def activity_new():
             min_age=form.min_age.data, risky=form.risky.data, insurance=form.insurance.data,
             contact_name=form.contact_name.data, contact_phone=form.contact_phone.data,
             signup_closes_hours=form.signup_closes_hours.data or 0,
-            shifts=services.weekly(services.ShiftInput(
-                starts_at=aware(form.starts_at.data),
-                ends_at=aware(form.ends_at.data),
-                capacity=form.capacity.data, waitlist=form.waitlist.data),
-                form.repeat_until.data)),
+            shifts=services.weekly(_shift_input(form), form.repeat_until.data)),
             actor=current_user)
 
     activity, status = submit(form, create, aliases={"shifts.0": "starts_at"})
