@@ -74,7 +74,7 @@ def _import_models() -> None:
     # Every model module, so that metadata (and Alembic) see every table.
     from portal.activities import models as activity_models  # noqa: F401
     from portal.activities import permissions as activity_permissions  # noqa: F401
-    from portal.core import areas, audit, jobs, notify, policies, throttle, users  # noqa: F401
+    from portal.core import areas, audit, jobs, notify, policies, sms, throttle, users  # noqa: F401
     from portal.orgs import models as org_models  # noqa: F401
     from portal.orgs import permissions as org_permissions  # noqa: F401
     from portal.projects import models as project_models  # noqa: F401

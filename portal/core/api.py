@@ -22,10 +22,11 @@ from portal.core.apiframe import (
 )
 from portal.core.areas import Area, AreaData, AreaLevel
 from portal.core.audit import AuditEntry, entries_for, object_area
-from portal.core.auth import authenticate
+from portal.core.auth import authenticate, client_address
 from portal.core.db import MAX_ID
 from portal.core.jobs import JobRun, revive
 from portal.core.permissions import authorize, can
+from portal.core.sms import choose_community, send_code, sign_in_by_code, verify_phone
 from portal.core.users import (
     SCOPE_LEVELS,
     Grant,
@@ -58,12 +59,44 @@ class TokenIn(Body):
     password: str = Field(min_length=1, max_length=1024)
 
 
+class PhoneCodeIn(Body):
+    """A phone number and the SMS code sent to it (to sign in, or to verify the phone)."""
+    phone: str = Field(max_length=32)
+    code: str = Field(max_length=16)
+
+
+class SmsCodeIn(Body):
+    phone: str = Field(max_length=32)
+
+
+class MeIn(Body):
+    community_code: str = Field(max_length=12)
+
+
+@bp.post("/auth/sms-codes")
+@doc("Send a 6-digit sign-in code to a mainland mobile number (answered alike whether or not "
+     "an account holds it)", body=SmsCodeIn, auth=False,
+     responses={202: "sent", 422: "malformed number", 429: "over a limit",
+                503: "the gateway did not take it"}, tag="auth")
+def post_sms_code():
+    data = json_body(SmsCodeIn)
+    wait = send_code(data.phone, client_address())
+    return jsonify({"resend_after": wait}), 202
+
+
 @bp.post("/auth/tokens")
-@doc("Sign in: get a bearer token", body=TokenIn, auth=False,
-     responses={201: "token", 401: "bad credentials", 429: "too many failures"}, tag="auth")
+@doc("Sign in: get a bearer token, by {username, password} or by {phone, code} (an SMS code; "
+     "a new number makes a resident account)", body=TokenIn, auth=False,
+     responses={201: "token", 401: "bad credentials or code", 422: "malformed phone or code",
+                429: "too many failures"}, tag="auth")
 def create_token():
-    data = json_body(TokenIn)
-    user = authenticate(data.username, data.password)
+    raw = raw_json()
+    if isinstance(raw, dict) and ("phone" in raw or "code" in raw):
+        sms = json_body(PhoneCodeIn)
+        user = sign_in_by_code(sms.phone, sms.code, client_address())
+    else:
+        data = json_body(TokenIn)
+        user = authenticate(data.username, data.password)
     token, row = issue_token(user)
     db.session.commit()
     return jsonify({"token": token, "expires_at": row.expires_at.isoformat(),
@@ -85,6 +118,29 @@ def delete_current_token():
 @doc("The caller's account", tag="auth")
 def me():
     return jsonify(require_user().to_dict())
+
+
+@bp.patch("/me")
+@doc("Choose one's own community (a resident's needs go there)", body=MeIn, tag="auth",
+     responses={200: "the account", 422: "not a community"})
+def patch_me():
+    user = require_user()
+    data = json_body(MeIn)
+    choose_community(user, data.community_code)
+    db.session.commit()
+    return jsonify(user.to_dict())
+
+
+@bp.post("/me/phone")
+@doc("Verify the account's phone by an SMS code sent to it", body=PhoneCodeIn, tag="auth",
+     responses={200: "the account", 409: "verified by another account",
+                422: "malformed, wrong or expired"})
+def post_my_phone():
+    user = require_user()
+    data = json_body(PhoneCodeIn)
+    verify_phone(user, data.phone, data.code)
+    db.session.commit()
+    return jsonify(user.to_dict())
 
 
 # --- users ---------------------------------------------------------------------------------

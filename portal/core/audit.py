@@ -158,6 +158,8 @@ ACTION_TITLES = {
     "publish_policy": _l("new version published"), "consent": _l("consent given"),
     "add_shifts": _l("shifts added"), "edit_shift": _l("shift changed"),
     "cancel_shift": _l("shift cancelled"),
+    "phone_verify": _l("phone number verified"), "community_choose": _l("community chosen"),
+    "support": _l("supported"), "match": _l("matched"), "merge": _l("merged"),
     "check_in": _l("checked in"), "check_out": _l("checked out"),
     "insurance": _l("insurance recorded"),
     "approve": _l("approved"), "reject": _l("rejected"), "amend": _l("amended"),

@@ -34,6 +34,7 @@ class Role(enum.StrEnum):
     reviewer = "reviewer"
     evaluator = "evaluator"
     volunteer = "volunteer"
+    resident = "resident"
 
     @property
     def title(self) -> str:
@@ -48,13 +49,17 @@ ROLE_TITLES = {
     Role.reviewer: _l("Expert reviewer"),
     Role.evaluator: _l("Third-party evaluator"),
     Role.volunteer: _l("Volunteer"),
+    Role.resident: _l("Resident"),
 }
 # The levels at which each scoped role may sit; roles not listed carry no area.
 SCOPE_LEVELS = {
     Role.bureau: (AreaLevel.city, AreaLevel.county),
     Role.community_worker: (AreaLevel.township, AreaLevel.community),
     Role.evaluator: (AreaLevel.city, AreaLevel.county),
+    Role.resident: (AreaLevel.community,),
 }
+# Accounts holding these roles never sign in by an SMS code alone (a phone is not enough).
+NO_SMS_SIGN_IN = (Role.admin, Role.bureau)
 
 
 class User(UserMixin, db.Model):
@@ -66,6 +71,9 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str | None] = mapped_column(sa.String(100))
     email: Mapped[str | None] = mapped_column(sa.String(254))  # for notifications by e-mail
     locale: Mapped[str | None] = mapped_column(sa.String(16))
+    # A mainland mobile number this account proved it holds by an SMS code (one account each).
+    phone: Mapped[str | None] = mapped_column(sa.String(11), unique=True)
+    phone_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -110,9 +118,21 @@ class User(UserMixin, db.Model):
                 return grant.area_code
         return None
 
+    @property
+    def community_code(self) -> str | None:
+        """A resident's own community (where their needs go), once they chose it."""
+        return next(iter(self.scopes(Role.resident)), None)
+
+    @property
+    def may_sign_in_by_sms(self) -> bool:
+        return self.active and not any(self.has_role(r) for r in NO_SMS_SIGN_IN)
+
     def to_dict(self) -> dict:
+        from portal.core.sms import mask_phone
+
         return {"id": self.id, "username": self.username, "roles": self.roles,
-                "area_code": self.primary_area_code,
+                "area_code": self.primary_area_code, "community_code": self.community_code,
+                "phone_masked": mask_phone(self.phone), "phone_verified": self.phone is not None,
                 "grants": [g.to_dict() for g in self.grants]}
 
     def __repr__(self) -> str:
