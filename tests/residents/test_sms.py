@@ -215,10 +215,13 @@ def test_many_at_once_for_one_number_send_one_code(app, outbox):
     assert len(outbox.codes(PHONE)) == 1
 
 
-def test_a_failing_gateway_is_503_and_keeps_nothing(app, client, outbox, monkeypatch, tmp_path):
+def test_a_failing_gateway_is_503_and_keeps_nothing(app, client, outbox, monkeypatch, tmp_path,
+                                                     caplog):
+    caplog.set_level(logging.DEBUG)
     monkeypatch.setitem(app.config, "SMS_OUTBOX", str(tmp_path))  # a folder: not writable
     answer = ask(client, PHONE)
     assert answer.status_code == 503
+    assert "SMS gateway failed" in caplog.text and PHONE not in caplog.text
     assert answer.get_json()["error"]["code"] == "unavailable"
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(SmsCode)) == 0
