@@ -75,6 +75,8 @@ def _import_models() -> None:
     from portal.activities import models as activity_models  # noqa: F401
     from portal.activities import permissions as activity_permissions  # noqa: F401
     from portal.core import areas, audit, jobs, notify, policies, sms, throttle, users  # noqa: F401
+    from portal.needs import models as need_models  # noqa: F401
+    from portal.needs import permissions as need_permissions  # noqa: F401
     from portal.orgs import models as org_models  # noqa: F401
     from portal.orgs import permissions as org_permissions  # noqa: F401
     from portal.projects import models as project_models  # noqa: F401
@@ -90,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.activities.views import bp as activities_pages
     from portal.core.api import bp as core_api
     from portal.core.views import bp as core_pages
+    from portal.needs.api import bp as needs_api
     from portal.orgs.api import bp as orgs_api
     from portal.orgs.views import bp as orgs_pages
     from portal.projects.api import bp as projects_api
@@ -105,7 +108,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(activities_pages)
     app.register_blueprint(records_pages)
     app.register_blueprint(projects_pages)
-    for api in (core_api, orgs_api, volunteers_api, activities_api, records_api, projects_api):
+    for api in (core_api, orgs_api, volunteers_api, activities_api, records_api, projects_api,
+                needs_api):
         app.register_blueprint(api)
         csrf.exempt(api)  # the API takes bearer tokens, never the cookie, for writes
 

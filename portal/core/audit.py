@@ -160,6 +160,7 @@ ACTION_TITLES = {
     "cancel_shift": _l("shift cancelled"),
     "phone_verify": _l("phone number verified"), "community_choose": _l("community chosen"),
     "support": _l("supported"), "match": _l("matched"), "merge": _l("merged"),
+    "resolve": _l("resolved"),
     "check_in": _l("checked in"), "check_out": _l("checked out"),
     "insurance": _l("insurance recorded"),
     "approve": _l("approved"), "reject": _l("rejected"), "amend": _l("amended"),

@@ -20,6 +20,11 @@ def aware(when: datetime | None) -> datetime | None:
     return when.replace(tzinfo=SHANGHAI) if when.tzinfo is None else when
 
 
+def iso(value: datetime | None) -> str | None:
+    """An aware time for the API: ISO 8601 with Beijing's offset (the contract)."""
+    return value.astimezone(SHANGHAI).isoformat() if value else None
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -29,6 +29,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal.core import validators
 from portal.core.db import UTCDateTime, utcnow
 from portal.core.errors import (
     Conflict,
@@ -43,7 +44,6 @@ from portal.extensions import db
 
 log = logging.getLogger("portal.sms")
 
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 CODE_RE = re.compile(r"^\d{6}$")
 
 
@@ -72,17 +72,7 @@ class SmsOff(DomainError):
 # --- numbers ------------------------------------------------------------------------------------
 
 def normalise_mobile(value) -> str:
-    """A mainland mobile number from what people type: spaces, dashes, dots and brackets go, and
-    a +86 / 0086 / 86 prefix. ValueError (translated) if what is left is not 1[3-9] + 9 digits."""
-    cleaned = re.sub(r"[\s\-.()（）\u00a0]", "", value if isinstance(value, str) else "")
-    for prefix in ("+86", "0086"):
-        if cleaned.startswith(prefix):
-            cleaned = cleaned[len(prefix):]
-    if len(cleaned) == 13 and cleaned.startswith("86"):
-        cleaned = cleaned[2:]
-    if not MOBILE_RE.match(cleaned):
-        raise ValueError(_("Enter a mainland mobile number (11 digits)."))
-    return cleaned
+    return validators.mobile(value)
 
 
 def mask_phone(phone: str | None) -> str | None:

@@ -128,10 +128,18 @@ class ProjectIn(Body):
     contract_months: int | None = Field(default=None, ge=0, le=1200)
     tiers: list[TierIn] = Field(default_factory=list, max_length=20)
     blind_review: bool = False
+    need_ids: list[int] = Field(default_factory=list, max_length=200)
 
 
 def project_dict(project: Project) -> dict:
+    from portal.needs.services import cited_needs
+
     body = project.to_dict()
+    needs = cited_needs(project.id)
+    body["need_ids"] = [n.id for n in needs]
+    body["needs"] = [{"id": n.id, "title": n.title, "status": n.status.value,
+                      "community_code": n.community_code, "supporters": n.supporters}
+                     for n in needs]
     if project.status in (ProjectState.awarded, ProjectState.in_progress, ProjectState.closed):
         body["volunteer_minutes"] = services.volunteer_minutes(project)
         evaluation = db.session.scalars(sa.select(Evaluation).where(
@@ -153,8 +161,8 @@ def post_project():
         description=data.description, service_targets=data.service_targets,
         allow_filed=data.allow_filed, catalogue_item_id=data.catalogue_item_id, year=data.year,
         contract_months=data.contract_months,
-        tiers=[t.model_dump() for t in data.tiers], blind_review=data.blind_review),
-        actor=actor)
+        tiers=[t.model_dump() for t in data.tiers], blind_review=data.blind_review,
+        need_ids=data.need_ids), actor=actor)
     db.session.commit()
     return jsonify(project_dict(project)), 201
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.core.db import SHANGHAI, UTCDateTime, parse_id, str_enum, utcnow
+from portal.core.db import SHANGHAI, UTCDateTime, iso, parse_id, str_enum, utcnow  # noqa: F401
 from portal.core.uploads import StoredFileColumns
 from portal.extensions import db
 
@@ -25,10 +25,6 @@ Money = sa.Numeric(14, 2)
 
 def money(value: Decimal | None) -> str | None:
     return None if value is None else f"{Decimal(value):.2f}"
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.astimezone(SHANGHAI).isoformat() if value else None
 
 
 class ProjectKind(enum.StrEnum):

@@ -133,6 +133,7 @@ class ProjectInput:
     contract_months: int | None = None
     tiers: list[dict] = field(default_factory=list)
     blind_review: bool = False
+    need_ids: list[int] = field(default_factory=list)  # the needs it answers (需求清单)
 
 
 def _check_criteria(criteria: list[tuple[str, int]], errors: dict) -> None:
@@ -208,6 +209,9 @@ def create_project(data: ProjectInput, *, actor) -> Project:
         if not name or (budget is not None and cap > budget):
             errors[f"tiers.{i}"] = [_("A tier has a name and a ceiling within the budget.")]
         tiers.append({"name": name, "max_amount": money(cap)})
+    from portal.needs.services import check_citable, cite
+
+    need_ids = check_citable(area.code if area else None, data.need_ids, errors)
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), errors)
     project = Project(
@@ -221,6 +225,7 @@ def create_project(data: ProjectInput, *, actor) -> Project:
                         for i, (n, w) in enumerate(data.criteria)]
     db.session.add(project)
     db.session.flush()
+    cite(project, need_ids)
     record(actor, "project", project.id, "create", to=money(budget), area_code=area.code)
     return project
 
@@ -262,6 +267,9 @@ def publish(project: Project, *, actor) -> Project:
         raise Conflict(_("The bid deadline has passed: set a later one first."))
     move(project, S.open, actor=actor, action="publish")
     project.published_at = utcnow()
+    from portal.needs.services import project_published
+
+    project_published(project, actor=actor)
     return project
 
 
@@ -664,6 +672,9 @@ def evaluate(project: Project, score, comment: str | None, grade: str | None, *,
                             org_id=project.awarded_bid.org_id if project.awarded_bid else None)
     db.session.add(evaluation)
     db.session.flush()
+    from portal.needs.services import project_closed
+
+    project_closed(project, actor=actor)
     record(actor, "project", project.id, "grade", to=f"{value} {expected}", reason=comment,
            area_code=project.area_code)
     return evaluation

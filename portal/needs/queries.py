@@ -1,0 +1,235 @@
+"""Reading needs in bulk: what could meet a need (suggestions, with reasons) and the figures of
+an area (the dashboard and /api/v1/stats/needs). Each is a few indexed statements, whatever
+the number of needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from portal.core.areas import CHILD_LEVEL, CODE_LENGTH, Area, level_of, under
+from portal.core.db import utcnow
+from portal.extensions import db
+from portal.needs.models import MatchKind, Need, NeedMatch, NeedState
+
+# Which organisation categories serve a kind of need (an organisation that ran activities of
+# the kind serves it too, whatever its category).
+CATEGORY_ORGS = {
+    "elderly_care": ("life_service", "mutual_aid", "charity"),
+    "disability_support": ("charity", "mutual_aid", "life_service"),
+    "child_care": ("charity", "mutual_aid", "culture_sports"),
+    "education": ("charity", "culture_sports"),
+    "health": ("life_service", "charity"),
+    "environment": ("community_affairs", "mutual_aid"),
+    "emergency": ("mutual_aid", "community_affairs"),
+    "legal_aid": ("community_affairs", "charity"),
+    "culture_sports": ("culture_sports",),
+    "community_governance": ("community_affairs",),
+    "poverty_relief": ("charity", "rural_tech", "mutual_aid"),
+    "other": (),
+}
+NEAR = (("same_community", 12, 3), ("same_township", 9, 2), ("same_county", 6, 1))
+SUGGESTIONS = 20
+
+
+def _nearness(code: str, need_code: str) -> tuple[int, list[str]]:
+    for reason, length, points in NEAR:
+        if code[:length] == need_code[:length] and len(code) >= length:
+            return points, [reason]
+    return 0, []
+
+
+def _near_order(column, need_code: str):
+    """SQL: 3 for the need's community, 2 its township, 1 its county (for ORDER BY)."""
+    return sa.case((column == need_code, 3),
+                   (under(column, need_code[:9]), 2), else_=1)
+
+
+def suggestions(need: Need, now: datetime | None = None) -> list[dict]:
+    """Open activities and active organisations serving the need's kind in its county, and
+    open calls covering its community; those already matched are left out. Highest first."""
+    from portal.activities.models import Activity, ActivityState, Shift
+    from portal.orgs.models import Org, OrgState
+    from portal.projects.models import Project, ProjectState
+
+    now = now or utcnow()
+    code, county = need.community_code, need.community_code[:6]
+    taken = {(m.kind, m.target_id) for m in db.session.execute(
+        sa.select(NeedMatch.kind, NeedMatch.target_id).where(NeedMatch.need_id == need.id))}
+    items: list[dict] = []
+
+    open_shift = sa.exists().where(Shift.activity_id == Activity.id, Shift.starts_at > now,
+                                   Shift.cancelled_at.is_(None))
+    for row in db.session.execute(
+            sa.select(Activity.id, Activity.title, Activity.community_code)
+            .where(under(Activity.community_code, county),
+                   Activity.status == ActivityState.published,
+                   Activity.service_type == need.category, open_shift)
+            .order_by(_near_order(Activity.community_code, code).desc(), Activity.id.desc())
+            .limit(SUGGESTIONS)):
+        near, reasons = _nearness(row.community_code, code)
+        items.append({"kind": MatchKind.activity.value, "target_id": row.id, "title": row.title,
+                      "score": 3 + near, "reasons": [f"service_type:{need.category}", *reasons]})
+
+    categories = CATEGORY_ORGS.get(need.category, ())
+    ran_kind = sa.select(Activity.org_id).where(
+        Activity.org_id.is_not(None), Activity.service_type == need.category,
+        under(Activity.community_code, county))
+    ran = sa.and_(Org.id.in_(ran_kind))
+    for row in db.session.execute(
+            sa.select(Org.id, Org.name, Org.community_code, Org.category, ran.label("ran"))
+            .where(under(Org.community_code, county), Org.status == OrgState.active,
+                   sa.or_(Org.category.in_(categories), ran))
+            .order_by(_near_order(Org.community_code, code).desc(), Org.id)
+            .limit(SUGGESTIONS)):
+        near, reasons = _nearness(row.community_code, code)
+        score, why = near, []
+        if row.ran:
+            score, why = score + 3, [f"service_type:{need.category}"]
+        if row.category.value in categories:
+            score, why = score + 2, [*why, f"org_category:{row.category.value}"]
+        items.append({"kind": MatchKind.org.value, "target_id": row.id, "title": row.name,
+                      "score": score, "reasons": why + reasons})
+
+    covering = [code[:n] for n in (4, 6, 9, 12)]
+    for row in db.session.execute(
+            sa.select(Project.id, Project.title, Project.area_code)
+            .where(Project.area_code.in_(covering), Project.status == ProjectState.open,
+                   Project.bid_deadline > now)
+            .order_by(Project.bid_deadline).limit(SUGGESTIONS)):
+        near, reasons = _nearness(row.area_code, code)
+        items.append({"kind": MatchKind.project.value, "target_id": row.id, "title": row.title,
+                      "score": 2 + near, "reasons": ["open_call", *reasons]})
+
+    items = [i for i in items if (MatchKind(i["kind"]), i["target_id"]) not in taken]
+    items.sort(key=lambda i: (-i["score"], i["kind"], i["target_id"]))
+    return items[:SUGGESTIONS]
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+MONTH_MINUTES = 30 * 24 * 60
+
+
+@dataclass
+class NeedFigures:
+    by_status: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in NeedState})
+    by_category: dict[str, int] = field(default_factory=dict)
+    stale: int = 0
+    due: int = 0            # verified at least 30 days ago
+    on_time: int = 0        # ... and matched within 30 days of it
+    median_days_to_match: float | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
+
+    @property
+    def matched_within_30_days_share(self) -> float | None:
+        return round(self.on_time / self.due, 4) if self.due else None
+
+    def to_dict(self) -> dict:
+        return {"by_status": self.by_status, "by_category": self.by_category,
+                "median_days_to_match": self.median_days_to_match,
+                "matched_within_30_days_share": self.matched_within_30_days_share,
+                "stale": self.stale, "total": self.total}
+
+
+def _cutoffs(now: datetime) -> tuple[datetime, datetime]:
+    stale_days = current_app.config["NEED_STALE_DAYS"]
+    return now - timedelta(days=stale_days), now - timedelta(days=30)
+
+
+def _figure_columns(now: datetime) -> list:
+    stale_cut, month_cut = _cutoffs(now)
+    one = sa.literal(1)
+    return [
+        sa.func.count().label("n"),
+        sa.func.sum(sa.case((sa.and_(Need.status == NeedState.verified,
+                                     Need.verified_at < stale_cut), one), else_=0)).label("stale"),
+        sa.func.sum(sa.case((Need.verified_at < month_cut, one), else_=0)).label("due"),
+        sa.func.sum(sa.case((sa.and_(Need.verified_at < month_cut,
+                                     Need.minutes_to_match <= MONTH_MINUTES), one),
+                            else_=0)).label("on_time"),
+    ]
+
+
+def _add(figures: NeedFigures, row) -> None:
+    status = row.status.value if hasattr(row.status, "value") else row.status
+    figures.by_status[status] = figures.by_status.get(status, 0) + row.n
+    if status not in (NeedState.merged.value, NeedState.rejected.value):
+        figures.by_category[row.category] = figures.by_category.get(row.category, 0) + row.n
+    figures.stale += int(row.stale or 0)
+    figures.due += int(row.due or 0)
+    figures.on_time += int(row.on_time or 0)
+
+
+def figures(area_code: str, now: datetime | None = None) -> NeedFigures:
+    """The needs of an area: by status and category (merged and rejected ones are counted by
+    status only), stale (verified, unmatched for NEED_STALE_DAYS), the median days from
+    verification to match, and the share of needs verified 30 days ago or more that were matched
+    within 30 days."""
+    now = now or utcnow()
+    result = NeedFigures()
+    for row in db.session.execute(
+            sa.select(Need.status, Need.category, *_figure_columns(now))
+            .where(under(Need.community_code, area_code))
+            .group_by(Need.status, Need.category)):
+        _add(result, row)
+    result.by_category = dict(sorted(result.by_category.items(), key=lambda kv: -kv[1]))
+    result.median_days_to_match = median_days(area_code)
+    return result
+
+
+def median_days(area_code: str) -> float | None:
+    """The median of minutes_to_match, in days with one decimal: the middle row(s) by an
+    ORDER BY ... OFFSET, the same on SQLite and PostgreSQL."""
+    where = sa.and_(under(Need.community_code, area_code), Need.minutes_to_match.is_not(None))
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(Need).where(where)) or 0
+    if not count:
+        return None
+    middle = db.session.scalars(
+        sa.select(Need.minutes_to_match).where(where).order_by(Need.minutes_to_match)
+        .offset((count - 1) // 2).limit(2 if count % 2 == 0 else 1)).all()
+    return round(sum(middle) / len(middle) / 1440, 1)
+
+
+def figures_by_child(area_code: str, now: datetime | None = None) -> list[tuple[Area,
+                                                                               NeedFigures]]:
+    """The same figures for each area one level down (the dashboard's drill-down)."""
+    level = level_of(area_code)
+    child = CHILD_LEVEL.get(level) if level else None
+    if child is None:
+        return []
+    now = now or utcnow()
+    length = CODE_LENGTH[child]
+    prefix = sa.func.substr(Need.community_code, 1, length).label("child")
+    by_code: dict[str, NeedFigures] = {}
+    for row in db.session.execute(
+            sa.select(prefix, Need.status, Need.category, *_figure_columns(now))
+            .where(under(Need.community_code, area_code))
+            .group_by(prefix, Need.status, Need.category)):
+        _add(by_code.setdefault(row.child, NeedFigures()), row)
+    children = db.session.scalars(sa.select(Area).where(
+        Area.parent_code == area_code).order_by(Area.code)).all()
+    return [(a, by_code.get(a.code, NeedFigures())) for a in children]
+
+
+def stale_needs(area_code: str, now: datetime | None = None, limit: int = 200) -> list[Need]:
+    """Verified needs unmatched for NEED_STALE_DAYS, most supported first (the call-drafting
+    page starts from them)."""
+    stale_cut, _ = _cutoffs(now or utcnow())
+    return list(db.session.scalars(
+        sa.select(Need).where(under(Need.community_code, area_code),
+                              Need.status == NeedState.verified, Need.verified_at < stale_cut)
+        .order_by(Need.supporters.desc(), Need.verified_at).limit(limit)))
+
+
+def is_stale(need: Need, now: datetime | None = None) -> bool:
+    stale_cut, _ = _cutoffs(now or utcnow())
+    return need.status is NeedState.verified and need.verified_at is not None and \
+        need.verified_at < stale_cut
+
