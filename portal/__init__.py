@@ -93,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.core.api import bp as core_api
     from portal.core.views import bp as core_pages
     from portal.needs.api import bp as needs_api
+    from portal.needs.views import bp as needs_pages
     from portal.orgs.api import bp as orgs_api
     from portal.orgs.views import bp as orgs_pages
     from portal.projects.api import bp as projects_api
@@ -108,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(activities_pages)
     app.register_blueprint(records_pages)
     app.register_blueprint(projects_pages)
+    app.register_blueprint(needs_pages)
     for api in (core_api, orgs_api, volunteers_api, activities_api, records_api, projects_api,
                 needs_api):
         app.register_blueprint(api)

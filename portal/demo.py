@@ -56,6 +56,7 @@ ACCOUNTS = [
     ("demo_org_xy", [Grant(Role.org_admin)]),
     ("demo_reviewer", [Grant(Role.reviewer)]),
     ("demo_volunteer", [Grant(Role.volunteer)]),
+    ("demo_resident", [Grant(Role.resident, "210802001001")]),
 ]
 
 
@@ -110,7 +111,66 @@ def create_demo(divisions_csv: Path) -> tuple[str, bool]:
             Activity.title == RUNNING_NOW)) == 0:
         _demo_running_shift()
         created = True
+    from portal.needs.models import Need
+
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Need)) == 0:
+        _demo_needs()
+        created = True
     return password, created
+
+
+DEMO_NEEDS = [
+    # community, category, title, description, state
+    ("210802001001", "elderly_care", "3号楼楼道扶手松动", "3号楼2单元楼道扶手松动，楼里住着十几位"
+     "老人，上下楼不安全，希望尽快修好。", "submitted"),
+    ("210802001001", "elderly_care", "独居老人希望每周有人上门聊天", "8号楼几位独居老人白天没人"
+     "说话，希望有志愿者每周上门陪伴聊天。", "stale"),
+    ("210802001001", "child_care", "双职工家庭孩子放学后无人照看", "小区里不少孩子放学后到家长下班"
+     "前无人照看，希望有课后托管。", "matched"),
+    ("210802001001", "health", "老人希望定期免费量血压", "社区老人多，希望每月有一次免费量"
+     "血压、测血糖。", "resolved"),
+    ("210802001001", "environment", "小区垃圾分类点缺少指引", "小区垃圾分类点没有指引牌，居民"
+     "分不清，希望有人来讲解。", "verified"),
+]
+
+
+def _demo_needs() -> None:
+    """Needs in every state, the resident's own among them (needs dashboard, /needs, /me)."""
+    from datetime import timedelta
+
+    from portal.core.db import utcnow
+    from portal.needs import services as needs
+    from portal.needs.models import MatchKind
+
+    resident = db.session.scalar(sa.select(User).where(User.username == "demo_resident"))
+    worker = db.session.scalar(sa.select(User).where(User.username == "demo_worker"))
+    bureau = db.session.scalar(sa.select(User).where(User.username == "demo_bureau_zq"))
+    if resident.phone is None:
+        resident.phone, resident.phone_verified_at = "13900000001", utcnow()
+    org = db.session.scalar(sa.select(Org).where(Org.status == OrgState.active)
+                            .order_by(Org.id))
+    for i, (community, category, title, description, state) in enumerate(DEMO_NEEDS):
+        mine = i < 3  # the resident's own; the others a worker took down on a home visit
+        need = needs.post_need(needs.NeedInput(
+            community_code=community, category=category, title=title, description=description,
+            people_affected=12, urgency="normal",
+            for_name=None if mine else "王阿姨", for_phone=None if mine else "13904170002"),
+            actor=resident if mine else worker)
+        if state == "submitted":
+            continue
+        needs.verify(need, "社区工作人员已上门核实", actor=bureau)
+        # When it happened, as a worker would have over the weeks (posted, verified, matched).
+        posted, verified, matched = {"stale": (47, 45, None), "matched": (30, 28, 9),
+                                     "resolved": (75, 70, 52)}.get(state, (3, 2, None))
+        need.created_at = utcnow() - timedelta(days=posted)
+        need.verified_at = utcnow() - timedelta(days=verified)
+        if matched is not None and org is not None:
+            needs.add_match(need, MatchKind.org, org.id, "已联系组织对接", actor=bureau)
+            need.matched_at = utcnow() - timedelta(days=matched)
+            need.minutes_to_match = (verified - matched) * 1440
+        if state == "resolved":
+            needs.resolve(need, "每月第一个周六上午在社区卫生站免费测量。", actor=bureau)
+    db.session.flush()
 
 
 def _demo_service() -> None:

@@ -76,6 +76,13 @@ def parse_id(value: str | None) -> int | None:
     return None
 
 
+def body_id(value) -> int | None:
+    """An id from a JSON body: an integer (not a bool) the database can hold, or None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
+        return value
+    return None
+
+
 class BoundedInt(IntegerConverter):
     """<int:...> in routes, limited to what the database can hold: a larger id is a 404, not a
     database overflow."""

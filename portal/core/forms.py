@@ -34,6 +34,18 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Sign in"))
 
 
+class SmsCodeForm(FlaskForm):
+    """A phone and the code sent to it: one form, two buttons (send the code; use it)."""
+    phone = StringField(_l("Mobile number"), validators=[DataRequired(), Length(max=32)],
+                        render_kw={"inputmode": "tel", "autocomplete": "tel",
+                                   "placeholder": "138 0000 0000"})
+    code = StringField(_l("Code from the SMS"), validators=[Optional(), Length(max=16)],
+                       render_kw={"inputmode": "numeric", "autocomplete": "one-time-code",
+                                  "maxlength": 6, "pattern": "[0-9]*"})
+    send = SubmitField(_l("Send code"))
+    submit = SubmitField(_l("Sign in"))
+
+
 class LogoutForm(FlaskForm):
     submit = SubmitField(_l("Sign out"))
 

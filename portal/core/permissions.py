@@ -41,6 +41,31 @@ def authorize(user, action: str, obj=None) -> None:
         raise Forbidden(_("You are not allowed to do this."))
 
 
+def default_area(user) -> str | None:
+    """The area a staff member's figures open on: their bureau area, else their community's."""
+    for role in (Role.bureau, Role.community_worker):
+        scopes = user.scopes(role)
+        if scopes:
+            return scopes[0]
+    return "2108" if user.is_admin else None
+
+
+def asked_area(user, action: str, code: str | None):
+    """The area of a dashboard or a statistic (?area=, else the user's own): Forbidden unless
+    `action` is allowed on it, NotFound if there is no such area. Pages and API alike."""
+    from portal.core.areas import Area
+    from portal.core.errors import NotFound
+    from portal.extensions import db
+
+    code = code or default_area(user)
+    if code is None or not can(user, action, code):
+        raise Forbidden(_("You are not allowed to do this."))
+    area = db.session.get(Area, code)
+    if area is None:
+        raise NotFound(_("No such area."))
+    return area
+
+
 # --- areas ---------------------------------------------------------------------------------
 
 @policy("area.create")

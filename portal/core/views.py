@@ -20,15 +20,16 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.core import areas as area_service
-from portal.core.areas import CHILD_LEVEL, Area, AreaData
+from portal.core.areas import CHILD_LEVEL, Area, AreaData, AreaLevel
 from portal.core.audit import entries_for, object_area, object_page
-from portal.core.auth import authenticate
+from portal.core.auth import authenticate, client_address
 from portal.core.db import SHANGHAI, parse_id
 from portal.core.errors import DomainError
 from portal.core.forms import AreaForm, LoginForm, LogoutForm, UserForm
 from portal.core.i18n import normalise
 from portal.core.jobs import JobRun, count_to, enqueue, revive
 from portal.core.permissions import authorize, can
+from portal.core.sms_gateways import sms_enabled
 from portal.core.users import Role, User, create_user, parse_grants, visible_users
 from portal.extensions import db, login_manager
 
@@ -113,19 +114,137 @@ def login():
             form.password.errors = [exc.message]
             status = exc.status
         else:
-            chosen = normalise(session.get("lang"))
-            session.clear()  # a fresh session at sign-in: no fixation
-            login_user(user)
-            session.permanent = True
-            if not user.locale and chosen:
-                user.locale = chosen  # the language picked before signing in stays
-            if user.locale:
-                session["lang"] = user.locale
-            db.session.commit()
-            return redirect(_safe_next(request.args.get("next")))
+            return _start_session(user)
     elif request.method == "POST":
         status = 422
-    return render_template("core/login.html", form=form), status
+    return render_template("core/login.html", form=form, via="password",
+                           sms=sms_enabled()), status
+
+
+def _start_session(user):
+    chosen = normalise(session.get("lang"))
+    session.clear()  # a fresh session at sign-in: no fixation
+    login_user(user)
+    session.permanent = True
+    if not user.locale and chosen:
+        user.locale = chosen  # the language picked before signing in stays
+    if user.locale:
+        session["lang"] = user.locale
+    db.session.commit()
+    target = _safe_next(request.args.get("next"))
+    if user.has_role(Role.resident) and not user.community_code:
+        return redirect(url_for("core.my_community", next=target))  # where do they live?
+    return redirect(target)
+
+
+def code_form_post(form, use) -> tuple[int, int | None, object]:
+    """A posted phone-and-code form (sign-in, verifying one's phone): its "send code" button
+    sends a code; its other button calls `use(phone, code)`. Returns (status, seconds until
+    another code may be asked for, what `use` returned); refusals are put by their fields."""
+    from portal.core.sms import mask_phone, normalise_mobile, send_code
+
+    if not form.validate_on_submit():
+        return 422, None, None
+    if form.send.data:
+        try:
+            wait = send_code(form.phone.data, client_address())
+        except DomainError as exc:
+            db.session.rollback()
+            form.phone.errors = [m for ms in exc.fields.values() for m in ms] or [exc.message]
+            return exc.status, None, None
+        flash(_("A code was sent to {phone}. It is valid for 5 minutes.").format(
+            phone=mask_phone(normalise_mobile(form.phone.data))), "success")
+        form.code.data = ""
+        return 200, wait, None
+    if not (form.code.data or "").strip():
+        form.code.errors = [_("Enter the code from the SMS.")]
+        return 422, None, None
+    try:
+        return 200, None, use(form.phone.data, form.code.data)
+    except DomainError as exc:
+        db.session.rollback()
+        placed = False
+        for name, messages in exc.fields.items():
+            if name in ("phone", "code"):
+                form[name].errors = list(messages)
+                placed = True
+        if not placed:
+            form.code.errors = [exc.message]
+        return exc.status, None, None
+
+
+@bp.route("/login/sms", methods=["GET", "POST"])
+def login_sms():
+    """Sign in with a phone and an SMS code (a first sign-in makes a resident account)."""
+    from portal.core.forms import SmsCodeForm
+    from portal.core.sms import sign_in_by_code
+
+    form = SmsCodeForm()
+    status, wait, user = 200, None, None
+    if request.method == "POST":
+        status, wait, user = code_form_post(form, lambda phone, code: sign_in_by_code(
+            phone, code, client_address()))
+        if user is not None:
+            return _start_session(user)
+    return render_template("core/login.html", form=LoginForm(), sms_form=form, via="sms",
+                           sms=sms_enabled(), resend_after=wait), status
+
+
+@bp.route("/me/phone", methods=["GET", "POST"])
+@login_required
+def my_phone():
+    """Verify one's mobile number by a code: then one may sign in by SMS (staff excepted)."""
+    from portal.core.forms import SmsCodeForm
+    from portal.core.sms import verify_phone
+
+    form = SmsCodeForm()
+    form.submit.label.text = _("Verify")
+    status, wait, done = 200, None, None
+    if request.method == "POST":
+        status, wait, done = code_form_post(form, lambda phone, code: verify_phone(
+            current_user, phone, code) or True)
+        if done:
+            db.session.commit()
+            flash(_("Your mobile number is verified."), "success")
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("core/my_phone.html", form=form, sms=sms_enabled(),
+                           resend_after=wait), status
+
+
+@bp.route("/me/community", methods=["GET", "POST"])
+@login_required
+def my_community():
+    """Where a resident lives, in three taps: county, township, community (made for a phone)."""
+    from portal.core.sms import choose_community
+
+    if request.method == "POST":
+        try:
+            choose_community(current_user, request.form.get("community_code"))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("Your community is {name}.").format(
+                name=db.session.get(Area, current_user.community_code).name), "success")
+            return redirect(_safe_next(request.args.get("next")))
+    county = db.session.get(Area, request.args.get("county", "")) if request.args.get("county") \
+        else None
+    township = db.session.get(Area, request.args.get("township", "")) \
+        if request.args.get("township") else None
+    if township is not None and (county is None or township.parent_code != county.code):
+        township = None
+    parent = township or county
+    level = (AreaLevel.community if township else AreaLevel.township if county
+             else AreaLevel.county)
+    query = sa.select(Area).where(Area.level == level).order_by(Area.code)
+    if parent is not None:
+        query = query.where(Area.parent_code == parent.code)
+    current = db.session.get(Area, current_user.community_code) \
+        if current_user.community_code else None
+    return render_template("core/my_community.html", choices=db.session.scalars(query).all(),
+                           county=county, township=township, level=level, current=current,
+                           next=request.args.get("next"))
 
 
 @bp.route("/logout", methods=["GET", "POST"])

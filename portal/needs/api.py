@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Annotated
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
-from flask_babel import gettext as _
 from pydantic import BaseModel, ConfigDict, Field
 
 from portal.core.apiframe import (
@@ -17,22 +15,17 @@ from portal.core.apiframe import (
     json_body,
     optional_body,
     paginate,
-    raw_json,
     require_from_body,
     require_user,
 )
-from portal.core.areas import Area
-from portal.core.db import MAX_ID, iso, utcnow
-from portal.core.permissions import can
+from portal.core.db import iso
+from portal.core.permissions import asked_area, can
 from portal.core.sms import mask_phone
 from portal.extensions import db
 from portal.needs import queries, services
-from portal.needs.models import Need, NeedState, NeedSupport
-from portal.volunteers.catalogues import SERVICE_TYPES
+from portal.needs.models import Need, NeedSupport
 
 bp = Blueprint("needs_api", __name__, url_prefix="/api/v1")
-
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class Body(BaseModel):
@@ -64,12 +57,12 @@ class ReasonIn(Body):
 
 
 class MergeIn(Body):
-    into: Id
+    into: Any = None  # a need's id: judged by the service (422 on `into`, the issue's rule)
 
 
 class MatchIn(Body):
     kind: str = Field(max_length=16)
-    target_id: int
+    target_id: Any = None  # 422 on `target_id` when it is no id of a target
     note: str | None = Field(default=None, max_length=2000)
 
 
@@ -165,54 +158,13 @@ def post_need():
     return jsonify(need_dict(need, actor, detail=True)), 201
 
 
-def filtered(query, args, viewer):
-    """The list's filters (pages and API alike); 422 naming a filter with a wrong value."""
-    errors: dict[str, list[str]] = {}
-    community = args.get("community") or args.get("area")
-    if community:
-        from portal.core.areas import under
-
-        query = query.where(under(Need.community_code, community))
-    status = args.get("status")
-    if status:
-        try:
-            query = query.where(Need.status == NeedState(status))
-        except ValueError:
-            errors["status"] = [_("Not one of the allowed values.")]
-    category = args.get("category")
-    if category:
-        if category not in SERVICE_TYPES:
-            errors["category"] = [_("Not one of the allowed values.")]
-        query = query.where(Need.category == category)
-    q = (args.get("q") or "").strip()
-    if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(sa.or_(Need.title.ilike(pattern, escape="\\"),
-                                   Need.description.ilike(pattern, escape="\\")))
-    older = args.get("older_than_days")
-    if older:
-        if not older.isdigit() or int(older) > 36500:
-            errors["older_than_days"] = [_("A whole number of days.")]
-        else:
-            query = query.where(Need.created_at < utcnow() - timedelta(days=int(older)))
-    if args.get("mine") and viewer is not None:
-        query = query.where(Need.posted_by == viewer.id)
-    if errors:
-        raise ApiAbort(422, _("Please correct the marked fields."), errors)
-    sort = args.get("sort", "new")
-    order = {"support": (Need.supporters.desc(), Need.id.desc()),
-             "old": (Need.created_at, Need.id)}.get(sort, (Need.created_at.desc(),
-                                                          Need.id.desc()))
-    return query.order_by(*order)
-
-
 @bp.get("/needs")
 @doc("Needs: the public see the verified and later ones without personal data; posters their "
      "own; community workers and the bureau those of their area", auth=False, tag="needs",
      paged=True, query=("community", "status", "category", "q", "older_than_days", "sort"))
 def list_needs():
     viewer = _viewer()
-    query = filtered(services.visible_needs(viewer), request.args, viewer)
+    query = queries.filtered(services.visible_needs(viewer), request.args, viewer)
     return jsonify(paginate(query, lambda n: need_dict(n, viewer)))
 
 
@@ -253,12 +205,7 @@ def reject_need(need_id: int):
                                            422: "not the same community"})
 def merge_need(need_id: int):
     need, actor = _managed(need_id)
-    raw = raw_json()
-    into = raw.get("into") if isinstance(raw, dict) else None
-    if not isinstance(into, int) or isinstance(into, bool):
-        data = json_body(MergeIn)
-        into = data.into
-    kept = services.merge(need, into, actor=actor)
+    kept = services.merge(need, json_body(MergeIn).into, actor=actor)
     db.session.commit()
     return jsonify(need_dict(kept, actor, detail=True))
 
@@ -307,14 +254,6 @@ def resolve_need(need_id: int):
 @doc("Needs of an area by status and category, median days to match, share matched within 30 "
      "days, stale (bureau; community workers for their area)", tag="needs", query=("area",))
 def need_stats():
-    from portal.orgs.api import default_area
-
-    actor = require_user()
-    code = request.args.get("area") or default_area(actor)
-    if not can(actor, "need.manage_area", code):
-        raise ApiAbort(403)
-    area = db.session.get(Area, code) if code else None
-    if area is None:
-        raise ApiAbort(404)
+    area = asked_area(require_user(), "need.manage_area", request.args.get("area"))
     return jsonify({"area": area.to_dict(), **queries.figures(area.code).to_dict()})
 

@@ -31,7 +31,8 @@ class NeedState(enum.StrEnum):
     @property
     def title(self) -> str:
         return str({NeedState.submitted: _l("Awaiting verification"),
-                    NeedState.verified: _l("Verified"), NeedState.rejected: _l("Not taken up"),
+                    NeedState.verified: _l("Verified by the community"),
+                    NeedState.rejected: _l("Not taken up"),
                     NeedState.matched: _l("Matched"), NeedState.resolved: _l("Resolved"),
                     NeedState.merged: _l("Merged into another need")}[self])
 

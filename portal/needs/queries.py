@@ -9,11 +9,14 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from portal.core.areas import CHILD_LEVEL, CODE_LENGTH, Area, level_of, under
 from portal.core.db import utcnow
+from portal.core.errors import ValidationFailed
 from portal.extensions import db
 from portal.needs.models import MatchKind, Need, NeedMatch, NeedState
+from portal.volunteers.catalogues import SERVICE_TYPES
 
 # Which organisation categories serve a kind of need (an organisation that ran activities of
 # the kind serves it too, whatever its category).
@@ -107,6 +110,47 @@ def suggestions(need: Need, now: datetime | None = None) -> list[dict]:
     items = [i for i in items if (MatchKind(i["kind"]), i["target_id"]) not in taken]
     items.sort(key=lambda i: (-i["score"], i["kind"], i["target_id"]))
     return items[:SUGGESTIONS]
+
+
+def filtered(query, args, viewer):
+    """The list's filters, for pages and API alike: community (or any area), status,
+    category, q (title and description), older_than_days, mine; sort (new, old, support).
+    ValidationFailed naming each filter with a wrong value."""
+    errors: dict[str, list[str]] = {}
+    community = args.get("community") or args.get("area")
+    if community:
+        query = query.where(under(Need.community_code, community))
+    status = args.get("status")
+    if status:
+        try:
+            query = query.where(Need.status == NeedState(status))
+        except ValueError:
+            errors["status"] = [_("Not one of the allowed values.")]
+    category = args.get("category")
+    if category:
+        if category not in SERVICE_TYPES:
+            errors["category"] = [_("Not one of the allowed values.")]
+        query = query.where(Need.category == category)
+    q = (args.get("q") or "").strip()
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(sa.or_(Need.title.ilike(pattern, escape="\\"),
+                                   Need.description.ilike(pattern, escape="\\")))
+    older = args.get("older_than_days")
+    if older:
+        if not older.isdigit() or int(older) > 36500:
+            errors["older_than_days"] = [_("A whole number of days.")]
+        else:
+            query = query.where(Need.created_at < utcnow() - timedelta(days=int(older)))
+    if args.get("mine") and viewer is not None:
+        query = query.where(Need.posted_by == viewer.id)
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), errors)
+    sort = args.get("sort", "new")
+    order = {"support": (Need.supporters.desc(), Need.id.desc()),
+             "old": (Need.created_at, Need.id)}.get(sort, (Need.created_at.desc(),
+                                                          Need.id.desc()))
+    return query.order_by(*order)
 
 
 # --- figures ------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from portal.core import validators
 from portal.core.areas import covers, under
 from portal.core.audit import record
+from portal.core.db import body_id
 from portal.core.errors import Conflict, ValidationFailed
 from portal.core.i18n import DEFAULT
 from portal.core.notify import queue_notification
@@ -143,8 +144,8 @@ def reject(need: Need, reason: str | None, *, actor) -> Need:
 
 def merge(need: Need, into_id, *, actor) -> Need:
     """A duplicate goes into the need kept; its supporters (and its poster) support that one."""
-    target = db.session.get(Need, into_id) if isinstance(into_id, int) and \
-        not isinstance(into_id, bool) else None
+    into_id = body_id(into_id)
+    target = db.session.get(Need, into_id) if into_id else None
     if target is None or target.id == need.id or target.community_code != need.community_code:
         raise ValidationFailed.on("into", _("Choose another need of the same community."))
     if target.status not in (S.submitted, S.verified, S.matched):
@@ -214,7 +215,7 @@ def match_target(kind: MatchKind, target_id) -> tuple[str, str | None] | None:
     from portal.orgs.models import Org, OrgState
     from portal.projects.models import Project, ProjectState
 
-    if isinstance(target_id, bool) or not isinstance(target_id, int) or target_id < 1:
+    if body_id(target_id) is None:
         return None
     if kind is MatchKind.activity:
         row = db.session.get(Activity, target_id)
@@ -289,7 +290,10 @@ def check_citable(area_code: str | None, need_ids, errors: dict) -> list[int]:
     """The needs a new project cites: verified or matched, inside the project's area."""
     if not need_ids:
         return []
-    ids = [n for n in need_ids if isinstance(n, int) and not isinstance(n, bool)]
+    if not isinstance(need_ids, list):
+        errors["need_ids"] = [_("A list of different need numbers.")]
+        return []
+    ids = [n for n in need_ids if body_id(n) is not None]
     if len(ids) != len(need_ids) or len(set(ids)) != len(ids) or len(ids) > 200:
         errors["need_ids"] = [_("A list of different need numbers.")]
         return []

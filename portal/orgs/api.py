@@ -23,7 +23,7 @@ from portal.core.apiframe import (
 from portal.core.areas import Area, under
 from portal.core.db import MAX_ID
 from portal.core.errors import ValidationFailed
-from portal.core.permissions import authorize, can
+from portal.core.permissions import asked_area, authorize, can
 from portal.core.users import Role
 from portal.extensions import db
 from portal.orgs import queries, services
@@ -367,22 +367,8 @@ def list_workers():
 
 # --- indicators ----------------------------------------------------------------------------------
 
-def default_area(user) -> str | None:
-    for role in (Role.bureau, Role.community_worker):
-        scopes = user.scopes(role)
-        if scopes:
-            return scopes[0]
-    return "2108" if user.is_admin else None
-
-
 def _stats_area(actor) -> Area:
-    code = request.args.get("area") or default_area(actor)
-    if not can(actor, "coverage.view", code):
-        raise ApiAbort(403)
-    area = db.session.get(Area, code) if code else None
-    if area is None:
-        raise ApiAbort(404)
-    return area
+    return asked_area(actor, "coverage.view", request.args.get("area"))
 
 
 @bp.get("/stats/org-coverage")

@@ -13,12 +13,12 @@ from portal.core.areas import Area, AreaLevel, communities
 from portal.core.audit import entries_for
 from portal.core.db import utcnow
 from portal.core.errors import DomainError
-from portal.core.permissions import authorize, can
+from portal.core.permissions import asked_area, authorize, can
 from portal.core.users import Role
 from portal.core.views import page_number, submit
 from portal.extensions import db
 from portal.orgs import exports, queries, services
-from portal.orgs.api import default_area, visible_orgs
+from portal.orgs.api import visible_orgs
 from portal.orgs.forms import (
     AdminForm,
     CommentForm,
@@ -330,13 +330,7 @@ def workers():
 # --- dashboard -------------------------------------------------------------------------------
 
 def _dashboard_area() -> Area:
-    code = request.args.get("area") or default_area(current_user)
-    if code is None or not can(current_user, "coverage.view", code):
-        abort(403)
-    area = db.session.get(Area, code)
-    if area is None:
-        abort(404)
-    return area
+    return asked_area(current_user, "coverage.view", request.args.get("area"))
 
 
 @bp.route("/dashboard")

@@ -4,6 +4,7 @@ evaluation."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, request, send_file
@@ -128,7 +129,7 @@ class ProjectIn(Body):
     contract_months: int | None = Field(default=None, ge=0, le=1200)
     tiers: list[TierIn] = Field(default_factory=list, max_length=20)
     blind_review: bool = False
-    need_ids: list[int] = Field(default_factory=list, max_length=200)
+    need_ids: Any = None  # ids of needs it answers: judged by the service (422 on need_ids)
 
 
 def project_dict(project: Project) -> dict:
@@ -162,7 +163,7 @@ def post_project():
         allow_filed=data.allow_filed, catalogue_item_id=data.catalogue_item_id, year=data.year,
         contract_months=data.contract_months,
         tiers=[t.model_dump() for t in data.tiers], blind_review=data.blind_review,
-        need_ids=data.need_ids), actor=actor)
+        need_ids=data.need_ids or []), actor=actor)
     db.session.commit()
     return jsonify(project_dict(project)), 201
 

@@ -23,6 +23,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from portal.core.forms import MultiCheckboxField
+
 CRITERIA_ROWS = 5
 TIER_ROWS = 3
 
@@ -69,6 +71,9 @@ class ProjectForm(FlaskForm):
     criteria = FieldList(FormField(CriterionRow), min_entries=CRITERIA_ROWS,
                          max_entries=CRITERIA_ROWS)
     tiers = FieldList(FormField(TierRow), min_entries=TIER_ROWS, max_entries=TIER_ROWS)
+    # 需求清单: verified needs of the area the call answers (publishing matches them).
+    need_ids = MultiCheckboxField(_l("Residents' needs it answers"), coerce=int, choices=[],
+                                  validate_choice=False)
     submit = SubmitField(_l("Save the draft"))
 
 

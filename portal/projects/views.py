@@ -132,6 +132,7 @@ def project_new():
     form.catalogue_item_id.choices = [(0, _("None (venture philanthropy)"))] + [
         (i.id, f"{i.year} · {i.name} · {i.category} ({i.unit})")
         for i in _catalogue_choices(scopes)]
+    _needs_to_answer(form, scopes)
     aliases = {"criteria": "criteria", "tiers": "tiers"}
     aliases.update({f"tiers.{i}": "tiers" for i in range(TIER_ROWS)})
     aliases.update({f"tiers.{i}.max_amount": "tiers" for i in range(TIER_ROWS)})
@@ -153,13 +154,42 @@ def project_new():
             allow_filed=form.allow_filed.data,
             catalogue_item_id=form.catalogue_item_id.data or None,
             contract_months=form.contract_months.data, tiers=tiers,
-            blind_review=form.blind_review.data), actor=current_user)
+            blind_review=form.blind_review.data, need_ids=form.need_ids.data or []),
+            actor=current_user)
 
     project, status = submit(form, action, aliases)
     if project is not None:
         flash(_("The draft is saved. Publish it to open the call."), "success")
         return redirect(url_for("projects.project_show", project_id=project.id))
     return render_template("projects/new.html", form=form, rows=CRITERIA_ROWS), status
+
+
+def _needs_to_answer(form, scopes: list[str]) -> None:
+    """The call-drafting page starts from the needs waiting longest for a match (stale) in the
+    area asked for (?area=, from the needs dashboard): listed, ticked, and named in the
+    description; other verified needs of the area may be ticked too."""
+    from portal.needs.models import Need, NeedState
+    from portal.needs.queries import stale_needs
+
+    area = request.args.get("area") if request.method == "GET" else form.area_code.data
+    if not area or not any(area.startswith(s) for s in scopes):
+        area = scopes[0] if scopes else None
+    if area is None:
+        return
+    stale = stale_needs(area, limit=60)
+    others = db.session.scalars(sa.select(Need).where(
+        under(Need.community_code, area), Need.status.in_((NeedState.verified,
+                                                           NeedState.matched)),
+        Need.id.not_in([n.id for n in stale])).order_by(Need.supporters.desc()).limit(60)).all()
+    form.need_ids.choices = [(n.id, f"#{n.id} {n.title}（{n.community.name}）") for n in
+                             [*stale, *others]]
+    if request.method == "GET" and request.args.get("area"):
+        form.area_code.data = area
+        form.kind.data = "venture_philanthropy"  # 公益创投: the usual answer to residents' needs
+        form.need_ids.data = [n.id for n in stale]
+        if stale and not form.description.data:
+            form.description.data = _("This call answers these residents' needs:") + "\n" + \
+                "\n".join(f"- #{n.id} {n.title}（{n.community.name}）" for n in stale)
 
 
 # --- a project --------------------------------------------------------------------------------

@@ -184,27 +184,90 @@ def test_the_organisation_admin_sees_theirs_and_chooses_who_bids(
     assert page.input_value("#org") == ""  # several organisations: it asks which
 
 
+def test_the_resident_on_a_phone_signs_in_by_code_and_sees_their_need_met(
+        app, live_server, browser, demo, tmp_path, monkeypatch):
+    """居民点单、社区派单、社会组织接单: a resident on a phone at 200 % text signs in with a code
+    read from the SMS outbox, picks their community in three taps, posts a need; the worker
+    verifies it, matches it to an organisation and resolves it; the resident sees each step."""
+    import json
+
+    outbox = tmp_path / "sms.jsonl"
+    monkeypatch.setitem(app.config, "SMS_OUTBOX", str(outbox))
+    monkeypatch.setitem(app.config, "SMS_ADAPTER", "log")
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.add_init_script("document.addEventListener('DOMContentLoaded', () => "
+                         "document.documentElement.style.fontSize = '200%')")
+    visit(page, f"{live_server}/?lang=zh")
+    visit(page, f"{live_server}/login/sms")
+    page.fill("#phone", "139 0417 8888")
+    page.click("#send")
+    tidy(page, "code sent")
+    assert page.locator("#send").is_disabled()  # it counts down to the next code
+    code = json.loads(outbox.read_text().splitlines()[-1])["params"]["code"]
+    page.fill("#code", code)
+    page.click("#submit")
+    page.wait_for_url("**/me/community**")
+    tidy(page, "community picker")
+    page.click("#area-choices a:has-text('站前区')")
+    tidy(page, "townships")
+    page.click("#area-choices a:has-text('八田地街道')")
+    tidy(page, "communities")
+    page.click("#community-choices button:has-text('八田地社区')")
+    page.wait_for_url(f"{live_server}/")
+    visit(page, f"{live_server}/needs/new")
+    page.select_option("#category", "elderly_care")
+    page.fill("#title", "单元门门禁坏了")
+    page.fill("#description", "5号楼1单元门禁坏了一周，老人进出不便。")
+    page.fill("#people_affected", "20")
+    page.click("#submit")
+    page.wait_for_url("**/needs/*")
+    tidy(page, "the posted need")
+    need_url = page.url
+    assert "待核实" in page.locator(".need-status").inner_text()
+
+    worker = sign_in(browser, live_server, "demo_worker", demo, width=390, lang="zh")
+    visit(worker, need_url)
+    worker.click("#verify-form button")
+    tidy(worker, "verified")
+    worker.locator("#suggestions .suggestion form button").first.click()
+    tidy(worker, "matched")
+    worker.fill("#resolve-text", "物业已更换门禁，已回访居民。")
+    worker.click("#resolve-form button")
+    assert "已解决" in worker.locator(".need-status").inner_text()
+
+    visit(page, f"{live_server}/me")
+    mine = page.locator("#my-needs .my-need").filter(has_text="单元门门禁坏了")
+    assert "已解决" in mine.inner_text() and "物业已更换门禁" in mine.inner_text()
+
+
 @pytest.mark.parametrize("user", ["demo_volunteer", "demo_worker", "demo_bureau_zq", "demo_org",
-                                  "demo_reviewer"])
+                                  "demo_reviewer", "demo_resident"])
 def test_every_page_of_a_role_fits_every_screen(app, live_server, browser, demo, user):
     """Signed in as each role, the pages it uses neither scroll sideways nor clip a control:
     at 360, 768 and 1280 px in both languages, and on a phone at 200 % text."""
     from portal.activities.models import Activity
+    from portal.needs.models import Need
     from portal.projects.models import Project
 
     with app.app_context():
         activity = db.session.scalar(sa.select(Activity.id).order_by(Activity.id))
         shift = db.session.scalar(sa.select(Activity).order_by(Activity.id)).shifts[0].id
         project = db.session.scalar(sa.select(Project.id).order_by(Project.id))
+        need = db.session.scalar(sa.select(Need.id).order_by(Need.id))
     common = ["/", "/activities", f"/activities/{activity}", "/projects",
-              f"/projects/{project}", "/orgs", "/verify", "/api/docs", "/terms", "/privacy"]
+              f"/projects/{project}", "/orgs", "/verify", "/api/docs", "/terms", "/privacy",
+              "/needs", f"/needs/{need}", "/me/phone"]
     own = {"demo_volunteer": ["/me"],
            "demo_worker": ["/activities/new", "/records", f"/shifts/{shift}/roster",
-                           "/volunteers", "/dashboard"],
+                           "/volunteers", "/dashboard", "/needs/new", "/needs/dashboard",
+                           "/needs?status=submitted"],
            "demo_bureau_zq": ["/dashboard", "/orgs?status=pending", "/incubations", "/audit",
-                              "/exports/national", "/reviewer-pool"],
+                              "/exports/national", "/reviewer-pool", "/needs/dashboard",
+                              "/projects/new?area=210802"],
            "demo_org": ["/orgs/new", "/records"],
-           "demo_reviewer": [f"/projects/{project}/review"]}[user]
+           "demo_reviewer": [f"/projects/{project}/review"],
+           "demo_resident": ["/me", "/needs/new", "/me/community",
+                             "/me/community?county=210802&township=210802001"]}[user]
     screens = [(width, lang, None) for width in (360, 768, 1280) for lang in ("zh", "en")]
     screens.append((390, "zh", "200%"))
     for width, lang, zoom in screens:
@@ -221,11 +284,15 @@ def test_every_public_page_fits_every_screen(app, live_server, browser, demo):
     """Signed out: the pages anyone reaches, at 360, 768 and 1280 px in both languages and on a
     phone at 200 % text."""
     from portal.activities.models import Activity
+    from portal.needs.models import Need
 
     with app.app_context():
         activity = db.session.scalar(sa.select(Activity.id).order_by(Activity.id))
-    paths = ["/", "/login", "/register", "/activities", f"/activities/{activity}", "/orgs",
-             "/projects", "/verify", "/terms", "/privacy", "/api/docs"]
+        need = db.session.scalar(sa.select(Need.id).where(Need.status == "verified")
+                                 .order_by(Need.id))
+    paths = ["/", "/login", "/login/sms", "/register", "/activities", f"/activities/{activity}",
+             "/orgs", "/projects", "/verify", "/terms", "/privacy", "/api/docs", "/needs",
+             f"/needs/{need}"]
     screens = [(width, lang, None) for width in (360, 768, 1280) for lang in ("zh", "en")]
     screens.append((390, "zh", "200%"))
     for width, lang, zoom in screens:

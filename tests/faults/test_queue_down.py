@@ -101,6 +101,24 @@ def test_failed_sign_ins_still_count_with_the_queue_unreachable(app, client, peo
     assert refused.status_code == 429
 
 
+def test_sms_codes_keep_their_limits_with_the_queue_unreachable(app, client, queue_down,
+                                                                tmp_path, monkeypatch):
+    """Codes are sent and signed in with; their limits are counted from the codes in the
+    database meanwhile (one a minute per number still holds)."""
+    import json
+
+    outbox = tmp_path / "sms.jsonl"
+    monkeypatch.setitem(app.config, "SMS_OUTBOX", str(outbox))
+    monkeypatch.setitem(app.config, "SMS_ADAPTER", "log")
+    sent = client.post("/api/v1/auth/sms-codes", json={"phone": "13812345678"})
+    assert sent.status_code == 202, sent.get_json()
+    assert client.post("/api/v1/auth/sms-codes", json={"phone": "13812345678"}
+                       ).status_code == 429
+    code = json.loads(outbox.read_text().splitlines()[-1])["params"]["code"]
+    signed = client.post("/api/v1/auth/tokens", json={"phone": "13812345678", "code": code})
+    assert signed.status_code == 201
+
+
 def test_an_error_after_the_commit_is_answered_in_the_error_shape(app, client, people, token,
                                                                   volunteer, activity,
                                                                   request):

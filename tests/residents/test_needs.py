@@ -246,7 +246,9 @@ def test_merge_only_within_the_community(client, token, need):
     for into in (there["id"], here["id"], 999999):
         answer = act(client, token("city"), here["id"], "merge", {"into": into})
         assert answer.status_code == 422 and "into" in answer.get_json()["error"]["fields"]
-    assert act(client, token("city"), here["id"], "merge", {"into": "x"}).status_code == 400
+    for malformed in ("x", 2 ** 40, True, None, [1]):  # the issue: malformed ids are 422
+        answer = act(client, token("city"), here["id"], "merge", {"into": malformed})
+        assert answer.status_code == 422 and "into" in answer.get_json()["error"]["fields"]
 
 
 # --- matching and resolving ------------------------------------------------------------------
@@ -293,6 +295,8 @@ def test_match_then_resolve_and_the_poster_is_told(app, client, token, need, res
     made = need(verify=True)
     worker = token("worker")
     for body, field in (({"kind": "activity", "target_id": 999999}, "target_id"),
+                        ({"kind": "activity", "target_id": "abc"}, "target_id"),
+                        ({"kind": "org", "target_id": 2 ** 40}, "target_id"),
                         ({"kind": "fund", "target_id": 1}, "target_id"),
                         ({"kind": "shop", "target_id": 1}, "kind")):
         answer = act(client, worker, made["id"], "matches", body)
@@ -336,12 +340,12 @@ def test_projects_cite_needs_publishing_matches_closing_resolves(app, client, to
     unverified = need()
     body = {"title": "楼道改造", "kind": "venture_philanthropy", "area_code": "210802",
             "budget": "20000.00", "bid_deadline": later(10), "criteria": CRITERIA}
-    for bad in ([elsewhere["id"]], [unverified["id"]], [999999], ["x"]):
+    for bad in ([elsewhere["id"]], [unverified["id"]], [999999], ["x"], [2 ** 40], "5",
+                [cited["id"], cited["id"]]):
         answer = client.post("/api/v1/projects", headers=token("zhanqian"),
                              json={**body, "need_ids": bad})
-        assert answer.status_code in (400, 422)
-        if answer.status_code == 422:
-            assert "need_ids" in answer.get_json()["error"]["fields"]
+        assert answer.status_code == 422, bad
+        assert "need_ids" in answer.get_json()["error"]["fields"]
     project = client.post("/api/v1/projects", headers=token("zhanqian"),
                           json={**body, "need_ids": [cited["id"]]}).get_json()
     assert project["need_ids"] == [cited["id"]]

@@ -68,6 +68,22 @@
     next.addEventListener("click", function () { show(current + 1, true); });
     show(current, false);
   });
+  // "Send code" after a code was sent: it counts down to when another may be asked for.
+  document.querySelectorAll("[data-countdown]").forEach(function (button) {
+    var left = parseInt(button.dataset.countdown, 10) || 0;
+    function tick() {
+      if (left <= 0) {
+        button.disabled = false;
+        button.value = button.dataset.againLabel;
+        return;
+      }
+      button.disabled = true;
+      button.value = button.dataset.waitLabel.replace("{n}", left);
+      left -= 1;
+      setTimeout(tick, 1000);
+    }
+    tick();
+  });
   // Print buttons (a roster on paper for the check-in desk).
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.addEventListener("click", function () { window.print(); });
