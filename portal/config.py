@@ -175,6 +175,12 @@ def load_settings(instance_path: str) -> dict:
         "SMS_CODES_PER_ADDRESS_HOUR": _int("SMS_CODES_PER_ADDRESS_HOUR", 20),
         # Needs (需求清单): verified and unmatched this long is stale.
         "NEED_STALE_DAYS": _int("NEED_STALE_DAYS", 30),
+        # Charity (慈善组织信息公开办法): a quarter's statement is due this many days after it;
+        # a micro-wish is worth at most WISH_MAX_VALUE yuan and a claim lasts WISH_CLAIM_DAYS.
+        "DISCLOSURE_DAYS": _int("DISCLOSURE_DAYS", 30),
+        "DISCLOSURE_REMIND_DAYS": _int("DISCLOSURE_REMIND_DAYS", 7),
+        "WISH_MAX_VALUE": env("WISH_MAX_VALUE", "500.00"),
+        "WISH_CLAIM_DAYS": _int("WISH_CLAIM_DAYS", 14),
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "BOOTSTRAP_SERVE_LOCAL": True,

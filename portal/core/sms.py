@@ -272,8 +272,10 @@ def _refuse(verdict: int, wait: int) -> None:
         return
     db.session.rollback()
     if verdict == 1:
-        raise TooManyAttempts(_("A code was just sent to this number. You can ask for another "
-                                "in {n} seconds.").format(n=max(wait, 1)))
+        refusal = TooManyAttempts(_("A code was just sent to this number. You can ask for "
+                                    "another in {n} seconds.").format(n=max(wait, 1)))
+        refusal.retry_after = max(wait, 1)
+        raise refusal
     if verdict == 2:
         raise TooManyAttempts(_("Too many codes for this number in the last hour. Please try "
                                 "again later."))
@@ -378,11 +380,16 @@ def verify_phone(user, raw_phone, raw_code) -> None:
 
 
 def choose_community(user, code) -> None:
-    """A resident's own community (their needs go there): a community-level area."""
+    """A resident's own community (their needs go there): a community-level area. Staff of
+    an area (admin, bureau, community worker) do not become residents this way: they post for
+    residents, and their scope is granted, not chosen."""
     from portal.core.areas import Area, AreaLevel
     from portal.core.audit import record
+    from portal.core.errors import Forbidden
     from portal.core.users import Role, RoleGrant
 
+    if any(user.has_role(r) for r in (Role.admin, Role.bureau, Role.community_worker)):
+        raise Forbidden(_("Staff accounts do not choose a home community: residents do."))
     area = db.session.get(Area, code) if isinstance(code, str) and code.isdigit() else None
     if area is None or area.level != AreaLevel.community:
         raise ValidationFailed.on("community_code", _("Choose a community (村/社区)."))

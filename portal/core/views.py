@@ -151,7 +151,7 @@ def code_form_post(form, use) -> tuple[int, int | None, object]:
         except DomainError as exc:
             db.session.rollback()
             form.phone.errors = [m for ms in exc.fields.values() for m in ms] or [exc.message]
-            return exc.status, None, None
+            return exc.status, getattr(exc, "retry_after", None), None
         flash(_("A code was sent to {phone}. It is valid for 5 minutes.").format(
             phone=mask_phone(normalise_mobile(form.phone.data))), "success")
         form.code.data = ""
@@ -217,6 +217,8 @@ def my_community():
     """Where a resident lives, in three taps: county, township, community (made for a phone)."""
     from portal.core.sms import choose_community
 
+    if any(current_user.has_role(r) for r in (Role.admin, Role.bureau, Role.community_worker)):
+        abort(403)
     if request.method == "POST":
         try:
             choose_community(current_user, request.form.get("community_code"))

@@ -15,6 +15,7 @@ from portal.core.apiframe import (
     json_body,
     optional_body,
     paginate,
+    raw_json,
     require_from_body,
     require_user,
 )
@@ -91,8 +92,11 @@ def need_dict(need: Need, viewer=None, *, detail: bool = False) -> dict:
         data["review_comment"] = need.review_comment
     if staff:
         poster = need.poster
-        data["posted_by"] = {"id": poster.id, "name": poster.display_name or poster.username} \
-            if poster else None
+        contact = can(viewer, "need.contact", need)
+        data["posted_by"] = {
+            "id": poster.id, "name": poster.display_name or poster.username,
+            "phone_masked": mask_phone(poster.phone),
+            **({"phone": poster.phone} if contact and poster.phone else {})} if poster else None
         if need.for_name is not None:
             contact = can(viewer, "need.contact", need)
             data["on_behalf_of"] = {
@@ -104,7 +108,7 @@ def need_dict(need: Need, viewer=None, *, detail: bool = False) -> dict:
                             "title": _match_title(m), "note": m.note,
                             "created_at": iso(m.created_at)} for m in need.matches]
         data["projects"] = [{"id": p.id, "title": p.title, "status": p.status.value}
-                            for p in services.projects_citing(need.id)]
+                            for p in services.projects_citing(need.id, viewer)]
         data["supported_by_me"] = viewer is not None and db.session.scalar(
             sa.select(NeedSupport.id).where(NeedSupport.need_id == need.id,
                                             NeedSupport.user_id == viewer.id)) is not None
@@ -145,6 +149,13 @@ def _managed(need_id: int) -> tuple[Need, object]:
      responses={201: "submitted", 403: "not one's community", 422: "invalid"})
 def post_need():
     actor = require_user()
+    raw = raw_json()
+    if not isinstance(raw, dict):  # nothing to judge who it is for: 400 to those who may post
+        if can(actor, "need.post_any"):
+            json_body(NeedIn)
+        raise ApiAbort(403)
+    if "community_code" not in raw and actor.community_code:
+        raw["community_code"] = actor.community_code  # a resident's own, by default
     require_from_body(actor, "need.post", "community_code")
     data = json_body(NeedIn)
     behalf = data.on_behalf_of

@@ -30,6 +30,11 @@ def needs_workbook(area):
         add_sheet(book, "按类别", ["类别", "需求数"],
                   [[str(SERVICE_TYPES.get(k, k)), n] for k, n in figures.by_category.items()],
                   title=caption("需求清单按类别", area.name))
+        children = queries.figures_by_child(area.code)
+        kinds = list(SERVICE_TYPES)
+        add_sheet(book, "按区域和类别", ["区域", "代码", *[str(SERVICE_TYPES[k]) for k in kinds]],
+                  [[a.name, a.code, *[f.by_category.get(k, 0) for k in kinds]]
+                   for a, f in children], title=caption("各区域需求按类别", area.name))
         add_sheet(book, "超期需求", ["编号", "社区", "类别", "标题", "核实日期", "附议人数"],
                   [[n.id, n.community.name if n.community else n.community_code,
                     str(SERVICE_TYPES.get(n.category, n.category)), n.title,

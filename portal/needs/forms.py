@@ -12,7 +12,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from portal.needs.models import Channel, Urgency
 from portal.volunteers.catalogues import SERVICE_TYPES
@@ -29,17 +29,23 @@ class NeedForm(FlaskForm):
                                 validators=[DataRequired(), Length(max=5000)],
                                 render_kw={"rows": 5})
     people_affected = IntegerField(_l("How many people it concerns"), default=1,
-                                   validators=[DataRequired(), NumberRange(min=1, max=100000)],
+                                   validators=[InputRequired(),
+                                               NumberRange(min=1, max=100000)],
                                    render_kw={"inputmode": "numeric", "min": 1})
-    urgency = SelectField(_l("How urgent"), choices=[(u.value, u.title) for u in Urgency],
-                          default="normal")
+    urgency = SelectField(_l("How urgent"), choices=[], default="normal")
     # A community worker posting for a resident who came in, phoned or was visited.
-    channel = SelectField(_l("How the resident told us"),
-                          choices=[(c.value, c.title) for c in Channel], default="visit")
+    channel = SelectField(_l("How the resident told us"), choices=[], default="visit")
     for_name = StringField(_l("Resident's name"), validators=[Optional(), Length(max=100)])
     for_phone = StringField(_l("Resident's phone"), validators=[Optional(), Length(max=30)],
                             render_kw={"inputmode": "tel"})
     submit = SubmitField(_l("Post the need"))
+
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # In the reader's language: titles are read per request, not when the module loads.
+        self.urgency.choices = [(u.value, u.title) for u in Urgency]
+        self.channel.choices = [(c.value, c.title) for c in Channel]
 
 
 class TextForm(FlaskForm):
@@ -50,7 +56,8 @@ class TextForm(FlaskForm):
 
 
 class MergeForm(FlaskForm):
-    into = SelectField(_l("The same as"), coerce=int, choices=[], validate_choice=False)
+    into = SelectField(_l("The same as"), coerce=lambda v: int(v) if str(v).isdigit() else None,
+                       choices=[], validate_choice=False)
     submit = SubmitField(_l("Merge into it"))
 
 

@@ -138,7 +138,7 @@ def filtered(query, args, viewer):
                                    Need.description.ilike(pattern, escape="\\")))
     older = args.get("older_than_days")
     if older:
-        if not older.isdigit() or int(older) > 36500:
+        if not (older.isascii() and older.isdigit()) or int(older) > 36500:
             errors["older_than_days"] = [_("A whole number of days.")]
         else:
             query = query.where(Need.created_at < utcnow() - timedelta(days=int(older)))
@@ -259,6 +259,8 @@ def figures_by_child(area_code: str, now: datetime | None = None) -> list[tuple[
         _add(by_code.setdefault(row.child, NeedFigures()), row)
     children = db.session.scalars(sa.select(Area).where(
         Area.parent_code == area_code).order_by(Area.code)).all()
+    for code, f in by_code.items():
+        f.median_days_to_match = median_days(code)
     return [(a, by_code.get(a.code, NeedFigures())) for a in children]
 
 

@@ -85,6 +85,8 @@ def post_need(data: NeedInput, *, actor) -> Need:
     worker = _worker_of(actor, data.community_code) or actor.is_admin
     own = actor.community_code == data.community_code
     for_name = for_phone = None
+    if not worker and (data.for_name or data.for_phone):
+        errors["on_behalf_of"] = [_("Only the community's workers post for someone else.")]
     if worker and (not own or data.for_name or data.for_phone):
         for_name = (data.for_name or "").strip()
         if not for_name or len(for_name) > 100:
@@ -149,8 +151,8 @@ def merge(need: Need, into_id, *, actor) -> Need:
     if target is None or target.id == need.id or target.community_code != need.community_code:
         raise ValidationFailed.on("into", _("Choose another need of the same community."))
     if target.status not in (S.submitted, S.verified, S.matched):
-        raise ValidationFailed.on("into", _("That need is {state}: choose an open one.").format(
-            state=target.status.title))
+        raise ValidationFailed.on("into", _("That need is closed ({state}): choose an open one.")
+                                  .format(state=target.status.title))
     _move(need, S.merged, actor=actor, reason=f"#{target.id}", stamp="closed_at",
           action="merge")
     need.merged_into_id = target.id
@@ -185,10 +187,13 @@ def _is_resident_poster(need: Need) -> bool:
 
 
 def support(need: Need, *, user) -> int:
-    """我也需要: once per person (again: the same answer); only a verified need."""
+    """我也需要: once per person (again: the same answer); only a verified need. The poster's
+    own need counts them already: the same answer, nothing added."""
     if need.status is not S.verified:
         raise Conflict(_("Only a verified need can be supported (this one is {state}).").format(
             state=need.status.title))
+    if need.posted_by == user.id and _is_resident_poster(need):
+        return need.supporters
     try:
         with db.session.begin_nested():
             db.session.add(NeedSupport(need_id=need.id, user_id=user.id))
@@ -336,12 +341,15 @@ def project_closed(project, *, actor) -> None:
                 title=project.title), actor=actor)
 
 
-def projects_citing(need_id: int) -> list:
+def projects_citing(need_id: int, viewer) -> list:
+    """The projects citing a need that this reader may see (a draft call is the bureau's)."""
+    from portal.core.permissions import can
     from portal.projects.models import Project
 
-    return list(db.session.scalars(
+    return [p for p in db.session.scalars(
         sa.select(Project).join(ProjectNeed, ProjectNeed.project_id == Project.id)
-        .where(ProjectNeed.need_id == need_id).order_by(Project.id)))
+        .where(ProjectNeed.need_id == need_id).order_by(Project.id))
+        if can(viewer, "project.view", p)]
 
 
 # --- telling the poster ---------------------------------------------------------------------
@@ -358,7 +366,7 @@ NOTICES = {
     "need_matched": (_l("Help is found for your need"),
                      _l("“{title}” is matched to: {other}.")),
     "need_resolved": (_l("Your need is resolved"),
-                      _l("“{title}” is resolved: {reason} You may rate how it went.")),
+                      _l("“{title}” is resolved: {reason}")),
 }
 
 

@@ -48,7 +48,13 @@ def need_list():
     supported = set(db.session.scalars(sa.select(NeedSupport.need_id).where(
         NeedSupport.user_id == viewer.id, NeedSupport.need_id.in_([n.id for n in needs])))) \
         if viewer is not None and needs else set()
+    chosen = request.args.get("community") or ""
+    chosen_place = db.session.get(Area, chosen) if chosen and chosen not in dict(places) \
+        and chosen != (viewer.community_code if viewer else None) else None
+    may_post = viewer is not None and (can(viewer, "need.post_any") or not (
+        viewer.is_admin or viewer.staff_scopes()))
     return render_template("needs/list.html", needs=needs, total=total, page=page,
+                           chosen_place=chosen_place, may_post=may_post,
                            pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), places=places,
                            SERVICE_TYPES=SERVICE_TYPES, NeedState=NeedState, staff=staff,
                            is_stale=queries.is_stale, supported=supported,
@@ -72,8 +78,9 @@ def _community_choices(user) -> dict:
 
 
 @bp.route("/needs/new", methods=["GET", "POST"])
-@login_required
 def need_new():
+    if not current_user.is_authenticated:  # residents sign in with their phone
+        return redirect(url_for("core.login_sms", next=request.full_path.rstrip("?")))
     if not can(current_user, "need.post_any"):
         if current_user.has_role(Role.resident) or not current_user.staff_scopes():
             return redirect(url_for("core.my_community", next=url_for("needs.need_new")))
@@ -100,7 +107,8 @@ def need_new():
     need, status = submit(form, post, aliases={"on_behalf_of.name": "for_name",
                                                "on_behalf_of.phone": "for_phone"})
     if need is not None:
-        flash(_("Your need is posted. The community's workers will look at it soon."),
+        flash(_("The need is posted for {name}.").format(name=need.for_name) if need.for_name
+              else _("Your need is posted. The community's workers will look at it soon."),
               "success")
         return redirect(url_for("needs.need_show", need_id=need.id))
     return render_template("needs/new.html", form=form, worker=worker), status
@@ -128,7 +136,8 @@ def need_show(need_id: int):
     merge_form = MergeForm()
     suggestions = []
     if manage:
-        merge_form.into.choices = [(n.id, f"#{n.id} {n.title}") for n in db.session.scalars(
+        merge_form.into.choices = [("", _("— choose the need it repeats —"))] + [
+            (n.id, f"#{n.id} {n.title}") for n in db.session.scalars(
             sa.select(Need).where(Need.community_code == need.community_code, Need.id != need.id,
                                   Need.status.in_((NeedState.submitted, NeedState.verified,
                                                    NeedState.matched)))
@@ -142,7 +151,8 @@ def need_show(need_id: int):
     return render_template(
         "needs/show.html", need=need, manage=manage, contact=can(viewer, "need.contact", need),
         own=viewer is not None and need.posted_by == viewer.id, supported=supported,
-        matches=matches, projects=services.projects_citing(need.id), suggestions=suggestions,
+        matches=matches, projects=services.projects_citing(need.id, viewer),
+        suggestions=suggestions,
         target_url=target_url, stale=queries.is_stale(need), text_form=TextForm(),
         merge_form=merge_form, match_form=MatchForm(), support_form=SupportForm(),
         SERVICE_TYPES=SERVICE_TYPES, MatchKind=MatchKind, NeedState=NeedState,
@@ -245,14 +255,13 @@ def dashboard():
 
 
 def _status_chart(figures) -> dict | None:
-    """Bars of needs by kind (inline SVG: no script, no CDN; each bar carries its number)."""
+    """Bars of needs by kind: <progress> elements (no script, no inline style, no CDN; each
+    bar carries its number and reads at any text size)."""
     rows = list(figures.by_category.items())
     if not rows:
         return None
-    widest = max(n for _k, n in rows) or 1
-    bars = [{"name": str(SERVICE_TYPES.get(k, k)), "n": n, "y": 8 + i * 30,
-             "w": round(380 * n / widest, 1)} for i, (k, n) in enumerate(rows)]
-    return {"bars": bars, "height": 16 + len(bars) * 30}
+    return {"bars": [{"name": str(SERVICE_TYPES.get(k, k)), "n": n} for k, n in rows],
+            "widest": max(n for _k, n in rows) or 1}
 
 
 @bp.route("/needs/dashboard/export.xlsx")

@@ -186,6 +186,7 @@ def _needs_to_answer(form, scopes: list[str]) -> None:
     if request.method == "GET" and request.args.get("area"):
         form.area_code.data = area
         form.kind.data = "venture_philanthropy"  # 公益创投: the usual answer to residents' needs
+        form.allow_filed.data = True  # its default: filed (备案) groups may bid
         form.need_ids.data = [n.id for n in stale]
         if stale and not form.description.data:
             form.description.data = _("This call answers these residents' needs:") + "\n" + \

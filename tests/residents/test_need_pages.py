@@ -126,12 +126,18 @@ def test_the_dashboard_and_its_excel(app, client, need, login):
     page = client.get("/needs/dashboard?area=210802")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert 'id="figure-total">3<' in html and 'id="children"' in html and "<svg" in html
+    assert 'id="figure-total">3<' in html and 'id="children"' in html
+    assert html.count('<progress value="') == 2  # by kind: elderly care 2, health 1
     sheet = client.get("/needs/dashboard/export.xlsx?area=210802")
     assert sheet.status_code == 200
     book = load_workbook(io.BytesIO(sheet.data))
-    assert book.sheetnames == ["概况", "按类别", "超期需求"]
+    assert book.sheetnames == ["概况", "按类别", "按区域和类别", "超期需求"]
     assert book["概况"]["C3"].value == 3
+    matrix = book["按区域和类别"]
+    assert [c.value for c in matrix[2]][:4] == ["区域", "代码", "助老服务", "助残服务"]
+    township_row = [r for r in matrix.iter_rows(min_row=3, values_only=True)
+                    if r[1] == "210802001"][0]
+    assert township_row[2] == 2 and sum(township_row[2:]) == 3
     client.get("/logout")
 
 
@@ -156,3 +162,31 @@ def test_the_call_drafting_page_starts_from_stale_needs(app, client, need, login
     assert not re.search(rf'<input checked [^>]*value="{fresh["id"]}"', page)
     assert f"#{fresh['id']}" in page
     assert f"#{old['id']} {NEED['title']}" in page  # named in the description
+
+
+def test_the_form_speaks_the_readers_language(client, login, staff):
+    login("worker")
+    zh = client.get("/needs/new?lang=zh").get_data(as_text=True)
+    assert "紧急" in zh and "入户走访" in zh and ">Urgent<" not in zh
+    en = client.get("/needs/new?lang=en").get_data(as_text=True)
+    assert ">Urgent<" in en and ">Home visit<" in en
+
+
+def test_staff_have_no_community_picker(client, login, staff):
+    login("worker")
+    assert client.get("/me/community").status_code == 403
+
+
+def test_a_refused_resend_still_counts_down(client, outbox):
+    sms_login(client, outbox, "13700000001")
+    client.get("/logout")
+    page = client.get("/login/sms")
+    again = client.post("/login/sms", data={"csrf_token": csrf_token(page.get_data(
+        as_text=True)), "phone": "13700000001", "send": "1"})
+    assert again.status_code == 429
+    assert re.search(r'data-countdown="(5\d|60)"', again.get_data(as_text=True))
+
+
+def test_signed_out_posting_leads_to_the_sms_sign_in(client):
+    answer = client.get("/needs/new")
+    assert answer.status_code == 302 and "/login/sms" in answer.headers["Location"]

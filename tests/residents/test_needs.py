@@ -78,8 +78,8 @@ def test_a_missing_field_is_422_and_a_wrong_type_400(client, resident, staff):
     body = {k: v for k, v in NEED.items() if k != "title"}
     assert client.post("/api/v1/needs", headers=headers, json=body).status_code == 422
     assert post(client, headers, people_affected="many").status_code == 400
-    # a body that names no community names none the caller may post for (authorization first)
-    assert client.post("/api/v1/needs", headers=headers, data="nonsense").status_code == 403
+    # a body that is no JSON object: 400 to one who may post somewhere, 403 to anyone else
+    assert client.post("/api/v1/needs", headers=headers, data="nonsense").status_code == 400
 
 
 # --- the state machine -----------------------------------------------------------------------
@@ -401,3 +401,74 @@ def test_stats_by_status_category_stale_and_median(app, client, token, need, res
                           headers=token(name)).status_code == 403
     assert client.get("/api/v1/stats/needs?area=210802999", headers=token("city")).status_code \
         == 404
+
+
+# --- from the users' trial -------------------------------------------------------------------
+
+def test_a_digit_that_is_not_ascii_is_a_422_not_a_500(client, need):
+    for value in ("²", "３", "٣"):
+        answer = client.get(f"/api/v1/needs?older_than_days={value}")
+        assert answer.status_code == 422, value
+        assert client.get(f"/needs?older_than_days={value}").status_code == 200
+
+
+def test_a_draft_call_citing_a_need_is_not_shown_to_the_public(client, token, need):
+    from tests.projects.conftest import CRITERIA, later
+
+    cited = need(verify=True)
+    project = client.post("/api/v1/projects", headers=token("zhanqian"), json={
+        "title": "草稿项目", "kind": "venture_philanthropy", "area_code": "210802",
+        "budget": "20000.00", "bid_deadline": later(10), "criteria": CRITERIA,
+        "need_ids": [cited["id"]]}).get_json()
+    public = client.get(f"/api/v1/needs/{cited['id']}").get_json()
+    assert public["projects"] == []
+    assert "草稿项目" not in client.get(f"/needs/{cited['id']}").get_data(as_text=True)
+    staff = client.get(f"/api/v1/needs/{cited['id']}", headers=token("zhanqian")).get_json()
+    assert [p["id"] for p in staff["projects"]] == [project["id"]]
+
+
+def test_staff_do_not_become_residents(client, token, staff, make_user):
+    for name in ("worker", "zhanqian"):
+        answer = client.patch("/api/v1/me", json={"community_code": URBAN},
+                              headers=token(name))
+        assert answer.status_code == 403
+        assert "resident" not in client.get("/api/v1/me", headers=token(name)).get_json()[
+            "roles"]
+    make_user("plainvol", "volunteer")
+    assert client.patch("/api/v1/me", json={"community_code": URBAN},
+                        headers=token("plainvol")).status_code == 200
+
+
+def test_a_resident_cannot_post_for_someone_else(client, resident, staff):
+    answer = post(client, resident("13700000001"),
+                  on_behalf_of={"name": "张三", "phone": "13811112222"})
+    assert answer.status_code == 422 and "on_behalf_of" in answer.get_json()["error"]["fields"]
+
+
+def test_a_residents_community_is_the_default_and_bad_bodies_are_400(client, resident,
+                                                                      staff):
+    headers = resident("13700000001")
+    body = {k: v for k, v in NEED.items() if k != "community_code"}
+    made = client.post("/api/v1/needs", headers=headers, json=body)
+    assert made.status_code == 201 and made.get_json()["community_code"] == URBAN
+    for bad in ("nonsense", "[1, 2]"):
+        answer = client.post("/api/v1/needs", headers={**headers,
+                                                       "Content-Type": "application/json"},
+                             data=bad)
+        assert answer.status_code == 400
+
+
+def test_the_poster_supporting_their_own_need_adds_nothing(client, resident, token, staff):
+    headers = resident("13700000001")
+    made = post(client, headers).get_json()
+    act(client, token("worker"), made["id"], "verify")
+    assert act(client, headers, made["id"], "support").get_json() == {"supporters": 0}
+
+
+def test_workers_see_who_posted_and_how_to_reach_them(client, resident, token, staff):
+    made = post(client, resident("13700000001")).get_json()
+    worker = client.get(f"/api/v1/needs/{made['id']}", headers=token("worker")).get_json()
+    assert worker["posted_by"]["phone"] == "13700000001"
+    bureau = client.get(f"/api/v1/needs/{made['id']}", headers=token("zhanqian")).get_json()
+    assert bureau["posted_by"]["phone_masked"] == "137****0001"
+    assert "phone" not in bureau["posted_by"]
