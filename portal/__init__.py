@@ -74,6 +74,8 @@ def _import_models() -> None:
     # Every model module, so that metadata (and Alembic) see every table.
     from portal.activities import models as activity_models  # noqa: F401
     from portal.activities import permissions as activity_permissions  # noqa: F401
+    from portal.charity import models as charity_models  # noqa: F401
+    from portal.charity import permissions as charity_permissions  # noqa: F401
     from portal.core import areas, audit, jobs, notify, policies, sms, throttle, users  # noqa: F401
     from portal.needs import models as need_models  # noqa: F401
     from portal.needs import permissions as need_permissions  # noqa: F401
@@ -90,6 +92,7 @@ def _import_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from portal.activities.api import bp as activities_api
     from portal.activities.views import bp as activities_pages
+    from portal.charity.api import bp as charity_api
     from portal.core.api import bp as core_api
     from portal.core.views import bp as core_pages
     from portal.needs.api import bp as needs_api
@@ -111,7 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(projects_pages)
     app.register_blueprint(needs_pages)
     for api in (core_api, orgs_api, volunteers_api, activities_api, records_api, projects_api,
-                needs_api):
+                needs_api, charity_api):
         app.register_blueprint(api)
         csrf.exempt(api)  # the API takes bearer tokens, never the cookie, for writes
 

@@ -147,6 +147,33 @@ def register_cli(app: Flask) -> None:
                    f"{counts['waiting']} still waiting; notifications: {sent['sent']} sent, "
                    f"{sent['failed']} failed")
 
+    funds_cli = AppGroup("funds", help="Community funds.")
+
+    @funds_cli.command("check")
+    def funds_check_command():
+        """Recompute every fund's balance and goods held from its ledger; print each mismatch
+        with the kept figure (exit 1 if any), or `0 mismatches`."""
+        from portal.charity.ledger import mismatches
+
+        wrong = mismatches()
+        for row in wrong:
+            click.echo(f"fund {row['fund_id']} {row['name']}: balance kept {row['balance']}, "
+                       f"ledger {row['ledger_balance']}; goods kept {row['goods']}, ledger "
+                       f"{row['ledger_goods']}")
+        click.echo(f"{len(wrong)} mismatches")
+        if wrong:
+            raise SystemExit(1)
+
+    @funds_cli.command("remind")
+    def funds_remind_command():
+        """Tell each host of a statement due within 7 days (daily, from cron; the worker's tick
+        does it too). Safe to run twice."""
+        from portal.charity.disclosure import remind_due
+
+        click.echo(f"{remind_due()} reminders queued")
+        db.session.commit()
+
     app.cli.add_command(areas_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(funds_cli)

@@ -60,6 +60,24 @@ def queue_notification(user_id: int | None, kind: str, subject_key: str, title: 
     return note_id
 
 
+def tell(user_id: int | None, kind: str, subject_key: str, heading, text,
+         **values) -> int | None:
+    """A notification in its reader's language: `heading` and `text` are lazy strings
+    (`lazy_gettext`), formatted with `values` under the user's locale. Once per kind and
+    subject, like queue_notification."""
+    from flask_babel import force_locale
+
+    from portal.core.i18n import DEFAULT
+    from portal.core.users import User
+
+    if user_id is None:
+        return None
+    user = db.session.get(User, user_id)
+    with force_locale((user.locale if user else None) or DEFAULT):
+        return queue_notification(user_id, kind, subject_key, str(heading).format(**values),
+                                  str(text).format(**values))
+
+
 def outbox_row(user_id: int | None, kind: str, subject_key, title: str, body: str) -> dict:
     """A notification's column values (for a statement that inserts the row itself: then call
     `deliver_after_commit`)."""

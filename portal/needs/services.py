@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -16,10 +15,8 @@ from portal.core.areas import covers, under
 from portal.core.audit import record
 from portal.core.db import body_id
 from portal.core.errors import Conflict, ValidationFailed
-from portal.core.i18n import DEFAULT
-from portal.core.notify import queue_notification
+from portal.core.notify import tell
 from portal.core.states import transition
-from portal.core.users import User
 from portal.extensions import db
 from portal.needs.models import (
     NEED_MOVES,
@@ -377,11 +374,9 @@ def tell_poster(need: Need, event: str, *, actor, subject: str | None = None,
     if need.posted_by is None or (actor is not None and need.posted_by == actor.id) \
             or not _is_resident_poster(need):
         return
-    user = db.session.get(User, need.posted_by)
-    with force_locale((user.locale if user else None) or DEFAULT):
-        title, body = NOTICES[event]
-        queue_notification(need.posted_by, event, subject or f"need:{need.id}", str(title),
-                           str(body).format(title=need.title, **values))
+    title, body = NOTICES[event]
+    tell(need.posted_by, event, subject or f"need:{need.id}", title, body, title=need.title,
+         **values)
 
 
 # --- reading ----------------------------------------------------------------------------------

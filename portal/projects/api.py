@@ -532,6 +532,7 @@ def get_bid_sheets(bid_id):
 class AwardIn(Body):
     bid_id: Id
     amount: Money | None = None
+    co_funding: Any = None  # [{"fund_id", "amount"}]: judged by the ledger (422 on the item)
     contract_start: date | None = Field(default=None, strict=False)
     contract_end: date | None = Field(default=None, strict=False)
 
@@ -543,7 +544,8 @@ def post_award(project_id):
     project, actor = _managed(project_id)
     data = json_body(AwardIn)
     services.award(project, data.bid_id, actor=actor, amount=data.amount,
-                   contract_start=data.contract_start, contract_end=data.contract_end)
+                   contract_start=data.contract_start, contract_end=data.contract_end,
+                   co_funding=data.co_funding)
     db.session.commit()
     return jsonify(project_dict(project))
 

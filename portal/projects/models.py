@@ -17,14 +17,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.db import SHANGHAI, UTCDateTime, iso, parse_id, str_enum, utcnow  # noqa: F401
+from portal.core.money import money  # noqa: F401 (the projects' modules import it from here)
 from portal.core.uploads import StoredFileColumns
 from portal.extensions import db
 
 Money = sa.Numeric(14, 2)
-
-
-def money(value: Decimal | None) -> str | None:
-    return None if value is None else f"{Decimal(value):.2f}"
 
 
 class ProjectKind(enum.StrEnum):

@@ -8,7 +8,6 @@ award or publication racing the first finds the state changed and gets 409.
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,6 +19,7 @@ from flask_babel import gettext as _
 from portal.core.audit import record
 from portal.core.db import SHANGHAI, aware, utcnow
 from portal.core.errors import Conflict, ValidationFailed
+from portal.core.money import parse_money
 from portal.core.states import transition
 from portal.extensions import db
 from portal.projects.models import (
@@ -48,28 +48,7 @@ MOVES = {
     S.awarded: {S.in_progress, S.closed},
     S.in_progress: {S.closed},
 }
-MAX_BUDGET = Decimal("9999999999.99")
 GRADES = ("优", "良", "中", "差")
-MONEY_RE = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")  # plain digits: no 1e3, no NaN
-GROUPED_RE = re.compile(r"^[0-9]{1,3}(,[0-9]{3})+(\.[0-9]{1,2})?$")
-
-
-def parse_money(value, field_name: str) -> Decimal:
-    """Yuan with at most two decimal places, as a string ("50000.00") or a whole number."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-        raise ValidationFailed.on(field_name, _("An amount in yuan like 50000.00."))
-    text = str(value).strip()
-    if GROUPED_RE.match(text):  # 48,000.00 as the pages show amounts
-        text = text.replace(",", "")
-    if not MONEY_RE.match(text):
-        raise ValidationFailed.on(field_name, _("An amount in yuan like 50000.00."))
-    amount = Decimal(text)
-    if amount <= 0:
-        raise ValidationFailed.on(field_name, _("The amount must be more than zero."))
-    if amount > MAX_BUDGET:
-        raise ValidationFailed.on(field_name, _("The amount is too large."))
-    return amount.quantize(Decimal("0.01"))
-
 
 
 # --- the catalogue (目录清单) -------------------------------------------------------------------
@@ -556,7 +535,10 @@ def ranking(project: Project) -> list[dict]:
 # --- award, milestones, evaluation -----------------------------------------------------------
 
 def award(project: Project, bid_id: int | None, *, actor, amount=None,
-          contract_start: date | None = None, contract_end: date | None = None) -> Project:
+          contract_start: date | None = None, contract_end: date | None = None,
+          co_funding=None) -> Project:
+    """Award to one bid. `co_funding` [{fund_id, amount}]: each fund pays its part to the
+    project in this transaction (a fund short of it: 409, and nothing is awarded)."""
     bid = db.session.get(Bid, bid_id) if bid_id else None
     if bid is None or bid.project_id != project.id or bid.status is not BidState.submitted:
         raise ValidationFailed.on("bid_id", _("Not a bid on this project."))
@@ -573,6 +555,10 @@ def award(project: Project, bid_id: int | None, *, actor, amount=None,
     project.awarded_at = utcnow()
     record(actor, "project", project.id, "award_to", to=f"{bid.org.name}: {money(value)}",
            area_code=project.area_code)
+    if co_funding:
+        from portal.charity.ledger import co_fund
+
+        co_fund(project, co_funding, actor=actor)
     return project
 
 
