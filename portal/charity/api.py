@@ -287,6 +287,23 @@ def get_disclosure(fund_id: int, period: str):
     return jsonify({**row.snapshot, "published_at": iso(row.published_at)})
 
 
+@bp.get("/funds/<int:fund_id>/disclosures/<period>/pdf")
+@doc("A published statement as PDF, the Chinese font embedded (public)", auth=False,
+     tag="charity")
+def get_disclosure_pdf(fund_id: int, period: str):
+    from flask import Response
+
+    from portal.charity.statement_pdf import render
+
+    row = db.session.scalar(sa.select(Disclosure).where(Disclosure.fund_id == fund_id,
+                                                        Disclosure.period == period))
+    if row is None:
+        raise ApiAbort(404)
+    data = render(row.snapshot, iso(row.published_at))
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f"inline; filename=statement-{fund_id}-{period}.pdf"})
+
+
 @bp.get("/stats/charity")
 @doc("The funds of an area: totals, goods, overdue pledges and statements (the bureau)",
      tag="charity", query=("area",))

@@ -140,3 +140,23 @@ def test_the_host_is_reminded_of_a_statement_due_within_a_week(app, client, toke
         db.session.execute(sa.delete(Notification))
         db.session.commit()
         assert remind_due() == 0
+
+
+def test_a_statement_as_pdf_with_the_chinese_font_embedded(app, client, token, fund, tmp_path):
+    import subprocess
+
+    f = fund()
+    y = datetime.now(SHANGHAI).year - 1
+    past_movement(app, f["id"], "receipt", "500.00", datetime(y, 8, 10, 9, tzinfo=SHANGHAI),
+                  donor_name="李四")
+    client.post(f"/api/v1/funds/{f['id']}/disclosures", headers=token("host"),
+                json={"period": f"{y}Q3"})
+    answer = client.get(f"/api/v1/funds/{f['id']}/disclosures/{y}Q3/pdf")
+    assert answer.status_code == 200 and answer.mimetype == "application/pdf"
+    path = tmp_path / "statement.pdf"
+    path.write_bytes(answer.data)
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True).stdout
+    assert "NotoSansCJKSC" in fonts and " yes " in fonts  # embedded (a subset)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
+    assert "信息公开报告" in text and "500.00" in text and "李*" in text and "李四" not in text
+    assert client.get(f"/api/v1/funds/{f['id']}/disclosures/{y}Q2/pdf").status_code == 404
