@@ -93,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.activities.api import bp as activities_api
     from portal.activities.views import bp as activities_pages
     from portal.charity.api import bp as charity_api
+    from portal.charity.views import bp as charity_pages
     from portal.core.api import bp as core_api
     from portal.core.views import bp as core_pages
     from portal.needs.api import bp as needs_api
@@ -113,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(records_pages)
     app.register_blueprint(projects_pages)
     app.register_blueprint(needs_pages)
+    app.register_blueprint(charity_pages)
     for api in (core_api, orgs_api, volunteers_api, activities_api, records_api, projects_api,
                 needs_api, charity_api):
         app.register_blueprint(api)

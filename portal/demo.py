@@ -116,6 +116,11 @@ def create_demo(divisions_csv: Path) -> tuple[str, bool]:
     if db.session.scalar(sa.select(sa.func.count()).select_from(Need)) == 0:
         _demo_needs()
         created = True
+    from portal.charity.models import Fund
+
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Fund)) == 0:
+        _demo_charity()
+        created = True
     return password, created
 
 
@@ -170,6 +175,45 @@ def _demo_needs() -> None:
             need.minutes_to_match = (verified - matched) * 1440
         if state == "resolved":
             needs.resolve(need, "每月第一个周六上午在社区卫生站免费测量。", actor=bureau)
+    db.session.flush()
+
+
+def _demo_charity() -> None:
+    """A township fund held by a registered organisation (demo_org administers it), with a
+    pledge, receipts, a payment and goods; two micro-wishes on the wall."""
+    from portal.charity import ledger, services, wishes
+    from portal.orgs.models import OrgAdmin, Registration
+
+    bureau = db.session.scalar(sa.select(User).where(User.username == "demo_bureau_zq"))
+    worker = db.session.scalar(sa.select(User).where(User.username == "demo_worker"))
+    host = db.session.scalar(sa.select(Org).join(OrgAdmin, OrgAdmin.org_id == Org.id).join(
+        User, User.id == OrgAdmin.user_id).where(
+        User.username == "demo_org", Org.status == OrgState.active,
+        Org.registration == Registration.registered, Org.community_code.like("210802%"))
+        .order_by(Org.id))
+    if host is not None:
+        fund = services.open_fund("八田地街道社区基金", "210802001", host.id,
+                                  "帮扶辖区困难老人和儿童", actor=bureau)
+        admin = db.session.scalar(sa.select(User).where(User.username == "demo_org"))
+        pledge = services.pledge(fund, services.PledgeInput(
+            donor_name="营口某商贸公司", donor_kind="company", kind="money",
+            amount="5000.00"), actor=admin, offline=True)
+        for data in (
+                ledger.MovementInput(type="receipt", amount="3000.00", pledge_id=pledge.id),
+                ledger.MovementInput(type="receipt", amount="200.00", donor_name="张秀英"),
+                ledger.MovementInput(type="disbursement", amount="800.00",
+                                     purpose="为3位独居老人购买助行器"),
+                ledger.MovementInput(type="goods_in", donor_name="营口某超市",
+                                     donor_kind="company", items=[
+                                         {"name": "大米", "quantity": 20, "unit": "袋",
+                                          "unit_value": "45.00"}])):
+            ledger.record_movement(fund, data, actor=admin)
+    for alias, title, value in (("王奶奶", "一台电暖器", "300.00"),
+                                ("小宇", "一套课外读物", "120.00")):
+        wishes.publish_wish(wishes.WishInput(
+            community_code="210802001001", alias=alias, title=title, kind="goods",
+            estimated_value=value, story="社区工作人员入户走访后发布。", name="（受助人）",
+            phone="13904170004", address="八田地社区"), actor=worker)
     db.session.flush()
 
 

@@ -163,7 +163,7 @@ class MovementType(enum.StrEnum):
 
     @property
     def title(self) -> str:
-        return str({MovementType.receipt: _l("Received"),
+        return str({MovementType.receipt: _l("Income"),
                     MovementType.disbursement: _l("Paid out"),
                     MovementType.goods_in: _l("Goods received"),
                     MovementType.goods_out: _l("Goods given out"),
@@ -239,7 +239,7 @@ class WishState(enum.StrEnum):
     def title(self) -> str:
         return str({WishState.published: _l("Waiting for a kind heart"),
                     WishState.claimed: _l("Claimed"), WishState.fulfilled: _l("Fulfilled"),
-                    WishState.confirmed: _l("Received"),
+                    WishState.confirmed: _l("Received by the beneficiary"),
                     WishState.cancelled: _l("Cancelled")}[self])
 
 

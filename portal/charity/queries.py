@@ -52,3 +52,22 @@ def charity_figures(area_code: str) -> dict:
                                                           "disbursed_total", "goods_value_in",
                                                           "goods_value_out")}}
                       for r in rows]}
+
+
+def charity_workbook(area):
+    """The dashboard in Excel: each fund with its totals and what is overdue (amounts as
+    numbers)."""
+    from portal.core.excel import add_sheet, caption, new_book, saved
+
+    rows = fund_rows(area.code)
+    book = new_book()
+    add_sheet(book, "社区基金", ["编号", "基金", "区域", "持有机构", "状态", "余额", "累计收入",
+                              "累计支出", "物资入库价值", "物资发放价值", "逾期认捐",
+                              "逾期未公开报告"],
+              [[r["id"], r["name"], r["area_name"], r["host_org"],
+                "开放" if r["status"] == "open" else "关闭", r["balance"],
+                r["received_total"], r["disbursed_total"], r["goods_value_in"],
+                r["goods_value_out"], r["overdue_pledges"], r["overdue_disclosures"]]
+               for r in rows], title=caption("社区基金与信息公开", area.name),
+              money=(5, 6, 7, 8, 9))
+    return saved(book)

@@ -240,12 +240,40 @@ def test_the_resident_on_a_phone_signs_in_by_code_and_sees_their_need_met(
     assert "已解决" in mine.inner_text() and "物业已更换门禁" in mine.inner_text()
 
 
+def test_a_micro_wish_on_a_phone_from_the_wall_to_the_beneficiary(app, live_server, browser,
+                                                                   demo):
+    """A resident on a phone at 200 % text claims a wish from the wall and gets the community's
+    contact (never the beneficiary's); hands it over; the worker confirms; the wall says so."""
+    page = sign_in(browser, live_server, "demo_resident", demo, width=390, lang="zh",
+                   zoom="200%")
+    visit(page, f"{live_server}/wishes")
+    page.click("#wishes .wish-card:has-text('王奶奶')")
+    tidy(page, "a wish")
+    wish_url = page.url
+    page.click("#claim-form button")
+    tidy(page, "claimed")
+    assert page.locator("#handover").is_visible()
+    assert "13904170004" not in page.content()  # the beneficiary's phone
+    page.fill("#fulfil-note", "电暖器已送到社区")
+    page.click("#fulfil-form button[type=submit]")
+    assert "已送达" in page.locator("#wish-status").inner_text()
+    worker = sign_in(browser, live_server, "demo_worker", demo, width=390, lang="zh",
+                     zoom="200%")
+    visit(worker, wish_url)
+    assert worker.locator("#beneficiary").is_visible()
+    worker.click("#confirm-form button")
+    assert "已收到" in worker.locator("#wish-status").inner_text()
+    visit(page, f"{live_server}/wishes")
+    assert "已收到" in page.locator("#wishes .wish-card:has-text('王奶奶')").inner_text()
+
+
 @pytest.mark.parametrize("user", ["demo_volunteer", "demo_worker", "demo_bureau_zq", "demo_org",
                                   "demo_reviewer", "demo_resident"])
 def test_every_page_of_a_role_fits_every_screen(app, live_server, browser, demo, user):
     """Signed in as each role, the pages it uses neither scroll sideways nor clip a control:
     at 360, 768 and 1280 px in both languages, and on a phone at 200 % text."""
     from portal.activities.models import Activity
+    from portal.charity.models import Fund, Wish
     from portal.needs.models import Need
     from portal.projects.models import Project
 
@@ -254,16 +282,20 @@ def test_every_page_of_a_role_fits_every_screen(app, live_server, browser, demo,
         shift = db.session.scalar(sa.select(Activity).order_by(Activity.id)).shifts[0].id
         project = db.session.scalar(sa.select(Project.id).order_by(Project.id))
         need = db.session.scalar(sa.select(Need.id).order_by(Need.id))
+        fund = db.session.scalar(sa.select(Fund.id).order_by(Fund.id))
+        wish = db.session.scalar(sa.select(Wish.id).order_by(Wish.id))
     common = ["/", "/activities", f"/activities/{activity}", "/projects",
               f"/projects/{project}", "/orgs", "/verify", "/api/docs", "/terms", "/privacy",
-              "/needs", f"/needs/{need}", "/me/phone"]
+              "/needs", f"/needs/{need}", "/me/phone", "/funds", f"/funds/{fund}", "/wishes",
+              f"/wishes/{wish}"]
     own = {"demo_volunteer": ["/me"],
            "demo_worker": ["/activities/new", "/records", f"/shifts/{shift}/roster",
                            "/volunteers", "/dashboard", "/needs/new", "/needs/dashboard",
-                           "/needs?status=submitted"],
+                           "/needs?status=submitted", "/wishes/new"],
            "demo_bureau_zq": ["/dashboard", "/orgs?status=pending", "/incubations", "/audit",
                               "/exports/national", "/reviewer-pool", "/needs/dashboard",
-                              "/projects/new?area=210802"],
+                              "/projects/new?area=210802", "/charity/dashboard",
+                              "/funds/new"],
            "demo_org": ["/orgs/new", "/records"],
            "demo_reviewer": [f"/projects/{project}/review"],
            "demo_resident": ["/me", "/needs/new", "/me/community",
@@ -284,15 +316,18 @@ def test_every_public_page_fits_every_screen(app, live_server, browser, demo):
     """Signed out: the pages anyone reaches, at 360, 768 and 1280 px in both languages and on a
     phone at 200 % text."""
     from portal.activities.models import Activity
+    from portal.charity.models import Fund, Wish
     from portal.needs.models import Need
 
     with app.app_context():
         activity = db.session.scalar(sa.select(Activity.id).order_by(Activity.id))
         need = db.session.scalar(sa.select(Need.id).where(Need.status == "verified")
                                  .order_by(Need.id))
+        fund = db.session.scalar(sa.select(Fund.id).order_by(Fund.id))
+        wish = db.session.scalar(sa.select(Wish.id).order_by(Wish.id))
     paths = ["/", "/login", "/login/sms", "/register", "/activities", f"/activities/{activity}",
              "/orgs", "/projects", "/verify", "/terms", "/privacy", "/api/docs", "/needs",
-             f"/needs/{need}"]
+             f"/needs/{need}", "/funds", f"/funds/{fund}", "/wishes", f"/wishes/{wish}"]
     screens = [(width, lang, None) for width in (360, 768, 1280) for lang in ("zh", "en")]
     screens.append((390, "zh", "200%"))
     for width, lang, zoom in screens:

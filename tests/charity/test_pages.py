@@ -1,0 +1,114 @@
+"""The charity pages: a host records a pledge and its receipt, pays a need and a wish, corrects
+a mistake, publishes a statement, and the public page shows it all; the wall and a wish's page;
+the bureau's dashboard with its Excel."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime
+
+from openpyxl import load_workbook
+
+from portal.core.db import SHANGHAI
+from tests.charity.test_disclosure import past_movement
+from tests.charity.test_wishes import WISH
+from tests.conftest import csrf_token
+
+
+def sign_out(client):
+    page = client.get("/logout")
+    client.post("/logout", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+
+
+def form_post(client, url, data, page_url):
+    page = client.get(page_url)
+    return client.post(url, data={"csrf_token": csrf_token(page.get_data(as_text=True)),
+                                  **data})
+
+
+def test_the_host_keeps_the_ledger_and_the_public_reads_it(app, client, token, login, fund,
+                                                           people):
+    from tests.residents.conftest import NEED
+
+    f = fund()
+    page_url = f"/funds/{f['id']}"
+    need = client.post("/api/v1/needs", headers=token("worker"), json={
+        **NEED, "on_behalf_of": {"name": "李大爷", "phone": "13904170001"}}).get_json()
+    client.post(f"/api/v1/needs/{need['id']}/verify", headers=token("worker"), json={})
+    wish = client.post("/api/v1/wishes", headers=token("worker"), json=WISH).get_json()
+    login("donor")
+    form_post(client, f"/funds/{f['id']}/pledge", {
+        "donor_name": "王小明", "donor_kind": "person", "kind": "money", "amount": "800.00"},
+        page_url)
+    sign_out(client)
+    login("host")
+    html = client.get(page_url).get_data(as_text=True)
+    assert 'id="ledger-form"' in html and "王小明" in html  # the host sees whom to receive from
+    pledge_id = re.search(r'<option value="(\d+)">#\d+ 王小明', html).group(1)
+    form_post(client, f"/funds/{f['id']}/movements", {"type": "receipt", "amount": "800.00",
+                                                        "pledge_id": pledge_id}, page_url)
+    form_post(client, f"/funds/{f['id']}/movements", {"type": "disbursement",
+                                                        "amount": "300.00", "purpose": "修扶手",
+                                                        "need_id": str(need["id"])}, page_url)
+    form_post(client, f"/funds/{f['id']}/movements", {"type": "disbursement",
+                                                        "amount": "200.00", "purpose": "电暖器",
+                                                        "wish_id": str(wish["id"])}, page_url)
+    wrong = form_post(client, f"/funds/{f['id']}/movements", {
+        "type": "disbursement", "amount": "9999.00", "purpose": "超支"}, page_url)
+    assert wrong.status_code == 302
+    assert "不足以支付" in client.get(page_url).get_data(as_text=True)
+    mistake = client.post(f"/api/v1/funds/{f['id']}/movements", headers=token("host"), json={
+        "type": "receipt", "amount": "50.00", "donor_name": "错记"}).get_json()
+    form_post(client, f"/funds/{f['id']}/reversal", {"reverses": str(mistake["id"]),
+                                                       "reason": "重复登记"}, page_url)
+    y = datetime.now(SHANGHAI).year - 1
+    past_movement(app, f["id"], "receipt", "100.00", datetime(y, 5, 1, 10, tzinfo=SHANGHAI))
+    published = form_post(client, f"/funds/{f['id']}/statements", {"period": f"{y}Q2"},
+                          page_url)
+    assert published.status_code == 302 and f"/statements/{y}Q2" in published.headers["Location"]
+    sign_out(client)
+    public = client.get(page_url).get_data(as_text=True)
+    assert 'id="fund-balance">400.00' in public
+    for shown in ("王*", "修扶手", "电暖器", "重复登记", f"{y}Q2"):
+        assert shown in public, shown
+    for hidden in ("王小明", "李大爷", "13904170001", 'id="ledger-form"'):
+        assert hidden not in public, hidden
+    statement = client.get(f"/funds/{f['id']}/statements/{y}Q2")
+    assert statement.status_code == 200 and "100.00" in statement.get_data(as_text=True)
+    assert client.get(f"/funds/{f['id']}/statements/{y}Q2.pdf").mimetype == "application/pdf"
+    english = client.get(f"{page_url}?lang=en").get_data(as_text=True)
+    assert "Every movement" in english and "Balance" in english
+
+
+def test_the_wall_and_a_wish_from_claim_to_confirmation(client, token, login, people):
+    wish = client.post("/api/v1/wishes", headers=token("worker"), json=WISH).get_json()
+    wall = client.get("/wishes").get_data(as_text=True)
+    assert "王奶奶" in wall and "王桂兰" not in wall
+    login("donor")
+    url = f"/wishes/{wish['id']}"
+    claimed = form_post(client, f"{url}/claim", {}, url)
+    assert claimed.status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="handover"' in page and "八田地社区" in page and "王桂兰" not in page
+    form_post(client, f"{url}/fulfil", {"note": "送到社区"}, url)
+    sign_out(client)
+    login("worker")
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="beneficiary"' in page and "王桂兰" in page
+    form_post(client, f"{url}/confirm", {}, url)
+    assert "已收到" in client.get(url).get_data(as_text=True)
+
+
+def test_the_bureaus_charity_dashboard_and_excel(client, token, login, fund, move):
+    f = fund()
+    move(f["id"], type="receipt", amount="100.00")
+    login("zhanqian")
+    page = client.get("/charity/dashboard?area=210802")
+    assert page.status_code == 200 and "八田地街道社区基金" in page.get_data(as_text=True)
+    book = load_workbook(io.BytesIO(client.get(
+        "/charity/dashboard/export.xlsx?area=210802").data))
+    assert book["社区基金"]["F3"].value == 100.0
+    sign_out(client)
+    login("donor")
+    assert client.get("/charity/dashboard?area=210802").status_code == 403
