@@ -413,3 +413,20 @@ def wish_photo(wish_id: int):
         abort(404)
     return send_file(path_of(wish.photo_key))
 
+
+
+@bp.app_template_global("my_funds")
+def my_funds() -> list[dict]:
+    """The funds held by organisations the signed-in user administers, with what is overdue
+    (the host's home page flags it)."""
+    from portal.orgs.models import OrgAdmin
+
+    if not current_user.is_authenticated:
+        return []
+    funds = db.session.scalars(sa.select(Fund).join(
+        OrgAdmin, OrgAdmin.org_id == Fund.host_org_id).where(
+        OrgAdmin.user_id == current_user.id).order_by(Fund.id)).all()
+    return [{"fund": f, "overdue_statements": disclosure.overdue_count(f),
+             "overdue_pledges": db.session.scalar(sa.select(sa.func.count()).select_from(
+                 Pledge).where(Pledge.fund_id == f.id, services.overdue_pledges())) or 0}
+            for f in funds]

@@ -112,3 +112,12 @@ def test_the_bureaus_charity_dashboard_and_excel(client, token, login, fund, mov
     sign_out(client)
     login("donor")
     assert client.get("/charity/dashboard?area=210802").status_code == 403
+
+
+def test_the_host_sees_overdue_statements_on_their_home_page(app, client, login, fund):
+    f = fund()
+    y = datetime.now(SHANGHAI).year - 1
+    past_movement(app, f["id"], "receipt", "100.00", datetime(y, 5, 1, 10, tzinfo=SHANGHAI))
+    login("host")
+    home = client.get("/").get_data(as_text=True)
+    assert 'id="my-funds"' in home and "份公开报告逾期" in home
