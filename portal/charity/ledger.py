@@ -362,10 +362,16 @@ def co_fund(project, parts, *, actor) -> list[Movement]:
         planned.append((fund, amount))
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), errors)
-    return [record_movement(fund, MovementInput(
-        type="disbursement", amount=f"{amount:.2f}", project_id=project.id,
-        purpose=_("Co-funding of the project “{title}”").format(title=project.title)),
-        actor=actor) for fund, amount in planned]
+    paid = []
+    for i, (fund, amount) in enumerate(planned):
+        try:
+            paid.append(record_movement(fund, MovementInput(
+                type="disbursement", amount=f"{amount:.2f}", project_id=project.id,
+                purpose=_("Co-funding of the project “{title}”").format(title=project.title)),
+                actor=actor))
+        except Conflict as exc:  # said by the co-funding line, not the award's amount
+            raise Conflict(exc.message, {f"co_funding.{i}.amount": [exc.message]}) from None
+    return paid
 
 
 # --- checking the ledger ----------------------------------------------------------------------

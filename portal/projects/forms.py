@@ -110,6 +110,13 @@ class AwardForm(FlaskForm):
                                render_kw={"inputmode": "decimal"})
     contract_start = DateField(_l("Contract start"), validators=[Optional()])
     contract_end = DateField(_l("Contract end"), validators=[Optional()])
+    # Co-funding by a community fund: paid out to the project in the award's transaction.
+    cofund_fund = SelectField(_l("Co-funded by a community fund (optional)"), choices=[],
+                              coerce=lambda v: int(v) if v not in (None, "") else None,
+                              validate_choice=False)
+    cofund_amount = StringField(_l("Amount from the fund (yuan)"),
+                                validators=[Optional(), Length(max=20)],
+                                render_kw={"inputmode": "decimal"})
     award = SubmitField(_l("Award"))
 
 

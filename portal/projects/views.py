@@ -225,6 +225,17 @@ class Page:
         self.publish, self.cancel = PublishForm(), CancelForm()
         self.assign, self.draw = AssignForm(), DrawForm()
         self.award, self.milestone = AwardForm(), MilestoneForm()
+        if self.manage:
+            from portal.charity.models import Fund, FundState
+
+            covering = [project.area_code[:n] for n in (4, 6, 9, 12)
+                        if n <= len(project.area_code)]
+            self.award.cofund_fund.choices = [("", _("None"))] + [
+                (fd.id, f"{fd.name} · {fd.balance:.2f}") for fd in db.session.scalars(
+                    sa.select(Fund).where(Fund.status == FundState.open, Fund.balance > 0,
+                                          sa.or_(Fund.area_code.in_(covering),
+                                                 under(Fund.area_code, project.area_code)))
+                    .order_by(Fund.name))]
         self.evaluation = EvaluationForm()
         self.bid = BidForm()
         self.pool = services.available_reviewers(project) if self.manage else []
@@ -343,10 +354,14 @@ def _project_post(page: Page) -> int:
     elif "award" in form:
         manage()
         f = page.award
+        co_funding = [{"fund_id": f.cofund_fund.data, "amount": f.cofund_amount.data}] \
+            if f.cofund_fund.data else None
         _done, status = submit(f, lambda: services.award(
             project, f.bid.data, actor=actor, amount=(f.award_amount.data or "").strip() or None,
-            contract_start=f.contract_start.data, contract_end=f.contract_end.data),
-            {"bid_id": "bid", "amount": "award_amount"})
+            contract_start=f.contract_start.data, contract_end=f.contract_end.data,
+            co_funding=co_funding),
+            {"bid_id": "bid", "amount": "award_amount", "co_funding.0.fund_id": "cofund_fund",
+             "co_funding.0.amount": "cofund_amount"})
         done = _("Awarded: the winner and the amount are now public.")
     elif "add_milestone" in form:
         manage()

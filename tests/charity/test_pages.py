@@ -121,3 +121,34 @@ def test_the_host_sees_overdue_statements_on_their_home_page(app, client, login,
     login("host")
     home = client.get("/").get_data(as_text=True)
     assert 'id="my-funds"' in home and "份公开报告逾期" in home
+
+
+def test_the_award_page_co_funds_from_a_fund_or_awards_nothing(app, client, token, login, fund,
+                                                              move, charity):
+    from tests.projects.conftest import CRITERIA, close_bidding, later
+
+    f = fund()
+    move(f["id"], type="receipt", amount="3000.00")
+    project = client.post("/api/v1/projects", headers=token("zhanqian"), json={
+        "title": "助老公益创投", "kind": "venture_philanthropy", "area_code": "210802",
+        "budget": "20000.00", "bid_deadline": later(10), "criteria": CRITERIA}).get_json()
+    client.post(f"/api/v1/projects/{project['id']}/publish", headers=token("zhanqian"))
+    bid = client.post(f"/api/v1/projects/{project['id']}/bids", headers=token("host"), json={
+        "org_id": charity, "requested_amount": "15000.00", "proposal": "方案"}).get_json()
+    close_bidding(app, project["id"])
+    login("zhanqian")
+    url = f"/projects/{project['id']}"
+    html = client.get(url).get_data(as_text=True)
+    assert 'id="co-funding"' in html and "八田地街道社区基金" in html
+    short = client.post(url, data={"csrf_token": csrf_token(html), "award": "1",
+                                   "bid": str(bid["id"]), "cofund_fund": str(f["id"]),
+                                   "cofund_amount": "5000.00"})
+    assert short.status_code == 409
+    assert 'id="cofund_amount-err"' in short.get_data(as_text=True)
+    assert client.get(f"/api/v1/projects/{project['id']}", headers=token("zhanqian")
+                      ).get_json()["status"] == "reviewing"
+    done = client.post(url, data={"csrf_token": csrf_token(html), "award": "1",
+                                  "bid": str(bid["id"]), "cofund_fund": str(f["id"]),
+                                  "cofund_amount": "2000.00"})
+    assert done.status_code == 302
+    assert client.get(f"/api/v1/funds/{f['id']}").get_json()["balance"] == "1000.00"
