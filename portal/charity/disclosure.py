@@ -58,22 +58,33 @@ def _instant(day: date) -> datetime:
     return datetime.combine(day, time.min, SHANGHAI)
 
 
-def _quarter_label():
-    """SQL: the Beijing quarter of a movement, as 2026Q3."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return sa.func.to_char(sa.func.timezone("Asia/Shanghai", Movement.at), 'YYYY"Q"Q')
-    month = sa.cast(sa.func.strftime("%m", Movement.at, "+8 hours"), sa.Integer)
-    return sa.func.strftime("%Y", Movement.at, "+8 hours").op("||")("Q").op("||")(
-        sa.cast((month + 2) // 3, sa.String))
+def _quarters_with_movements(fund: Fund) -> list[str]:
+    """The quarters (Beijing's calendar) in which the fund had movements: its first and last
+    movement, then one index probe per quarter between them (never a scan of the ledger, which
+    may hold hundreds of thousands of lines)."""
+    first, last = db.session.execute(sa.select(sa.func.min(Movement.at), sa.func.max(
+        Movement.at)).where(Movement.fund_id == fund.id)).one()
+    if first is None:
+        return []
+    first, last = first.astimezone(SHANGHAI).date(), last.astimezone(SHANGHAI).date()
+    quarters = []
+    year, quarter = first.year, (first.month + 2) // 3
+    while (year, quarter) <= (last.year, (last.month + 2) // 3):
+        period = f"{year}Q{quarter}"
+        start, end = period_bounds(period)
+        if db.session.scalar(sa.select(sa.exists().where(
+                Movement.fund_id == fund.id, Movement.at >= _instant(start),
+                Movement.at < _instant(end)))):
+            quarters.append(period)
+        year, quarter = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
+    return quarters
 
 
 def schedule(fund: Fund, on: date | None = None) -> list[dict]:
     """Every statement the fund owes, oldest first: [{period, due_on, published_at,
     overdue}]. A period still running is listed (not due yet) once it has movements."""
     today = on or utcnow().astimezone(SHANGHAI).date()
-    label = _quarter_label()
-    quarters = sorted(db.session.scalars(
-        sa.select(label).where(Movement.fund_id == fund.id).group_by(label)))
+    quarters = _quarters_with_movements(fund)
     years = sorted({q[:4] for q in quarters})
     published = dict(db.session.execute(sa.select(Disclosure.period, Disclosure.published_at)
                                          .where(Disclosure.fund_id == fund.id)).all())

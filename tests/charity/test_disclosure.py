@@ -160,3 +160,13 @@ def test_a_statement_as_pdf_with_the_chinese_font_embedded(app, client, token, f
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
     assert "信息公开报告" in text and "500.00" in text and "李*" in text and "李四" not in text
     assert client.get(f"/api/v1/funds/{f['id']}/disclosures/{y}Q2/pdf").status_code == 404
+
+
+def test_a_quarter_without_movements_owes_no_statement(app, client, fund):
+    f = fund()
+    y = datetime.now(SHANGHAI).year - 1
+    past_movement(app, f["id"], "receipt", "10.00", datetime(y, 1, 1, 0, 30, tzinfo=SHANGHAI))
+    past_movement(app, f["id"], "receipt", "10.00", datetime(y, 9, 30, 23, 59, tzinfo=SHANGHAI))
+    periods = [r["period"] for r in client.get(f"/api/v1/funds/{f['id']}/disclosures")
+               .get_json()]
+    assert sorted(periods) == sorted([f"{y}Q1", f"{y}Q3", str(y)])  # Beijing's quarters
