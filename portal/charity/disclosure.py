@@ -115,7 +115,8 @@ def _donor(movement_or_pledge) -> str | None:
 
 def public_movement(m: Movement, titles: dict | None = None) -> dict:
     """A movement as anyone may read it (the donor's privacy kept, the beneficiary's absent)."""
-    return {"id": m.id, "at": iso(m.at), "type": m.type.value, "amount": money(m.amount),
+    return {"id": m.id, "at": iso(m.at), "date": m.at.astimezone(SHANGHAI).date().isoformat(),
+            "type": m.type.value, "amount": money(m.amount),
             "items": m.items, "donor": _donor(m), "purpose": m.purpose,
             "project_id": m.project_id, "need_id": m.need_id, "wish_id": m.wish_id,
             "pledge_id": m.pledge_id, "reverses": m.reverses_id, "reason": m.reason,

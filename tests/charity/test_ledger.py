@@ -119,6 +119,7 @@ def test_a_mistake_is_corrected_by_a_reversal_never_by_editing(app, client, toke
     assert [(m["type"], m["reverses"]) for m in lines] == [("reversal", receipt["id"]),
                                                           ("receipt", None)]
     assert lines[0]["reason"] == "重复登记" and lines[1]["donor"] == "李*"
+    assert lines[0]["date"] == lines[0]["at"][:10]  # the contract's date, Beijing's
     with app.app_context():
         for statement in ("UPDATE movements SET amount = 1", "DELETE FROM movements"):
             with pytest.raises(sa.exc.DatabaseError), db.engine.begin() as conn:
