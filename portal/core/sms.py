@@ -141,12 +141,8 @@ def send_code(raw_phone, address: str) -> int:
     code = f"{secrets.randbelow(10 ** 6):06d}"
     now = utcnow()
     try:
-        db.session.execute(sa.update(SmsCode).where(
-            SmsCode.phone_key == key, SmsCode.used_at.is_(None)).values(used_at=now))
-        db.session.add(SmsCode(phone_key=key, code_hash=_code_hash(phone, code),
-                               address=address[:64], created_at=now,
-                               expires_at=now + timedelta(seconds=cfg["SMS_CODE_TTL_SECONDS"])))
-        db.session.flush()
+        _store_code(key, _code_hash(phone, code), address[:64], now,
+                    now + timedelta(seconds=cfg["SMS_CODE_TTL_SECONDS"]))
         gateway().send(phone, "sign_in_code", {"code": code})
     except BaseException as exc:  # not sent: nothing kept, nothing counted
         db.session.rollback()
@@ -160,11 +156,32 @@ def send_code(raw_phone, address: str) -> int:
             raise SmsOff(_("The code could not be sent just now. Please try again in a few "
                            "minutes, or sign in with your username and password.")) from None
         raise
-    # This number's codes older than a day no longer count: keep the table small.
-    db.session.execute(sa.delete(SmsCode).where(
-        SmsCode.phone_key == key, SmsCode.created_at < now - timedelta(days=1, minutes=5)))
     db.session.commit()
     return cfg["SMS_RESEND_SECONDS"]
+
+
+def _store_code(key: str, code_hash: str, address: str, now, expires) -> None:
+    """The new code in: the number's live code voided (a new code replaces it) and its codes
+    older than a day (which no longer count) deleted. On PostgreSQL one statement (CTEs that
+    write), elsewhere three; no ORM objects either way (every code costs this)."""
+    table = SmsCode.__table__
+    stale = now - timedelta(days=1, minutes=5)
+    row = {"phone_key": key, "code_hash": code_hash, "address": address, "created_at": now,
+           "expires_at": expires, "attempts": 0}
+    if db.session.get_bind().dialect.name == "postgresql":
+        voided = sa.update(table).where(table.c.phone_key == key, table.c.used_at.is_(None),
+                                        table.c.created_at >= stale).values(
+            used_at=now).cte("voided")
+        purged = sa.delete(table).where(table.c.phone_key == key,
+                                        table.c.created_at < stale).cte("purged")
+        db.session.execute(sa.insert(table).values(row).add_cte(voided, nest_here=True)
+                           .add_cte(purged, nest_here=True))
+        return
+    db.session.execute(sa.update(table).where(table.c.phone_key == key,
+                                              table.c.used_at.is_(None)).values(used_at=now))
+    db.session.execute(sa.delete(table).where(table.c.phone_key == key,
+                                              table.c.created_at < stale))
+    db.session.execute(sa.insert(table).values(row))
 
 
 class _Reservation:

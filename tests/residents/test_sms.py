@@ -304,3 +304,17 @@ def test_production_refuses_the_log_gateway(monkeypatch, tmp_path):
     monkeypatch.setenv("SMS_ADAPTER", "aliyun")
     with pytest.raises(RuntimeError, match="SMS_ALIYUN"):
         load_settings(str(tmp_path))
+
+
+def test_a_numbers_codes_older_than_a_day_are_cleared_when_it_asks_again(app, client, outbox):
+    from portal.core.sms import phone_key
+
+    with app.app_context():
+        old = utcnow() - timedelta(days=2)
+        db.session.add(SmsCode(phone_key=phone_key(PHONE), code_hash="x" * 64, address="a",
+                               created_at=old, expires_at=old))
+        db.session.commit()
+    assert ask(client, PHONE).status_code == 202
+    with app.app_context():
+        rows = db.session.scalars(sa.select(SmsCode)).all()
+        assert len(rows) == 1 and rows[0].created_at > utcnow() - timedelta(minutes=1)
