@@ -134,8 +134,11 @@ def filtered(query, args, viewer):
     q = (args.get("q") or "").strip()
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(sa.or_(Need.title.ilike(pattern, escape="\\"),
-                                   Need.description.ilike(pattern, escape="\\")))
+        # A term without upper or lower case (Chinese) matches the same by LIKE, which skips
+        # lower-casing every need's text (ILIKE cost three times as much at city size).
+        match = "ilike" if q.lower() != q.upper() else "like"
+        query = query.where(sa.or_(getattr(Need.title, match)(pattern, escape="\\"),
+                                   getattr(Need.description, match)(pattern, escape="\\")))
     older = args.get("older_than_days")
     if older:
         if not (older.isascii() and older.isdigit()) or int(older) > 36500:

@@ -472,3 +472,11 @@ def test_workers_see_who_posted_and_how_to_reach_them(client, resident, token, s
     bureau = client.get(f"/api/v1/needs/{made['id']}", headers=token("zhanqian")).get_json()
     assert bureau["posted_by"]["phone_masked"] == "137****0001"
     assert "phone" not in bureau["posted_by"]
+
+
+def test_search_is_case_blind_for_latin_letters_and_exact_for_chinese(client, need):
+    need(verify=True, title="Broken STAIR rail 扶手")
+    assert client.get("/api/v1/needs?q=stair").get_json()["total"] == 1
+    assert client.get("/api/v1/needs?q=Stair").get_json()["total"] == 1
+    assert client.get("/api/v1/needs?q=扶手").get_json()["total"] == 1
+    assert client.get("/api/v1/needs?q=扶梯").get_json()["total"] == 0
