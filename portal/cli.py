@@ -173,7 +173,24 @@ def register_cli(app: Flask) -> None:
         click.echo(f"{remind_due()} reminders queued")
         db.session.commit()
 
+    needs_cli = AppGroup("needs", help="Residents' needs (需求清单).")
+
+    @needs_cli.command("check")
+    def needs_check_command():
+        """Count every area's needs by status and category afresh and compare the dashboard's
+        tallies (kept by triggers); print each mismatch (exit 1 if any), or `0 mismatches`."""
+        from portal.needs.queries import tally_mismatches
+
+        wrong = tally_mismatches()
+        for row in wrong:
+            click.echo(f"{row['area_code']} {row['status']} {row['category']}: kept "
+                       f"{row['kept']}, counted {row['counted']} (n, verified, quick, timed)")
+        click.echo(f"{len(wrong)} mismatches")
+        if wrong:
+            raise SystemExit(1)
+
     app.cli.add_command(areas_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(funds_cli)
+    app.cli.add_command(needs_cli)

@@ -95,6 +95,17 @@ class Need(db.Model):
         # of sorting every matching need (benchmarks/needs.py).
         sa.Index("ix_needs_created_at_id", "created_at", "id"),
         sa.Index("ix_needs_supporters_id", "supporters", "id"),
+        # The dashboard's time-bound figures (stale, matched within 30 days) read only the
+        # needs verified lately (off the index alone), and its median walks the matched ones
+        # in order (the city's) or sorts an area's.
+        sa.Index("ix_needs_verified_at", "verified_at", "community_code", "status",
+                 "minutes_to_match"),
+        sa.Index("ix_needs_minutes_to_match", "minutes_to_match", "community_code",
+                 sqlite_where=sa.text("minutes_to_match IS NOT NULL"),
+                 postgresql_where=sa.text("minutes_to_match IS NOT NULL")),
+        sa.Index("ix_needs_community_minutes", "community_code", "minutes_to_match",
+                 sqlite_where=sa.text("minutes_to_match IS NOT NULL"),
+                 postgresql_where=sa.text("minutes_to_match IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -191,3 +202,30 @@ def _register_audit_objects() -> None:
 
 
 _register_audit_objects()
+
+
+# "Matched within 30 days": minutes from verification to the first match.
+MONTH_MINUTES = 30 * 24 * 60
+
+
+class NeedTally(db.Model):
+    """The needs of an area by status and category, for the city, each county, township and
+    community: what the dashboard reads instead of counting every need (benchmarks/needs.py).
+
+    Kept by database triggers on `needs` (the migration `need_tallies`), in the transaction
+    that changes a need, whatever changes it: a tally cannot drift from its needs, and
+    `flask --app portal needs check` proves it. Only the figures that do not depend on the
+    day are kept; the dashboard subtracts the needs verified lately (an index range)."""
+    __tablename__ = "need_tallies"
+    __table_args__ = (
+        sa.CheckConstraint("n >= 0 AND verified >= 0 AND quick >= 0 AND timed >= 0",
+                           name="need_tallies_not_negative"),
+    )
+
+    area_code: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    category: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(sa.Integer, default=0)
+    verified: Mapped[int] = mapped_column(sa.Integer, default=0)  # verified_at is set
+    quick: Mapped[int] = mapped_column(sa.Integer, default=0)     # ... and matched within 30 days
+    timed: Mapped[int] = mapped_column(sa.Integer, default=0)     # minutes_to_match is set
