@@ -29,6 +29,7 @@ from portal.activities.models import (
     SignupState,
 )
 from portal.core.areas import Area, AreaLevel
+from portal.core.audit import COLUMNS as AUDIT_COLUMNS
 from portal.core.audit import AuditEntry, record
 from portal.core.audit import row as audit_row
 from portal.core.db import SHANGHAI, aware, utcnow
@@ -475,8 +476,7 @@ def _sign_up_in_one_statement() -> sa.Select:
 
 # What the statement takes from `audit.row` and `notify.outbox_row` (the rest it makes itself:
 # the kind is the new status, the subject the new signup).
-_AUDIT_COLUMNS = ("at", "actor_id", "actor_name", "object_type", "object_id", "action",
-                  "from_value", "to_value", "reason", "area_code")
+_AUDIT_COLUMNS = AUDIT_COLUMNS
 _OUTBOX_COLUMNS = ("user_id", "title", "body", "created_at")
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from portal.charity import disclosure, ledger, services, wishes
 from portal.charity.models import Disclosure, Fund, Movement, Pledge, Wish, WishState
+from portal.charity.permissions import fund_for
 from portal.core.apiframe import (
     ApiAbort,
     api_user,
@@ -27,6 +28,7 @@ from portal.core.db import iso
 from portal.core.money import money
 from portal.core.permissions import asked_area, authorize, can
 from portal.extensions import db
+from portal.orgs.models import Org
 
 bp = Blueprint("charity_api", __name__, url_prefix="/api/v1")
 
@@ -38,21 +40,26 @@ class Body(BaseModel):
 # --- what each reader sees ---------------------------------------------------------------------
 
 def fund_dict(fund: Fund) -> dict:
-    open_pledges = db.session.scalar(sa.select(sa.func.count()).select_from(Pledge).where(
-        Pledge.fund_id == fund.id, Pledge.status.in_(("pledged", "partly_received")))) or 0
-    overdue = db.session.scalar(sa.select(sa.func.count()).select_from(Pledge).where(
-        Pledge.fund_id == fund.id, services.overdue_pledges())) or 0
-    return {"id": fund.id, "name": fund.name, "area_code": fund.area_code,
+    open_pledges, overdue = db.session.execute(sa.select(
+        sa.func.count().filter(Pledge.status.in_(("pledged", "partly_received"))),
+        sa.func.count().filter(services.overdue_pledges()))
+        .where(Pledge.fund_id == fund.id)).one()
+    return {**fund_figures(fund), "name": fund.name, "area_code": fund.area_code,
             "area_name": fund.area.name if fund.area else None,
             "host_org": {"id": fund.host_org_id, "name": fund.host.name if fund.host else None},
             "purpose": fund.purpose, "status": fund.status.value,
-            "balance": money(fund.balance), "received_total": money(fund.received_total),
+            "pledges": {"open": open_pledges, "overdue": overdue},
+            "created_at": iso(fund.created_at)}
+
+
+def fund_figures(fund: Fund) -> dict:
+    """What a movement changes: the fund's balance and totals (its answer carries them)."""
+    return {"id": fund.id, "balance": money(fund.balance),
+            "received_total": money(fund.received_total),
             "disbursed_total": money(fund.disbursed_total),
             "goods_value_in": money(fund.goods_value_in),
             "goods_value_out": money(fund.goods_value_out),
-            "goods_value_held": money(fund.goods_value_held),
-            "pledges": {"open": open_pledges, "overdue": overdue},
-            "created_at": iso(fund.created_at)}
+            "goods_value_held": money(fund.goods_value_held)}
 
 
 def pledge_dict(row: Pledge, viewer=None) -> dict:
@@ -91,16 +98,24 @@ def wish_dict(wish: Wish, viewer=None) -> dict:
     return data
 
 
+# A fund with its area and host (their names are in every answer), not the host's admins: the
+# permission asks the database whether the user is one (charity/permissions.py).
+_WITHOUT_ADMINS = sa.orm.joinedload(Fund.host).lazyload(Org.admins)
+
+
 def _fund(fund_id: int) -> Fund:
-    fund = db.session.get(Fund, fund_id)
+    fund = db.session.get(Fund, fund_id, options=[_WITHOUT_ADMINS])
     if fund is None:
         raise ApiAbort(404)
     return fund
 
 
-def _managed_fund(fund_id: int):
+def _managed_fund(fund_id: int, *options):
+    """The fund (with `options`, else with its area and host) if the user keeps it."""
     actor = require_user()
-    fund = _fund(fund_id)
+    fund = fund_for(actor, fund_id, *(options or (_WITHOUT_ADMINS,)))
+    if fund is None:
+        raise ApiAbort(404)
     if not can(actor, "fund.manage", fund):
         raise ApiAbort(403)
     return fund, actor
@@ -235,12 +250,14 @@ class MovementIn(Body):
      responses={201: "recorded", 409: "more than the fund holds, or corrected already",
                 422: "invalid"})
 def post_movement(fund_id: int):
-    fund, actor = _managed_fund(fund_id)
+    fund, actor = _managed_fund(fund_id, sa.orm.lazyload("*"))  # the fund's row alone
     data = json_body(MovementIn)
     movement = ledger.record_movement(fund, ledger.MovementInput(**data.model_dump()),
                                       actor=actor)
-    db.session.commit()
-    return jsonify({**disclosure.public_movement(movement), "fund": fund_dict(fund)}), 201
+    db.session.flush()
+    answer = {**disclosure.public_movement(movement), "fund": fund_figures(fund)}
+    db.session.commit()  # (the answer is read first: a commit expires what was loaded)
+    return jsonify(answer), 201
 
 
 @bp.get("/funds/<int:fund_id>/movements")

@@ -9,23 +9,29 @@ again) and on SQLite (one writer at a time) alike; the CHECK on the balance is t
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.charity.models import (
     ZERO,
     Fund,
     FundState,
+    Money,
     Movement,
     MovementType,
     Pledge,
     PledgeState,
     Stock,
 )
-from portal.core.audit import record
+from portal.core.audit import COLUMNS as AUDIT_COLUMNS
+from portal.core.audit import AuditEntry
+from portal.core.audit import row as audit_row
 from portal.core.db import utcnow
 from portal.core.errors import Conflict, ValidationFailed
 from portal.core.money import parse_money
@@ -112,22 +118,84 @@ def parse_items(items, field: str = "items", *, values: bool = True) -> list[Lin
 
 # --- the fund's row -------------------------------------------------------------------------------
 
-def _change_fund(fund: Fund, *, delta=ZERO, goods_delta=ZERO, received=ZERO, disbursed=ZERO,
-                 goods_in=ZERO, goods_out=ZERO, refusal: str) -> None:
-    """Move the fund's figures, or Conflict(`refusal`) when the balance or the goods held would
-    go below zero (one conditional UPDATE: the database decides between simultaneous ones)."""
-    changed = db.session.execute(
-        sa.update(Fund).where(Fund.id == fund.id, Fund.balance + delta >= 0,
-                              Fund.goods_value_held + goods_delta >= 0)
-        .values(balance=Fund.balance + delta, goods_value_held=Fund.goods_value_held
-                + goods_delta, received_total=Fund.received_total + received,
-                disbursed_total=Fund.disbursed_total + disbursed,
-                goods_value_in=Fund.goods_value_in + goods_in,
-                goods_value_out=Fund.goods_value_out + goods_out)
-        .execution_options(synchronize_session=False)).rowcount
-    if changed != 1:
-        raise Conflict(refusal, {"amount": [refusal]})
-    db.session.expire(fund)
+_FIGURES = ("balance", "goods_value_held", "received_total", "disbursed_total", "goods_value_in",
+            "goods_value_out")
+
+
+# The columns of a ledger line, and the effects a line has on its fund's figures.
+_LINE = ("fund_id", "type", "amount", "items", "delta", "goods_delta", "pledge_id", "project_id",
+         "need_id", "wish_id", "purpose", "donor_name", "donor_kind", "anonymous", "reverses_id",
+         "reason", "recorded_by", "at")
+_EFFECTS = ("delta", "goods_delta", "received", "disbursed", "goods_in", "goods_out")
+
+
+@functools.cache
+def _post_statements(one_statement: bool) -> tuple:
+    """The statements of `_post`, built once (parameters: `e_*` the effects, `line_*` the new
+    line's columns, `audit_*` its audit row's; none is named after a column, which an UPDATE
+    would take for one more SET)."""
+    funds, lines, audit_log = Fund.__table__, Movement.__table__, AuditEntry.__table__
+    e = {name: sa.bindparam(f"e_{name}", type_=Money) for name in _EFFECTS}
+    update = (funds.update()
+              .where(funds.c.id == sa.bindparam("e_fund", type_=sa.Integer),
+                     funds.c.balance + e["delta"] >= 0,
+                     funds.c.goods_value_held + e["goods_delta"] >= 0)
+              .values(balance=funds.c.balance + e["delta"],
+                      goods_value_held=funds.c.goods_value_held + e["goods_delta"],
+                      received_total=funds.c.received_total + e["received"],
+                      disbursed_total=funds.c.disbursed_total + e["disbursed"],
+                      goods_value_in=funds.c.goods_value_in + e["goods_in"],
+                      goods_value_out=funds.c.goods_value_out + e["goods_out"])
+              .returning(*(funds.c[name] for name in _FIGURES)))
+    line = [sa.bindparam(f"line_{c}", type_=lines.c[c].type) for c in _LINE]
+    audit = [sa.bindparam(f"audit_{c}", type_=audit_log.c[c].type) for c in AUDIT_COLUMNS]
+    if not one_statement:
+        return (update, lines.insert().values(dict(zip(_LINE, line, strict=True)))
+                .returning(lines.c.id),
+                audit_log.insert().values(dict(zip(AUDIT_COLUMNS, audit, strict=True))))
+    changed = update.cte("changed")
+    added = (lines.insert().from_select(_LINE, sa.select(*line).select_from(changed))
+             .returning(lines.c.id).cte("added"))
+    audited = (audit_log.insert().from_select(AUDIT_COLUMNS,
+                                              sa.select(*audit).select_from(changed))
+               .cte("audited"))
+    return (sa.select(*changed.c, added.c.id).select_from(changed.join(added, sa.true()))
+            .add_cte(audited),)
+
+
+def _post(fund: Fund, values: dict, audit: dict, *, refusal: str, **effects) -> Movement:
+    """A line of the ledger (`values`), its effects on the fund's figures (`effects`, of
+    _EFFECTS) and its audit row, or Conflict(`refusal`) when the balance or the goods held
+    would go below zero and nothing is written. The fund's row changes by one conditional
+    UPDATE, so the database decides between simultaneous ones; on PostgreSQL the UPDATE and
+    both INSERTs are one statement (data-modifying WITHs: the line and its audit row exist only
+    if the UPDATE changed the row), on SQLite three (it serialises writers). The fund's figures
+    are set from what the UPDATE returns, and the line becomes a loaded Movement without a
+    read."""
+    values = {**values, "delta": effects.get("delta", ZERO),
+              "goods_delta": effects.get("goods_delta", ZERO)}
+    params = {"e_fund": fund.id, **{f"e_{name}": effects.get(name, ZERO) for name in _EFFECTS},
+              **{f"line_{c}": values[c] for c in _LINE},
+              **{f"audit_{c}": audit[c] for c in AUDIT_COLUMNS}}
+    statements = _post_statements(db.session.get_bind().dialect.name == "postgresql")
+    if len(statements) == 1:
+        row = db.session.execute(statements[0], params).one_or_none()
+        if row is None:
+            raise Conflict(refusal, {"amount": [refusal]})
+        figures, movement_id = row[:len(_FIGURES)], row.id
+    else:
+        update, insert_line, insert_audit = statements
+        figures = db.session.execute(update, params).one_or_none()
+        if figures is None:
+            raise Conflict(refusal, {"amount": [refusal]})
+        movement_id = db.session.execute(insert_line, params).scalar_one()
+        db.session.execute(insert_audit, params)
+    for name, value in zip(_FIGURES, figures, strict=True):  # as the database now holds them
+        set_committed_value(fund, name, value)
+    movement = Movement(id=movement_id, **values)
+    make_transient_to_detached(movement)  # what was written, known without reading it back
+    db.session.add(movement)
+    return movement
 
 
 def _stock_in(fund: Fund, lines: list[Line]) -> None:
@@ -247,25 +315,22 @@ def record_movement(fund: Fund, data: MovementInput, *, actor) -> Movement:
         lines = _stock_out(fund, lines)
         amount = sum((line.value for line in lines), ZERO)
         effect = {"goods_delta": -amount, "goods_out": amount}
-    _change_fund(fund, **effect, refusal=_(
-        "The fund holds {balance} yuan: not enough for this.").format(balance=fund.balance))
     donor_name = (data.donor_name or "").strip() or (pledge.donor_name if pledge else None)
-    movement = Movement(
+    values = dict(
         fund_id=fund.id, type=kind, amount=amount,
         items=[line.to_dict() for line in lines] if lines else None,
-        delta=effect.get("delta", ZERO), goods_delta=effect.get("goods_delta", ZERO),
         pledge_id=pledge.id if pledge else None, project_id=data.project_id,
         need_id=data.need_id, wish_id=data.wish_id, purpose=purpose or None,
         donor_name=donor_name[:200] if donor_name else None,
         donor_kind=pledge.donor_kind if pledge else donor_kind,
-        anonymous=pledge.anonymous if pledge else bool(data.anonymous),
-        recorded_by=actor.id if actor else None, at=utcnow())
-    db.session.add(movement)
-    db.session.flush()
+        anonymous=pledge.anonymous if pledge else bool(data.anonymous), reverses_id=None,
+        reason=None, recorded_by=actor.id if actor else None, at=utcnow())
+    movement = _post(fund, values, audit_row(
+        actor, "fund", fund.id, kind.value, to=f"{amount:.2f}", reason=purpose or None,
+        area_code=fund.area_code), **effect, refusal=_(
+        "The fund holds {balance} yuan: not enough for this.").format(balance=fund.balance))
     if pledge is not None:
         _pledge_received(pledge, amount)
-    record(actor, "fund", fund.id, kind.value, to=f"{amount:.2f}",
-           reason=purpose or None, area_code=fund.area_code)
     return movement
 
 
@@ -301,26 +366,24 @@ def reverse(fund: Fund, reverses, reason: str | None, *, actor) -> Movement:
     elif original.type is T.goods_out:
         _stock_in(fund, lines)
         effect["goods_out"] = -original.amount
-    _change_fund(fund, **effect, refusal=_(
-        "The fund no longer holds what this movement brought in: it was paid out since."))
-    movement = Movement(
+    values = dict(
         fund_id=fund.id, type=T.reversal, amount=original.amount, items=original.items,
-        delta=effect["delta"], goods_delta=effect["goods_delta"],
         pledge_id=original.pledge_id, project_id=original.project_id,
         need_id=original.need_id, wish_id=original.wish_id, purpose=original.purpose,
         donor_name=original.donor_name, donor_kind=original.donor_kind,
         anonymous=original.anonymous, reverses_id=original.id, reason=reason,
         recorded_by=actor.id if actor else None, at=utcnow())
-    db.session.add(movement)
     try:
         with db.session.begin_nested():
-            db.session.flush()
+            movement = _post(fund, values, audit_row(
+                actor, "fund", fund.id, "reversal", to=f"#{original.id}", reason=reason,
+                area_code=fund.area_code), **effect, refusal=_(
+                "The fund no longer holds what this movement brought in: it was paid out "
+                "since."))
     except sa.exc.IntegrityError:  # corrected at the same moment by someone else
         raise Conflict(_("That movement is corrected already.")) from None
     if original.pledge_id:
         _pledge_received(db.session.get(Pledge, original.pledge_id), -original.amount)
-    record(actor, "fund", fund.id, "reversal", to=f"#{original.id}", reason=reason,
-           area_code=fund.area_code)
     return movement
 
 

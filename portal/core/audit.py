@@ -51,6 +51,11 @@ def record(actor, object_type: str, object_id, action: str, *, from_=None, to=No
     return entry
 
 
+# The columns `row` gives, in its order (for a statement that inserts them by parameters).
+COLUMNS = ("at", "actor_id", "actor_name", "object_type", "object_id", "action", "from_value",
+           "to_value", "reason", "area_code")
+
+
 def row(actor, object_type: str, object_id, action: str, *, from_=None, to=None,
         reason: str | None = None, area_code: str | None = None) -> dict:
     """An audit row's column values, as `record` writes them (for a statement that inserts the

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.charity.models import Fund, Movement
+from portal.core.audit import AuditEntry
 from portal.extensions import db
 from tests.charity.conftest import TOWNSHIP, URBAN
 
@@ -62,6 +63,14 @@ def test_receipts_and_payments_move_the_balance_and_a_pledge(client, token, fund
         == "received"
     paid = move(f["id"], type="disbursement", amount="250.50", purpose="为独居老人购买助行器")
     assert paid.status_code == 201
+    line = paid.get_json()  # the line as the public sees it, and the fund's figures after it
+    assert (line["type"], line["amount"], line["purpose"]) == \
+        ("disbursement", "250.50", "为独居老人购买助行器")
+    assert line["fund"] == {"id": f["id"], "balance": "749.50", "received_total": "1000.00",
+                            "disbursed_total": "250.50", "goods_value_in": "0.00",
+                            "goods_value_out": "0.00", "goods_value_held": "0.00"}
+    assert client.get(f"/api/v1/funds/{f['id']}/movements").get_json()["items"][0] == \
+        {k: v for k, v in line.items() if k != "fund"}
     body = client.get(f"/api/v1/funds/{f['id']}").get_json()
     assert body["balance"] == "749.50" and body["received_total"] == "1000.00"
     assert body["disbursed_total"] == "250.50"
@@ -186,6 +195,15 @@ def test_fifty_payments_at_once_never_overdraw(app, client, token, fund, move):
         from portal.charity.ledger import mismatches
 
         assert mismatches() == []
+        # Each payment let through left its line and its audit row; the refused, neither.
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Movement).where(
+            Movement.fund_id == f["id"], Movement.type == "disbursement")) == 10
+        audited = db.session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.object_type == "fund", AuditEntry.object_id == str(f["id"]),
+            AuditEntry.action == "disbursement")).all()
+        assert len(audited) == 10
+        assert {(a.to_value, a.reason, a.area_code) for a in audited} == \
+            {("100.00", "助老", fund_row.area_code)}
 
 
 def test_funds_check_finds_a_tampered_balance(app, fund, move):
