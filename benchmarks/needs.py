@@ -412,6 +412,10 @@ def load(app, args) -> dict:
             # plans, and the visibility map that lets index-only scans skip the table
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(sa.text("VACUUM ANALYZE"))
+        else:  # what the portal's `PRAGMA optimize` does within OPTIMIZE_SECONDS of the
+            # first queries of these tables (portal/core/sqlite.py): their statistics
+            with db.engine.connect() as conn:
+                conn.exec_driver_sql("ANALYZE")
         with db.engine.connect() as conn:
             by_state = dict(conn.execute(sa.text(
                 "SELECT status, count(*) FROM needs GROUP BY status")).all())

@@ -5,13 +5,13 @@ the number of needs."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-from portal.core.areas import CHILD_LEVEL, CODE_LENGTH, Area, level_of, under
+from portal.core.areas import CHILD_LEVEL, CODE_LENGTH, Area, AreaLevel, level_of, under
 from portal.core.db import utcnow
 from portal.core.errors import ValidationFailed
 from portal.extensions import db
@@ -201,26 +201,31 @@ def _add(figures: NeedFigures, row) -> None:
     figures.on_time += row.quick
 
 
+_END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
+
+
 def _subtract_recent(by_code: dict[str, NeedFigures], length: int, area_code: str,
                      now: datetime) -> None:
     """The figures bound to the day, from the needs verified lately (an index range): stale is
     the verified ones less those verified within NEED_STALE_DAYS; due and on_time are those
     verified (and matched within 30 days) less those verified within 30 days."""
     stale_cut, month_cut = _cutoffs(now)
-    one = sa.literal(1)
     code = sa.func.substr(Need.community_code, 1, length).label("code")
+    count = sa.func.count
     for row in db.session.execute(
             sa.select(code,
-                      sa.func.sum(sa.case((sa.and_(Need.status == NeedState.verified,
-                                                   Need.verified_at >= stale_cut), one),
-                                          else_=0)).label("fresh"),
-                      sa.func.sum(sa.case((Need.verified_at >= month_cut, one),
-                                          else_=0)).label("recent"),
-                      sa.func.sum(sa.case((sa.and_(Need.verified_at >= month_cut,
-                                                   Need.minutes_to_match <= MONTH_MINUTES), one),
-                                          else_=0)).label("recent_quick"))
-            .where(Need.verified_at >= min(stale_cut, month_cut),
-                   under(Need.community_code, area_code))
+                      count().filter(Need.status == NeedState.verified,
+                                     Need.verified_at >= stale_cut).label("fresh"),
+                      count().filter(Need.verified_at >= month_cut).label("recent"),
+                      count().filter(Need.verified_at >= month_cut,
+                                     Need.minutes_to_match <= MONTH_MINUTES)
+                      .label("recent_quick"))
+            # The area as the code's prefix, not a range, so that the index on verified_at
+            # is the only one that fits; and that range closed (SQLite, without statistics of
+            # ranges, reckons a closed one narrow, an open one wide: grouping, it then
+            # scanned every need).
+            .where(Need.verified_at.between(min(stale_cut, month_cut), _END_OF_TIME),
+                   sa.func.substr(Need.community_code, 1, len(area_code)) == area_code)
             .group_by(code)):
         figures = by_code.get(row.code)
         if figures is not None:
@@ -256,18 +261,18 @@ def median_days(area_code: str, count: int) -> float | None:
     and PostgreSQL."""
     if not count:
         return None
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Planned for these bounds and this offset: the city's median walks the index in order,
-        # a community's sorts its few rows. A plan made once for any values (what PostgreSQL
-        # does for a statement psycopg has prepared) sorts the city's 37,000 (4x slower).
-        db.session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    # A city's or county's median walks the matched needs in order (the partial index on
+    # minutes_to_match, the area as the code's prefix, which no index on the code fits); a
+    # township's or community's sorts its few (the index on the code, the area as a range).
+    # The statement's shape chooses, whatever the planner knows of the values or the database.
+    area = sa.func.substr(Need.community_code, 1, len(area_code)) == area_code \
+        if len(area_code) <= CODE_LENGTH[AreaLevel.county] \
+        else under(Need.community_code, area_code)
     middle = db.session.scalars(
         sa.select(Need.minutes_to_match)
-        .where(under(Need.community_code, area_code), Need.minutes_to_match.is_not(None))
+        .where(area, Need.minutes_to_match.is_not(None))
         .order_by(Need.minutes_to_match)
         .offset((count - 1) // 2).limit(2 if count % 2 == 0 else 1)).all()
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("RESET plan_cache_mode"))
     return round(sum(middle) / len(middle) / 1440, 1) if middle else None
 
 
