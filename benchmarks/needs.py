@@ -414,7 +414,7 @@ def load(app, args) -> dict:
                 conn.execute(sa.text("VACUUM ANALYZE"))
         else:  # what the portal's `PRAGMA optimize` does within OPTIMIZE_SECONDS of the
             # first queries of these tables (portal/core/sqlite.py): their statistics
-            with db.engine.connect() as conn:
+            with db.engine.begin() as conn:
                 conn.exec_driver_sql("ANALYZE")
         with db.engine.connect() as conn:
             by_state = dict(conn.execute(sa.text(

@@ -284,6 +284,19 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
+def form_post(client, url: str, data: dict, page_url: str | None = None):
+    """Post a page's form as a browser does: the CSRF token read from the page (`page_url`,
+    else `url`) that shows the form."""
+    page = client.get(page_url or url)
+    return client.post(url, data={"csrf_token": csrf_token(page.get_data(as_text=True)),
+                                  **data})
+
+
+def sign_out(client) -> None:
+    page = client.get("/logout")
+    client.post("/logout", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+
+
 def wait_for_job(client, job_id: str, headers: dict, timeout: float = 20) -> dict:
     deadline = time.time() + timeout
     while True:

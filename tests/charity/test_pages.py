@@ -13,18 +13,7 @@ from openpyxl import load_workbook
 from portal.core.db import SHANGHAI
 from tests.charity.test_disclosure import past_movement
 from tests.charity.test_wishes import WISH
-from tests.conftest import csrf_token
-
-
-def sign_out(client):
-    page = client.get("/logout")
-    client.post("/logout", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
-
-
-def form_post(client, url, data, page_url):
-    page = client.get(page_url)
-    return client.post(url, data={"csrf_token": csrf_token(page.get_data(as_text=True)),
-                                  **data})
+from tests.conftest import csrf_token, form_post, sign_out
 
 
 def test_the_host_keeps_the_ledger_and_the_public_reads_it(app, client, token, login, fund,

@@ -13,14 +13,8 @@ from openpyxl import load_workbook
 from portal.core.db import utcnow
 from portal.extensions import db
 from portal.needs.models import Need
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, form_post
 from tests.residents.conftest import NEED, URBAN
-
-
-def form_post(client, url, data, page_url=None):
-    page = client.get(page_url or url)
-    return client.post(url, data={"csrf_token": csrf_token(page.get_data(as_text=True)),
-                                  **data})
 
 
 def sms_login(client, outbox, phone):
