@@ -63,7 +63,7 @@ def fund_figures(fund: Fund) -> dict:
 
 
 def pledge_dict(row: Pledge, viewer=None) -> dict:
-    data = {"id": row.id, "fund_id": row.fund_id, "donor": disclosure._donor(row),
+    data = {"id": row.id, "fund_id": row.fund_id, "donor": disclosure.donor_shown(row),
             "donor_kind": row.donor_kind.value, "anonymous": row.anonymous,
             "kind": row.kind.value, "amount": money(row.amount), "items": row.items,
             "hours": f"{row.hours:.1f}" if row.hours is not None else None,

@@ -99,7 +99,7 @@ def schedule(fund: Fund, on: date | None = None) -> list[dict]:
     return rows
 
 
-def _donor(movement_or_pledge) -> str | None:
+def donor_shown(movement_or_pledge) -> str | None:
     """The donor as the public sees them: anonymous, or a person as surname + *."""
     from portal.charity.models import DonorKind
 
@@ -117,7 +117,7 @@ def public_movement(m: Movement, titles: dict | None = None) -> dict:
     """A movement as anyone may read it (the donor's privacy kept, the beneficiary's absent)."""
     return {"id": m.id, "at": iso(m.at), "date": m.at.astimezone(SHANGHAI).date().isoformat(),
             "type": m.type.value, "amount": money(m.amount),
-            "items": m.items, "donor": _donor(m), "purpose": m.purpose,
+            "items": m.items, "donor": donor_shown(m), "purpose": m.purpose,
             "project_id": m.project_id, "need_id": m.need_id, "wish_id": m.wish_id,
             "pledge_id": m.pledge_id, "reverses": m.reverses_id, "reason": m.reason,
             "correction": m.type is MovementType.reversal}
@@ -169,7 +169,7 @@ def snapshot(fund: Fund, period: str) -> dict:
         "goods_value_opening": money(goods_opening), "goods_value_closing": money(goods_closing),
         "totals": {k: money(v) for k, v in totals.items()},
         "movements": lines,
-        "pledges_outstanding": [{"id": p.id, "donor": _donor(p), "kind": p.kind.value,
+        "pledges_outstanding": [{"id": p.id, "donor": donor_shown(p), "kind": p.kind.value,
                                  "value": money(p.value), "received": money(p.received),
                                  "due_on": p.due_on.isoformat() if p.due_on else None}
                                 for p in outstanding],

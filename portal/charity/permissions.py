@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import g
 
-from portal.core.permissions import policy
+from portal.core.permissions import local_staff, policy
 from portal.core.users import Role
 from portal.extensions import db
 from portal.orgs.models import OrgAdmin
@@ -14,10 +14,6 @@ from portal.orgs.models import OrgAdmin
 def _bureau_of(user, code: str | None) -> bool:
     return user is not None and user.covers(Role.bureau, code)
 
-
-def _workers_of(user, code: str | None) -> bool:
-    return user is not None and (user.covers(Role.community_worker, code)
-                                 or user.covers(Role.bureau, code))
 
 
 @policy("fund.open")
@@ -91,7 +87,7 @@ def _publish(user, community_code: str | None) -> bool:
 def _wish_manage(user, wish) -> bool:
     """The beneficiary's name, phone and address, confirming and withdrawing: the community's
     workers and the bureau above."""
-    return wish is not None and _workers_of(user, wish.community_code)
+    return wish is not None and local_staff(user, wish.community_code)
 
 
 @policy("wish.claim")

@@ -38,7 +38,7 @@ from portal.core.areas import Area, AreaLevel, community_choices, place_choices,
 from portal.core.errors import DomainError
 from portal.core.permissions import asked_area, authorize, can
 from portal.core.users import Role
-from portal.core.views import page_number, submit
+from portal.core.views import flash_refusal, page_number, submit
 from portal.extensions import db
 
 bp = Blueprint("charity", __name__)
@@ -51,14 +51,6 @@ def _viewer():
 
 def _back(endpoint: str, **values):
     return redirect(url_for(endpoint, **values))
-
-
-def _flash_refusal(exc: DomainError) -> None:
-    db.session.rollback()
-    if exc.status in (403, 404):
-        raise exc
-    flash(" ".join([exc.message] + [m for ms in exc.fields.values() for m in ms
-                                    if m != exc.message]), "danger")
 
 
 def _one_line(form) -> list[dict] | None:
@@ -154,7 +146,7 @@ def fund_show(fund_id: int):
         open_pledges=open_pledges, is_overdue=services.is_overdue,
         schedule=disclosure.schedule(fund), manage=manage, movement_form=movement_form,
         pledge_form=pledge_form, reversal_form=ReversalForm(), period_form=PeriodForm(),
-        donor=disclosure._donor, today=date.today(), may_close=can(viewer, "fund.close", fund))
+        donor=disclosure.donor_shown, today=date.today(), may_close=can(viewer, "fund.close", fund))
 
 
 def _fund_action(fund_id: int, form, action, done: str, *, manage: bool = True):
@@ -170,7 +162,7 @@ def _fund_action(fund_id: int, form, action, done: str, *, manage: bool = True):
             result = action(fund)
             target = result if isinstance(result, str) else None  # a page to go to
         except DomainError as exc:
-            _flash_refusal(exc)
+            flash_refusal(exc)
         else:
             db.session.commit()
             flash(done, "success")
@@ -395,7 +387,7 @@ def wish_act(wish_id: int, action: str):
             wishes.cancel(wish, form.note.data, actor=current_user)
             done = _("The wish is withdrawn.")
     except DomainError as exc:
-        _flash_refusal(exc)
+        flash_refusal(exc)
     else:
         db.session.commit()
         flash(done, "success")

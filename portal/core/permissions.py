@@ -41,6 +41,13 @@ def authorize(user, action: str, obj=None) -> None:
         raise Forbidden(_("You are not allowed to do this."))
 
 
+def local_staff(user, code: str | None) -> bool:
+    """A community worker or the bureau of an area covering `code`: the staff who see and act
+    for the people, needs and resources of that place."""
+    return user is not None and (user.covers(Role.community_worker, code)
+                                 or user.covers(Role.bureau, code))
+
+
 def default_area(user) -> str | None:
     """The area a staff member's figures open on: their bureau area, else their community's."""
     for role in (Role.bureau, Role.community_worker):

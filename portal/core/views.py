@@ -53,6 +53,16 @@ def remember_language():
         db.session.commit()
 
 
+def flash_refusal(exc: DomainError) -> None:
+    """A refused action from a page: the transaction undone and the reasons shown as a message
+    above the page (a refusal for want of rights or of the thing itself is the error page)."""
+    db.session.rollback()
+    if exc.status in (403, 404):
+        raise exc
+    flash(" ".join([exc.message] + [m for ms in exc.fields.values() for m in ms
+                                    if m != exc.message]), "danger")
+
+
 def page_number() -> int:
     """?page= for page lists: a whole number between 1 and MAX_PAGE, whatever was sent."""
     from portal.core.apiframe import MAX_PAGE

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from portal.core.permissions import policy
+from portal.core.permissions import local_staff, policy
 from portal.core.users import Role
 from portal.needs.models import PUBLIC_STATES
-
-
-def _staff_of(user, code: str | None) -> bool:
-    return user is not None and (user.covers(Role.community_worker, code)
-                                 or user.covers(Role.bureau, code))
 
 
 @policy("need.post")
@@ -31,12 +26,12 @@ def _post_any(user, _obj) -> bool:
 @policy("need.manage")
 def _manage(user, need) -> bool:
     """Verify, reject, merge, match, resolve: the community's workers and the bureau above."""
-    return need is not None and _staff_of(user, need.community_code)
+    return need is not None and local_staff(user, need.community_code)
 
 
 @policy("need.manage_area")
 def _manage_area(user, area_code: str | None) -> bool:
-    return _staff_of(user, area_code)
+    return local_staff(user, area_code)
 
 
 @policy("need.view")
@@ -45,7 +40,8 @@ def _view(user, need) -> bool:
         return False
     if need.status in PUBLIC_STATES:
         return True
-    return user is not None and (need.posted_by == user.id or _staff_of(user, need.community_code))
+    return user is not None and (need.posted_by == user.id
+                                 or local_staff(user, need.community_code))
 
 
 @policy("need.contact")

@@ -13,7 +13,7 @@ from portal.core.areas import Area, AreaLevel, community_choices, place_choices,
 from portal.core.errors import DomainError
 from portal.core.permissions import asked_area, authorize, can
 from portal.core.users import Role
-from portal.core.views import page_number, submit
+from portal.core.views import flash_refusal, page_number, submit
 from portal.extensions import db
 from portal.needs import queries, services
 from portal.needs.forms import MatchForm, MergeForm, NeedForm, SupportForm, TextForm
@@ -168,11 +168,7 @@ def _decide(need_id: int, form, action, done: str):
         try:
             action(need)
         except DomainError as exc:
-            db.session.rollback()
-            if exc.status in (403, 404):
-                raise
-            flash(" ".join([exc.message] + [m for ms in exc.fields.values() for m in ms
-                                            if m != exc.message]), "danger")
+            flash_refusal(exc)
         else:
             db.session.commit()
             flash(done, "success")

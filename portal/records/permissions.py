@@ -7,7 +7,7 @@ sees their own and may ask for a correction. Nobody approves their own hours (se
 
 from __future__ import annotations
 
-from portal.core.permissions import can, policy
+from portal.core.permissions import can, local_staff, policy
 from portal.core.users import Role
 
 
@@ -71,8 +71,7 @@ def _request(user, volunteer) -> bool:
     """The volunteer, or staff of the volunteer's area, for them."""
     if user is None:
         return False
-    return _own(user, volunteer) or user.covers(Role.community_worker, volunteer.community_code) \
-        or user.covers(Role.bureau, volunteer.community_code)
+    return _own(user, volunteer) or local_staff(user, volunteer.community_code)
 
 
 @policy("certificate.view")

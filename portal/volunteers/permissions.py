@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from portal.core.permissions import policy
+from portal.core.permissions import local_staff, policy
 from portal.core.users import Role
-
-
-def _local_staff(user, community_code: str | None) -> bool:
-    return user is not None and (user.covers(Role.community_worker, community_code)
-                                 or user.covers(Role.bureau, community_code))
 
 
 def _self(user, volunteer) -> bool:
@@ -17,18 +12,18 @@ def _self(user, volunteer) -> bool:
 
 @policy("volunteer.view")
 def _view(user, volunteer) -> bool:
-    return _self(user, volunteer) or _local_staff(user, volunteer.community_code)
+    return _self(user, volunteer) or local_staff(user, volunteer.community_code)
 
 
 @policy("volunteer.verify")
 def _verify(user, volunteer) -> bool:
     """Community workers verify volunteers of their community; the bureau of their area too."""
-    return _local_staff(user, volunteer.community_code)
+    return local_staff(user, volunteer.community_code)
 
 
 @policy("volunteer.edit")
 def _edit(user, volunteer) -> bool:
-    return _self(user, volunteer) or _local_staff(user, volunteer.community_code)
+    return _self(user, volunteer) or local_staff(user, volunteer.community_code)
 
 
 @policy("volunteer.delete")
@@ -45,4 +40,4 @@ def _list(user, _obj) -> bool:
 @policy("volunteer.register_for")
 def _register_for(user, community_code: str | None) -> bool:
     """Staff register someone without a phone, in their own area."""
-    return _local_staff(user, community_code)
+    return local_staff(user, community_code)
