@@ -226,5 +226,19 @@ def remind_due(on: date | None = None) -> int:
     return sent
 
 
+_REMINDED_ON: list[date] = []  # the day this process last sent reminders
+
+
+def remind_daily() -> int:
+    """The worker's tick: `remind_due` once a day (Beijing's) per process, the first tick of
+    the day; a second process, or `flask funds remind` from cron, tells nobody twice."""
+    today = utcnow().astimezone(SHANGHAI).date()
+    if _REMINDED_ON and _REMINDED_ON[0] == today:
+        return 0
+    sent = remind_due(today)
+    _REMINDED_ON[:] = [today]
+    return sent
+
+
 def overdue_count(fund: Fund) -> int:
     return sum(1 for r in schedule(fund) if r["overdue"])

@@ -367,16 +367,8 @@ def wish_act(wish_id: int, action: str):
         elif action == "fulfil":
             if wish.claimed_by != current_user.id:
                 authorize(current_user, "wish.manage", wish)
-            photo = form.photo.data
-            key = None
-            if photo:
-                from flask import current_app
-
-                from portal.core.uploads import store
-
-                key = store(photo.filename, photo.read(),
-                            current_app.config["ORG_DOCUMENT_MAX_MB"]).storage_key
-            wishes.fulfil(wish, form.note.data, key, actor=current_user)
+            wishes.fulfil(wish, form.note.data, wishes.store_photo(form.photo.data),
+                          actor=current_user)
             done = _("Handed over: the community confirms when the beneficiary has it.")
         elif action == "confirm":
             authorize(current_user, "wish.manage", wish)
@@ -401,7 +393,9 @@ def wish_photo(wish_id: int):
     from portal.core.uploads import path_of
 
     wish = _wish_or_404(wish_id)
-    if not wish.photo_key:
+    # The hand-over may show the beneficiary: the claimer and the community's staff only.
+    if not wish.photo_key or not current_user.is_authenticated or not (
+            wish.claimed_by == current_user.id or can(current_user, "wish.manage", wish)):
         abort(404)
     return send_file(path_of(wish.photo_key))
 

@@ -208,22 +208,36 @@ def expire_due(items: list[dict]) -> bool:
     return moved
 
 
+def store_photo(photo) -> str | None:
+    """The hand-over photo (an uploaded file, or None): a PNG or JPEG within
+    ORG_DOCUMENT_MAX_MB, stored like an organisation's documents (removed again if the
+    transaction rolls back); its storage key. Refusals are said on the field `photo`."""
+    from portal.core.errors import DomainError
+    from portal.core.uploads import check_upload, store
+
+    if photo is None or not photo.filename:
+        return None
+    content = photo.read()
+    try:
+        content_type, _ext, _name = check_upload(photo.filename, content,
+                                                 current_app.config["ORG_DOCUMENT_MAX_MB"])
+        if not content_type.startswith("image/"):
+            raise ValidationFailed.on("photo", _("A photo: PNG or JPEG."))
+    except DomainError as exc:  # (check_upload says it of `file`)
+        exc.fields = {"photo": [m for ms in exc.fields.values() for m in ms] or [exc.message]}
+        raise
+    return store(photo.filename, content, current_app.config["ORG_DOCUMENT_MAX_MB"]).storage_key
+
+
 def fulfil_payload() -> tuple[str | None, str | None]:
     """The note (JSON or a form field) and, in a multipart request, a photo stored like an
     organisation's documents: (note, storage key)."""
     from flask import request
 
     from portal.core.apiframe import raw_json
-    from portal.core.uploads import store
 
     if request.files:
-        note = request.form.get("note")
-        photo = request.files.get("photo")
-        key = None
-        if photo is not None:
-            key = store(photo.filename, photo.read(),
-                        current_app.config["ORG_DOCUMENT_MAX_MB"]).storage_key
-        return note, key
+        return request.form.get("note"), store_photo(request.files.get("photo"))
     raw = raw_json() if request.data else None
     note = raw.get("note") if isinstance(raw, dict) else None
     return (note if isinstance(note, str) else None), None

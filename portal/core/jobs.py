@@ -527,7 +527,8 @@ def revive(run: JobRun | None) -> bool:
 def periodic_work() -> None:
     """What the worker does at start and every JOB_TICK_SECONDS, whatever Redis does: recover
     lost jobs and drain the notifications' outbox (a lost nudge or a stale "waiting" flag then
-    delays a notification by one tick at most). Each step in a session of its own."""
+    delays a notification by one tick at most), and once a day remind hosts of statements due.
+    Each step in a session of its own."""
     for path in PERIODIC:
         try:
             _resolve(path)()
@@ -541,7 +542,8 @@ def periodic_work() -> None:
             _forget_session()
 
 
-PERIODIC = ("portal.core.jobs:recover_jobs", "portal.core.notify:deliver_outbox")
+PERIODIC = ("portal.core.jobs:recover_jobs", "portal.core.notify:deliver_outbox",
+            "portal.charity.disclosure:remind_daily")
 
 
 def set_progress(percent: int) -> None:

@@ -3,7 +3,7 @@ a correction shown in the next period, the charity figures, and an award co-fund
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -140,6 +140,24 @@ def test_the_host_is_reminded_of_a_statement_due_within_a_week(app, client, toke
         db.session.execute(sa.delete(Notification))
         db.session.commit()
         assert remind_due() == 0
+
+
+def test_the_workers_tick_reminds_once_a_day(app, fund, monkeypatch):
+    """Without cron: the worker's periodic work sends the day's reminders at its first tick of
+    the day, and not again at the next."""
+    from portal.charity import disclosure
+    from portal.core.jobs import periodic_work
+
+    calls = []
+    monkeypatch.setattr(disclosure, "remind_due", lambda on=None: calls.append(on) or 0)
+    monkeypatch.setattr(disclosure, "_REMINDED_ON", [])
+    with app.app_context():
+        periodic_work()
+        periodic_work()
+        assert calls == [datetime.now(SHANGHAI).date()]
+        disclosure._REMINDED_ON[:] = [date(2000, 1, 1)]  # a new day
+        periodic_work()
+        assert len(calls) == 2
 
 
 def test_a_statement_as_pdf_with_the_chinese_font_embedded(app, client, token, fund, tmp_path):

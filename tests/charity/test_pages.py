@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from portal.core.db import SHANGHAI
 from tests.charity.test_disclosure import past_movement
-from tests.charity.test_wishes import WISH
+from tests.charity.test_wishes import PNG, WISH
 from tests.conftest import csrf_token, form_post, sign_out
 
 
@@ -80,11 +80,20 @@ def test_the_wall_and_a_wish_from_claim_to_confirmation(client, token, login, pe
     assert claimed.status_code == 302
     page = client.get(url).get_data(as_text=True)
     assert 'id="handover"' in page and "八田地社区" in page and "王桂兰" not in page
-    form_post(client, f"{url}/fulfil", {"note": "送到社区"}, url)
+    refused = form_post(client, f"{url}/fulfil", {
+        "note": "送到社区", "photo": (io.BytesIO(b"%PDF-1.4"), "handover.pdf")}, url)
+    assert refused.status_code == 302  # back to the wish, which is still claimed, saying why
+    assert "PNG" in client.get(url).get_data(as_text=True)
+    form_post(client, f"{url}/fulfil", {
+        "note": "送到社区", "photo": (io.BytesIO(PNG), "handover.png")}, url)
+    page = client.get(url).get_data(as_text=True)
+    assert f"/wishes/{wish['id']}/photo" in page
+    assert client.get(f"/wishes/{wish['id']}/photo").data == PNG
     sign_out(client)
     login("worker")
     page = client.get(url).get_data(as_text=True)
     assert 'id="beneficiary"' in page and "王桂兰" in page
+    assert f"/wishes/{wish['id']}/photo" in page
     form_post(client, f"{url}/confirm", {}, url)
     assert "已收到" in client.get(url).get_data(as_text=True)
 

@@ -130,3 +130,47 @@ def test_a_hundred_claims_at_once_one_winner(app, client, token, wish, make_user
     for t in threads:
         t.join()
     assert sorted(codes) == [200] + [409] * 99
+
+
+# --- the hand-over photo -----------------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_a_hand_over_photo_for_the_claimer_and_the_community_only(app, client, token, wish,
+                                                                  login, tmp_path,
+                                                                  monkeypatch):
+    import io
+
+    from tests.conftest import sign_out
+
+    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))
+    made = wish()
+    url = f"/api/v1/wishes/{made['id']}"
+    client.post(f"{url}/claim", headers=token("donor"), json={})
+    for name, content, said in (("x.pdf", b"%PDF-1.4 ...", "PNG"), ("x.png", b"GIF89a", "PNG")):
+        refused = client.post(f"{url}/fulfil", headers=token("donor"), data={
+            "note": "已送到", "photo": (io.BytesIO(content), name)},
+            content_type="multipart/form-data")
+        assert refused.status_code == 422 and said in refused.get_json()["error"]["fields"][
+            "photo"][0]
+    assert list(tmp_path.iterdir()) == []  # nothing kept of a refused hand-over
+    assert client.get(url).get_json()["status"] == "claimed"
+    done = client.post(f"{url}/fulfil", headers=token("donor"), data={
+        "note": "已送到", "photo": (io.BytesIO(PNG), "handover.png")},
+        content_type="multipart/form-data")
+    assert done.status_code == 200 and done.get_json()["status"] == "fulfilled"
+    with app.app_context():
+        key = db.session.get(Wish, made["id"]).photo_key
+    assert key and (tmp_path / key).read_bytes() == PNG
+
+    photo = f"/wishes/{made['id']}/photo"
+    assert client.get(photo).status_code == 404  # anonymous: no such thing
+    for name, status in (("other", 404), ("outsider", 404), ("donor", 200), ("worker", 200),
+                         ("zhanqian", 200)):
+        login(name)
+        answer = client.get(photo)
+        assert answer.status_code == status, name
+        if status == 200:
+            assert answer.data == PNG
+        sign_out(client)
