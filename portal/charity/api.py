@@ -68,7 +68,9 @@ def pledge_dict(row: Pledge, viewer=None) -> dict:
             "kind": row.kind.value, "amount": money(row.amount), "items": row.items,
             "hours": f"{row.hours:.1f}" if row.hours is not None else None,
             "value": money(row.value) if row.kind.value != "service" else None,
-            "received": money(row.received), "status": row.status.value,
+            "received": money(row.received),
+            "hours_given": f"{row.hours_given:.1f}" if row.kind.value == "service" else None,
+            "status": row.status.value, "cancel_reason": row.cancel_reason,
             "due_on": row.due_on.isoformat() if row.due_on else None,
             "overdue": services.is_overdue(row), "need_id": row.need_id, "wish_id": row.wish_id,
             "project_id": row.project_id, "created_at": iso(row.created_at)}
@@ -210,6 +212,44 @@ def post_pledge(fund_id: int):
         project_id=data.project_id, org_id=data.org_id), actor=actor, offline=data.offline)
     db.session.commit()
     return jsonify(pledge_dict(row, actor)), 201
+
+
+def _pledge(pledge_id: int) -> Pledge:
+    row = db.session.get(Pledge, pledge_id)
+    if row is None:
+        raise ApiAbort(404)
+    return row
+
+
+class HoursIn(Body):
+    hours: Any = None
+
+
+@bp.post("/pledges/<int:pledge_id>/hours")
+@doc("Record service hours given against a pledge of hours (the host's admins): partly "
+     "received, then received when they reach the hours pledged", body=HoursIn, tag="charity",
+     responses={409: "not a pledge of hours, or no longer open", 422: "invalid hours"})
+def pledge_hours(pledge_id: int):
+    actor = require_user()
+    row = _pledge(pledge_id)
+    if not can(actor, "fund.manage", row.fund):
+        raise ApiAbort(403)
+    services.give_hours(row, json_body(HoursIn).hours, actor=actor)
+    db.session.commit()
+    return jsonify(pledge_dict(row, actor))
+
+
+@bp.post("/pledges/<int:pledge_id>/cancel")
+@doc("Cancel a pledge (its donor, or the host's admins), saying why; what was received stays "
+     "in the ledger", body=ReasonIn, tag="charity", responses={409: "no longer open"})
+def cancel_pledge(pledge_id: int):
+    actor = require_user()
+    row = _pledge(pledge_id)
+    if row.user_id != actor.id and not can(actor, "fund.manage", row.fund):
+        raise ApiAbort(403)
+    services.cancel_pledge(row, json_body(ReasonIn).reason, actor=actor)
+    db.session.commit()
+    return jsonify(pledge_dict(row, actor))
 
 
 @bp.get("/funds/<int:fund_id>/pledges")

@@ -74,6 +74,13 @@ class ReversalForm(FlaskForm):
     submit = SubmitField(_l("Correct by a reversal"))
 
 
+class PledgeActionForm(FlaskForm):
+    """A pledge's row on the fund's page: hours given (the host), or cancelled (the host or the
+    donor), with why."""
+    hours = StringField(_l("Hours given"), validators=[Optional(), Length(max=12)])
+    reason = StringField(_l("Why"), validators=[Optional(), Length(max=2000)])
+
+
 class PeriodForm(FlaskForm):
     period = StringField(validators=[DataRequired(), Length(max=8)])
     submit = SubmitField(_l("Publish the statement"))

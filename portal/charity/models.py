@@ -125,6 +125,7 @@ class Pledge(db.Model):
     __table_args__ = (
         sa.CheckConstraint("value >= 0", name="value_not_negative"),
         sa.CheckConstraint("received >= 0", name="received_not_negative"),
+        sa.CheckConstraint("hours_given >= 0", name="hours_given_not_negative"),
         sa.Index("ix_pledges_fund_status", "fund_id", "status"),
     )
 
@@ -139,6 +140,10 @@ class Pledge(db.Model):
     hours: Mapped[Decimal | None] = mapped_column(sa.Numeric(8, 1))  # service
     value: Mapped[Decimal] = mapped_column(Money)  # yuan: the amount, or the goods' value
     received: Mapped[Decimal] = mapped_column(Money, default=ZERO, server_default="0")
+    # Service hours are not money and never enter the ledger: the host records the hours given.
+    hours_given: Mapped[Decimal] = mapped_column(sa.Numeric(8, 1), default=ZERO,
+                                                 server_default="0")
+    cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
     due_on: Mapped[date | None] = mapped_column(sa.Date)
     need_id: Mapped[int | None] = mapped_column(sa.ForeignKey("needs.id"))
     wish_id: Mapped[int | None] = mapped_column(sa.ForeignKey("wishes.id"))

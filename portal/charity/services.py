@@ -175,3 +175,47 @@ def overdue_pledges():
     """SQL: pledges past their due date not fully received."""
     return sa.and_(Pledge.due_on < today(), Pledge.status.in_((PledgeState.pledged,
                                                                PledgeState.partly_received)))
+
+
+OPEN_PLEDGE = (PledgeState.pledged, PledgeState.partly_received)
+
+
+def give_hours(row: Pledge, hours, *, actor) -> Pledge:
+    """The host records service hours given against a pledge of hours: partly received, then
+    received when they reach the hours pledged (hours are not money: no ledger line)."""
+    given = _hours(hours)
+    if row.kind is not PledgeKind.service:
+        raise Conflict(_("Money and goods are received by a movement of the ledger."))
+    if row.status not in OPEN_PLEDGE:
+        raise Conflict(_("This pledge is {state}.").format(state=row.status.title))
+    total = row.hours_given + given
+    state = PledgeState.received if total >= row.hours else PledgeState.partly_received
+    changed = db.session.execute(  # from the state read: a change at the same moment is a 409
+        sa.update(Pledge).where(Pledge.id == row.id, Pledge.status == row.status,
+                                Pledge.hours_given == row.hours_given)
+        .values(hours_given=total, status=state)
+        .execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        raise Conflict(_("Someone else changed this at the same time. Please reload."))
+    db.session.expire(row)
+    record(actor, "pledge", row.id, "hours", to=f"{total}", area_code=row.fund.area_code)
+    return row
+
+
+def cancel_pledge(row: Pledge, reason: str | None, *, actor) -> Pledge:
+    """The donor withdraws, or the host records that they did: cancelled, with why; what was
+    received stays in the ledger."""
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 2000:
+        raise ValidationFailed.on("reason", _("Say why the pledge is cancelled."))
+    if row.status not in OPEN_PLEDGE:
+        raise Conflict(_("This pledge is {state}.").format(state=row.status.title))
+    changed = db.session.execute(
+        sa.update(Pledge).where(Pledge.id == row.id, Pledge.status.in_(OPEN_PLEDGE))
+        .values(status=PledgeState.cancelled, cancel_reason=reason)
+        .execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        raise Conflict(_("This pledge is closed already."))
+    db.session.expire(row)
+    record(actor, "pledge", row.id, "cancel", reason=reason, area_code=row.fund.area_code)
+    return row

@@ -15,6 +15,7 @@ from portal.charity.forms import (
     FundForm,
     MovementForm,
     PeriodForm,
+    PledgeActionForm,
     PledgeForm,
     ReversalForm,
     WishActionForm,
@@ -146,6 +147,7 @@ def fund_show(fund_id: int):
         open_pledges=open_pledges, is_overdue=services.is_overdue,
         schedule=disclosure.schedule(fund), manage=manage, movement_form=movement_form,
         pledge_form=pledge_form, reversal_form=ReversalForm(), period_form=PeriodForm(),
+        pledge_action_form=PledgeActionForm(),
         donor=disclosure.donor_shown, today=date.today(), may_close=can(viewer, "fund.close", fund))
 
 
@@ -169,6 +171,32 @@ def _fund_action(fund_id: int, form, action, done: str, *, manage: bool = True):
     else:
         flash(_("Please correct the marked fields."), "danger")
     return redirect(target or url_for("charity.fund_show", fund_id=fund.id))
+
+
+def _pledge_action(pledge_id: int, action, done: str):
+    """A pledge's form on its fund's page; `action(pledge)` checks who may."""
+    row = db.session.get(Pledge, pledge_id) or abort(404)
+    return _fund_action(row.fund_id, PledgeActionForm(), lambda fund: action(row), done,
+                        manage=False)
+
+
+@bp.post("/pledges/<int:pledge_id>/hours")
+@login_required
+def pledge_hours(pledge_id: int):
+    def give(row):
+        authorize(current_user, "fund.manage", row.fund)
+        services.give_hours(row, request.form.get("hours", "").strip(), actor=current_user)
+    return _pledge_action(pledge_id, give, _("The hours given are recorded."))
+
+
+@bp.post("/pledges/<int:pledge_id>/cancel")
+@login_required
+def pledge_cancel(pledge_id: int):
+    def cancel(row):
+        if row.user_id != current_user.id:
+            authorize(current_user, "fund.manage", row.fund)
+        services.cancel_pledge(row, request.form.get("reason"), actor=current_user)
+    return _pledge_action(pledge_id, cancel, _("The pledge is cancelled."))
 
 
 @bp.post("/funds/<int:fund_id>/movements")

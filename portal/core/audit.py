@@ -169,6 +169,7 @@ ACTION_TITLES = {
     "claim": _l("claimed"), "claim_expired": _l("claim lapsed"), "release": _l("released"),
     "fulfil": _l("handed over"), "confirm": _l("receipt confirmed"), "close": _l("closed"),
     "publish_statement": _l("statement published"), "receipt": _l("money received"),
+    "hours": _l("service hours given"),
     "disbursement": _l("money paid out"), "goods_in": _l("goods received"),
     "goods_out": _l("goods given out"), "reversal": _l("corrected by a reversal"),
     "check_in": _l("checked in"), "check_out": _l("checked out"),

@@ -252,3 +252,61 @@ def test_pledges_refusals_and_overdue(app, client, token, fund, move):
     closed = client.post(url, headers=token("donor"), json={"donor_name": "王",
                                                             "amount": "10.00"})
     assert closed.status_code == 409
+
+
+def test_service_hours_are_given_and_pledges_cancelled(app, client, token, fund, move):
+    from portal.charity.models import Pledge
+
+    f = fund()
+    url = f"/api/v1/funds/{f['id']}/pledges"
+    hours = client.post(url, headers=token("donor"), json={
+        "donor_name": "王小明", "kind": "service", "hours": "20", "due_on": "2099-01-01"})
+    assert hours.status_code == 201 and hours.get_json()["hours_given"] == "0.0"
+    pid = hours.get_json()["id"]
+    for name, status in (("donor", 403), ("worker", 403), ("zhanqian", 403)):
+        assert client.post(f"/api/v1/pledges/{pid}/hours", headers=token(name),
+                           json={"hours": "5"}).status_code == status, name
+    for bad in ("0", "-3", "2.25", "abc", True, None, 7.5):
+        answer = client.post(f"/api/v1/pledges/{pid}/hours", headers=token("host"),
+                             json={"hours": bad})
+        assert answer.status_code == 422 and "hours" in answer.get_json()["error"]["fields"]
+    part = client.post(f"/api/v1/pledges/{pid}/hours", headers=token("host"),
+                       json={"hours": "7.5"})
+    assert part.status_code == 200, part.get_json()
+    assert (part.get_json()["status"], part.get_json()["hours_given"]) == \
+        ("partly_received", "7.5")
+    done = client.post(f"/api/v1/pledges/{pid}/hours", headers=token("host"),
+                       json={"hours": "12.5"})
+    assert (done.get_json()["status"], done.get_json()["hours_given"]) == ("received", "20.0")
+    assert client.post(f"/api/v1/pledges/{pid}/hours", headers=token("host"),
+                       json={"hours": "1"}).status_code == 409
+    with app.app_context():  # no ledger line: hours are not money
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Movement)) == 0
+
+    money = client.post(url, headers=token("donor"), json={
+        "donor_name": "王小明", "amount": "100.00", "due_on": "2099-01-01"}).get_json()["id"]
+    assert client.post(f"/api/v1/pledges/{money}/hours", headers=token("host"),
+                       json={"hours": "1"}).status_code == 409  # received by a receipt
+    assert client.post(f"/api/v1/pledges/{money}/cancel", headers=token("other"),
+                       json={"reason": "x"}).status_code == 403
+    no_reason = client.post(f"/api/v1/pledges/{money}/cancel", headers=token("donor"),
+                            json={"reason": " "})
+    assert no_reason.status_code == 422 and "reason" in no_reason.get_json()["error"]["fields"]
+    cancelled = client.post(f"/api/v1/pledges/{money}/cancel", headers=token("donor"),
+                            json={"reason": "资金安排有变"})
+    assert cancelled.status_code == 200
+    assert (cancelled.get_json()["status"], cancelled.get_json()["cancel_reason"]) == \
+        ("cancelled", "资金安排有变")
+    assert client.post(f"/api/v1/pledges/{money}/cancel", headers=token("host"),
+                       json={"reason": "again"}).status_code == 409
+    assert client.post("/api/v1/pledges/999999/cancel", headers=token("host"),
+                       json={"reason": "x"}).status_code == 404
+    with app.app_context():  # a cancelled pledge is no longer overdue, nor open
+        db.session.execute(sa.update(Pledge).values(due_on=date(2020, 1, 1)))
+        db.session.commit()
+    assert client.get(f"/api/v1/funds/{f['id']}").get_json()["pledges"] == {"open": 0,
+                                                                          "overdue": 0}
+    offline = client.post(url, headers=token("host"), json={
+        "donor_name": "张三", "amount": "10.00", "offline": True}).get_json()["id"]
+    assert client.post(f"/api/v1/pledges/{offline}/cancel", headers=token("host"),
+                       json={"reason": "捐赠人撤回"}).status_code == 200

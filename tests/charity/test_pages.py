@@ -70,6 +70,40 @@ def test_the_host_keeps_the_ledger_and_the_public_reads_it(app, client, token, l
     assert "Every movement" in english and "Balance" in english
 
 
+def test_hours_given_and_a_pledge_cancelled_from_the_funds_page(app, client, login, fund):
+    f = fund()
+    page_url = f"/funds/{f['id']}"
+    login("donor")
+    form_post(client, f"/funds/{f['id']}/pledge", {
+        "donor_name": "王小明", "donor_kind": "person", "kind": "service", "hours": "10"},
+        page_url)
+    form_post(client, f"/funds/{f['id']}/pledge", {
+        "donor_name": "王小明", "donor_kind": "person", "kind": "money", "amount": "50.00"},
+        page_url)
+    html = client.get(page_url).get_data(as_text=True)
+    ids = [int(i) for i in re.findall(r'id="pledge-(\d+)"', html)]
+    hours_id, money_id = sorted(ids)
+    assert len(ids) == 2 and f'id="hours-{hours_id}"' not in html  # may cancel, not record
+    form_post(client, f"/pledges/{money_id}/cancel", {"reason": "改为下月捐"}, page_url)
+    assert f'id="pledge-{money_id}"' not in client.get(page_url).get_data(as_text=True)
+    sign_out(client)
+    login("other")  # not theirs: refused
+    assert form_post(client, f"/pledges/{hours_id}/cancel", {"reason": "x"},
+                     page_url).status_code == 403
+    sign_out(client)
+    login("host")
+    html = client.get(page_url).get_data(as_text=True)
+    assert "已提供 0.0 / 10.0 小时" in html and f'id="hours-{hours_id}"' in html
+    refused = form_post(client, f"/pledges/{hours_id}/hours", {"hours": "abc"}, page_url)
+    assert refused.status_code == 302 and "小时数" in client.get(page_url).get_data(as_text=True)
+    form_post(client, f"/pledges/{hours_id}/hours", {"hours": "4"}, page_url)
+    assert "已提供 4.0" in client.get(page_url).get_data(as_text=True)
+    form_post(client, f"/pledges/{hours_id}/hours", {"hours": "6"}, page_url)
+    assert f'id="pledge-{hours_id}"' not in client.get(page_url).get_data(as_text=True)
+    english = client.get(f"/api/v1/funds/{f['id']}/pledges").get_json()["items"]
+    assert {p["status"] for p in english} == {"received", "cancelled"}
+
+
 def test_the_wall_and_a_wish_from_claim_to_confirmation(client, token, login, people):
     wish = client.post("/api/v1/wishes", headers=token("worker"), json=WISH).get_json()
     wall = client.get("/wishes").get_data(as_text=True)
