@@ -261,12 +261,12 @@ def median_days(area_code: str, count: int) -> float | None:
     and PostgreSQL."""
     if not count:
         return None
-    # A city's or county's median walks the matched needs in order (the partial index on
-    # minutes_to_match, the area as the code's prefix, which no index on the code fits); a
-    # township's or community's sorts its few (the index on the code, the area as a range).
-    # The statement's shape chooses, whatever the planner knows of the values or the database.
+    # A city's median walks the matched needs in order (the partial index on minutes_to_match,
+    # the area as the code's prefix, which no index on the code fits); a county's or a smaller
+    # area's sorts its own (the index on the code, the area as a range): fewer rows than the
+    # walk would pass. The statement's shape chooses, whatever the planner knows of the values.
     area = sa.func.substr(Need.community_code, 1, len(area_code)) == area_code \
-        if len(area_code) <= CODE_LENGTH[AreaLevel.county] \
+        if len(area_code) <= CODE_LENGTH[AreaLevel.city] \
         else under(Need.community_code, area_code)
     middle = db.session.scalars(
         sa.select(Need.minutes_to_match)
