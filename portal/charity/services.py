@@ -189,6 +189,9 @@ def give_hours(row: Pledge, hours, *, actor) -> Pledge:
     if row.status not in OPEN_PLEDGE:
         raise Conflict(_("This pledge is {state}.").format(state=row.status.title))
     total = row.hours_given + given
+    if total > row.hours:
+        raise ValidationFailed.on("hours", _("At most {n} hours remain of this pledge.").format(
+            n=f"{row.hours - row.hours_given:.1f}"))
     state = PledgeState.received if total >= row.hours else PledgeState.partly_received
     changed = db.session.execute(  # from the state read: a change at the same moment is a 409
         sa.update(Pledge).where(Pledge.id == row.id, Pledge.status == row.status,

@@ -114,7 +114,12 @@ def _fund_or_404(fund_id: int) -> Fund:
 
 @bp.route("/funds/<int:fund_id>")
 def fund_show(fund_id: int):
-    fund = _fund_or_404(fund_id)
+    return _render_fund(_fund_or_404(fund_id))
+
+
+def _render_fund(fund: Fund, status: int = 200, **failed):
+    """The fund's page; `failed` holds a form that was refused (`movement_form`,
+    `pledge_form`, `reversal_form`), shown again as typed with its messages by its fields."""
     viewer = _viewer()
     page = page_number()
     query = sa.select(Movement).where(Movement.fund_id == fund.id).order_by(
@@ -129,15 +134,17 @@ def fund_show(fund_id: int):
                                                       PledgeState.partly_received)))
         .order_by(Pledge.due_on.is_(None), Pledge.due_on, Pledge.id)).all()
     manage = can(viewer, "fund.manage", fund)
-    movement_form, pledge_form = MovementForm(), PledgeForm()
+    # (formdata=None: a form not refused is blank, not filled from another form's post)
+    movement_form = failed.get("movement_form") or MovementForm(formdata=None)
+    pledge_form = failed.get("pledge_form") or PledgeForm(formdata=None)
     movement_form.type.choices = [(t.value, t.title) for t in MovementType
                                   if t is not MovementType.reversal]
     movement_form.pledge_id.choices = [(0, "—")] + [
         (p.id, f"#{p.id} {p.donor_name} {p.value:.2f}") for p in open_pledges]
     pledge_form.donor_kind.choices = [(k.value, k.title) for k in DonorKind]
     pledge_form.kind.choices = [(k.value, k.title) for k in PledgeKind]
-    if viewer is not None and not pledge_form.donor_name.data:
-        pledge_form.donor_name.data = viewer.display_name or ""
+    if viewer is not None and "pledge_form" not in failed and not pledge_form.donor_name.data:
+        pledge_form.donor_name.data = viewer.display_name or viewer.username
     return render_template(
         "charity/fund.html", fund=fund, f=fund, movements=movements, total=total, page=page,
         pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), reversed_ids=reversed_ids,
@@ -146,31 +153,59 @@ def fund_show(fund_id: int):
                                  .order_by(Stock.name)).all(),
         open_pledges=open_pledges, is_overdue=services.is_overdue,
         schedule=disclosure.schedule(fund), manage=manage, movement_form=movement_form,
-        pledge_form=pledge_form, reversal_form=ReversalForm(), period_form=PeriodForm(),
-        pledge_action_form=PledgeActionForm(),
-        donor=disclosure.donor_shown, today=date.today(), may_close=can(viewer, "fund.close", fund))
+        pledge_form=pledge_form,
+        reversal_form=failed.get("reversal_form") or ReversalForm(formdata=None),
+        period_form=PeriodForm(formdata=None), pledge_action_form=PledgeActionForm(),
+        donor=disclosure.donor_shown, today=date.today(),
+        may_close=can(viewer, "fund.close", fund)), status
 
 
-def _fund_action(fund_id: int, form, action, done: str, *, manage: bool = True):
-    """A form of the fund's page: checked, one service call, one commit; a refusal comes back
-    as a message on the fund's page. `action(fund)` may return the address of another page
-    to go to."""
+def _fund_action(fund_id: int, form, action, done: str, *, manage: bool = True,
+                 shown_as: str | None = None):
+    """A form of the fund's page: checked, one service call, one commit. A refusal comes back
+    on the fund's page: the form `shown_as` (its name there) as typed, each message by its field
+    (422); other forms' refusals as a message above the page. `action(fund)` may return the
+    address of another page to go to."""
     fund = _fund_or_404(fund_id)
     if manage:
         authorize(current_user, "fund.manage", fund)
-    target = None
-    if form.validate_on_submit():
-        try:
-            result = action(fund)
-            target = result if isinstance(result, str) else None  # a page to go to
-        except DomainError as exc:
-            flash_refusal(exc)
-        else:
-            db.session.commit()
-            flash(done, "success")
-    else:
+    if not form.validate_on_submit():
+        if shown_as:
+            return _render_fund(fund, 422, **{shown_as: form})
         flash(_("Please correct the marked fields."), "danger")
-    return redirect(target or url_for("charity.fund_show", fund_id=fund.id))
+        return redirect(url_for("charity.fund_show", fund_id=fund.id))
+    try:
+        result = action(fund)
+    except DomainError as exc:
+        if not shown_as or exc.status in (403, 404):
+            flash_refusal(exc)
+            return redirect(url_for("charity.fund_show", fund_id=fund.id))
+        db.session.rollback()
+        _say_by_fields(form, exc)
+        return _render_fund(fund, exc.status if exc.status >= 400 else 422, **{shown_as: form})
+    db.session.commit()
+    flash(done, "success")
+    return redirect(result if isinstance(result, str)  # a page to go to
+                    else url_for("charity.fund_show", fund_id=fund.id))
+
+
+# A service's field -> the form's field that shows its message (goods lines are one line here).
+_FORM_FIELDS = {"items": "item_name", "items.0.name": "item_name",
+                "items.0.quantity": "item_quantity", "items.0.unit": "item_unit",
+                "items.0.unit_value": "item_value", "reverses": "reverses"}
+
+
+def _say_by_fields(form, exc: DomainError) -> None:
+    """The refusal's messages by the form's fields; what no field shows goes above the page."""
+    unplaced = []
+    for name, messages in (exc.fields or {}).items():
+        target = _FORM_FIELDS.get(name, name)
+        if target in form._fields and target != "csrf_token":
+            form[target].errors = list(form[target].errors) + list(messages)
+        else:
+            unplaced.extend(messages)
+    if unplaced or not exc.fields:
+        flash(" ".join([exc.message] + [m for m in unplaced if m != exc.message]), "danger")
 
 
 def _pledge_action(pledge_id: int, action, done: str):
@@ -211,7 +246,7 @@ def fund_move(fund_id: int):
             wish_id=form.wish_id.data, project_id=form.project_id.data,
             purpose=form.purpose.data, donor_name=form.donor_name.data or None,
             anonymous=form.anonymous.data), actor=current_user),
-        _("Recorded in the ledger."))
+        _("Recorded in the ledger."), shown_as="movement_form")
 
 
 @bp.post("/funds/<int:fund_id>/reversal")
@@ -220,7 +255,8 @@ def fund_reverse(fund_id: int):
     form = ReversalForm()
     return _fund_action(fund_id, form, lambda fund: ledger.reverse(
         fund, form.reverses.data, form.reason.data, actor=current_user),
-        _("Corrected: the public sees the correction and its reason."))
+        _("Corrected: the public sees the correction and its reason."),
+        shown_as="reversal_form")
 
 
 @bp.post("/funds/<int:fund_id>/pledge")
@@ -235,7 +271,7 @@ def fund_pledge(fund_id: int):
         anonymous=form.anonymous.data, kind=form.kind.data, amount=form.amount.data or None,
         items=_one_line(form), hours=form.hours.data or None, due_on=form.due_on.data),
         actor=current_user, offline=offline),
-        _("Thank you: the pledge is recorded."), manage=offline)
+        _("Thank you: the pledge is recorded."), manage=offline, shown_as="pledge_form")
 
 
 @bp.post("/funds/<int:fund_id>/statements")

@@ -270,11 +270,17 @@ def test_service_hours_are_given_and_pledges_cancelled(app, client, token, fund,
         answer = client.post(f"/api/v1/pledges/{pid}/hours", headers=token("host"),
                              json={"hours": bad})
         assert answer.status_code == 422 and "hours" in answer.get_json()["error"]["fields"]
+    too_many = client.post(f"/api/v1/pledges/{pid}/hours", headers=token("host"),
+                           json={"hours": "20.5"})  # more than was pledged
+    assert too_many.status_code == 422 and "20.0" in too_many.get_json()["error"]["fields"][
+        "hours"][0]
     part = client.post(f"/api/v1/pledges/{pid}/hours", headers=token("host"),
                        json={"hours": "7.5"})
     assert part.status_code == 200, part.get_json()
     assert (part.get_json()["status"], part.get_json()["hours_given"]) == \
         ("partly_received", "7.5")
+    assert client.post(f"/api/v1/pledges/{pid}/hours", headers=token("host"),
+                       json={"hours": "13"}).status_code == 422  # 12.5 remain
     done = client.post(f"/api/v1/pledges/{pid}/hours", headers=token("host"),
                        json={"hours": "12.5"})
     assert (done.get_json()["status"], done.get_json()["hours_given"]) == ("received", "20.0")

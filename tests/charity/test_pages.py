@@ -34,6 +34,8 @@ def test_the_host_keeps_the_ledger_and_the_public_reads_it(app, client, token, l
     login("host")
     html = client.get(page_url).get_data(as_text=True)
     assert 'id="ledger-form"' in html and "王小明" in html  # the host sees whom to receive from
+    ids = re.findall(r' id="([^"]+)"', html)  # each label finds its own control
+    assert sorted(ids) == sorted(set(ids)), [i for i in set(ids) if ids.count(i) > 1]
     pledge_id = re.search(r'<option value="(\d+)">#\d+ 王小明', html).group(1)
     form_post(client, f"/funds/{f['id']}/movements", {"type": "receipt", "amount": "800.00",
                                                         "pledge_id": pledge_id}, page_url)
@@ -44,9 +46,16 @@ def test_the_host_keeps_the_ledger_and_the_public_reads_it(app, client, token, l
                                                         "amount": "200.00", "purpose": "电暖器",
                                                         "wish_id": str(wish["id"])}, page_url)
     wrong = form_post(client, f"/funds/{f['id']}/movements", {
-        "type": "disbursement", "amount": "9999.00", "purpose": "超支"}, page_url)
-    assert wrong.status_code == 302
-    assert "不足以支付" in client.get(page_url).get_data(as_text=True)
+        "type": "disbursement", "amount": "9999.00", "purpose": "为老人购买轮椅"}, page_url)
+    html = wrong.get_data(as_text=True)  # the page again: what was typed, the reason by it
+    assert wrong.status_code == 409 and 'id="move-amount-err"' in html and "不足以支付" in html
+    assert 'value="9999.00"' in html and 'value="为老人购买轮椅"' in html
+    nothing = form_post(client, f"/funds/{f['id']}/movements", {
+        "type": "disbursement", "amount": "12.345", "purpose": ""}, page_url)
+    html = nothing.get_data(as_text=True)
+    assert nothing.status_code == 422
+    assert 'id="move-amount-err"' in html and 'id="move-purpose-err"' in html
+    assert 'value="12.345"' in html
     mistake = client.post(f"/api/v1/funds/{f['id']}/movements", headers=token("host"), json={
         "type": "receipt", "amount": "50.00", "donor_name": "错记"}).get_json()
     form_post(client, f"/funds/{f['id']}/reversal", {"reverses": str(mistake["id"]),
@@ -100,6 +109,18 @@ def test_hours_given_and_a_pledge_cancelled_from_the_funds_page(app, client, log
     assert "已提供 4.0" in client.get(page_url).get_data(as_text=True)
     form_post(client, f"/pledges/{hours_id}/hours", {"hours": "6"}, page_url)
     assert f'id="pledge-{hours_id}"' not in client.get(page_url).get_data(as_text=True)
+    late = form_post(client, f"/funds/{f['id']}/pledge", {  # refused: shown again as typed
+        "donor_name": "营口某超市", "donor_kind": "company", "kind": "goods",
+        "item_name": "大米", "item_quantity": "20", "item_unit": "袋", "item_value": "45.00",
+        "due_on": "2000-01-01", "offline": "y"}, page_url)
+    html = late.get_data(as_text=True)
+    assert late.status_code == 422 and 'id="pledge-due-on-err"' in html
+    assert 'value="营口某超市"' in html and 'value="大米"' in html
+    form_post(client, f"/funds/{f['id']}/movements", {
+        "type": "goods_in", "item_name": "大米", "item_quantity": "20", "item_unit": "袋",
+        "item_value": "45.00", "donor_name": "营口某超市"}, page_url)
+    html = client.get(page_url).get_data(as_text=True)
+    assert "大米 20 袋" in html and "E+" not in html  # quantities as people write them
     english = client.get(f"/api/v1/funds/{f['id']}/pledges").get_json()["items"]
     assert {p["status"] for p in english} == {"received", "cancelled"}
 
@@ -128,6 +149,7 @@ def test_the_wall_and_a_wish_from_claim_to_confirmation(client, token, login, pe
     page = client.get(url).get_data(as_text=True)
     assert 'id="beneficiary"' in page and "王桂兰" in page
     assert f"/wishes/{wish['id']}/photo" in page
+    assert 'id="handover-note"' in page and "送到社区" in page  # what the claimer said
     form_post(client, f"{url}/confirm", {}, url)
     assert "已收到" in client.get(url).get_data(as_text=True)
 
