@@ -9,6 +9,8 @@ import os
 import secrets
 from pathlib import Path
 
+from portal.core.workdays import HOLIDAYS_2026, WORKDAYS_2026, parse_dates
+
 
 def _bool(value: str | None, default: bool = False) -> bool:
     if value is None or value == "":
@@ -181,6 +183,11 @@ def load_settings(instance_path: str) -> dict:
         "DISCLOSURE_REMIND_DAYS": _int("DISCLOSURE_REMIND_DAYS", 7),
         "WISH_MAX_VALUE": env("WISH_MAX_VALUE", "500.00"),
         "WISH_CLAIM_DAYS": _int("WISH_CLAIM_DAYS", 14),
+        # 好差评: the days of China's calendar that are not working days (public holidays) and
+        # the weekend days that are (调休), ISO dates separated by commas; 2026's by default
+        # (portal/core/workdays.py). Add each year's when the State Council publishes it.
+        "HOLIDAYS": parse_dates(env("HOLIDAYS"), HOLIDAYS_2026),
+        "WORKDAYS": parse_dates(env("WORKDAYS"), WORKDAYS_2026),
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "BOOTSTRAP_SERVE_LOCAL": True,
