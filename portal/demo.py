@@ -59,6 +59,10 @@ ACCOUNTS = [
     ("demo_resident", [Grant(Role.resident, "210802001001")]),
 ]
 
+# Names as the pages show them (a login name is not a person's name).
+DISPLAY_NAMES = {"demo_worker": "李红（八田地社区）", "demo_org": "王建国",
+                 "demo_volunteer": "张秀英", "demo_resident": "刘大爷"}
+
 
 def demo_password() -> str:
     path = Path(current_app.instance_path) / "demo-password"
@@ -81,7 +85,10 @@ def create_demo(divisions_csv: Path) -> tuple[str, bool]:
             created = True
     for username, grants in ACCOUNTS:
         if db.session.scalar(sa.select(User.id).where(User.username == username)) is None:
-            create_user(username, password, grants, actor=None)
+            user = create_user(username, password, grants, actor=None,
+                               display_name=DISPLAY_NAMES.get(username))
+            if username == "demo_worker":  # the micro-wishes' hand-over contact
+                user.phone = "13904172888"
             created = True
     if db.session.scalar(sa.select(sa.func.count()).select_from(Org)) == 0:
         _demo_orgs()
