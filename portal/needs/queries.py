@@ -52,8 +52,9 @@ def _near_order(column, need_code: str):
 
 
 def suggestions(need: Need, now: datetime | None = None) -> list[dict]:
-    """Open activities and active organisations serving the need's kind in its county, and
-    open calls covering its community; those already matched are left out. Highest first."""
+    """Open activities and active organisations serving the need's kind in its county, open
+    calls covering its community, and the open community funds of its community or township
+    (those with money or goods first); those already matched are left out. Highest first."""
     from portal.activities.models import Activity, ActivityState, Shift
     from portal.orgs.models import Org, OrgState
     from portal.projects.models import Project, ProjectState
@@ -106,6 +107,18 @@ def suggestions(need: Need, now: datetime | None = None) -> list[dict]:
         near, reasons = _nearness(row.area_code, code)
         items.append({"kind": MatchKind.project.value, "target_id": row.id, "title": row.title,
                       "score": 2 + near, "reasons": ["open_call", *reasons]})
+
+    from portal.charity.models import Fund, FundState
+
+    for row in db.session.execute(  # community funds of its community or township
+            sa.select(Fund.id, Fund.name, Fund.area_code, Fund.balance, Fund.goods_value_held)
+            .where(Fund.area_code.in_(covering[2:]), Fund.status == FundState.open)
+            .order_by(Fund.area_code.desc(), Fund.id)):
+        near, reasons = _nearness(row.area_code, code)
+        funded = row.balance > 0 or row.goods_value_held > 0
+        items.append({"kind": MatchKind.fund.value, "target_id": row.id, "title": row.name,
+                      "score": 1 + near + (2 if funded else 0),
+                      "reasons": (["has_balance"] if funded else []) + reasons})
 
     items = [i for i in items if (MatchKind(i["kind"]), i["target_id"]) not in taken]
     items.sort(key=lambda i: (-i["score"], i["kind"], i["target_id"]))

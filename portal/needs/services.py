@@ -231,7 +231,13 @@ def match_target(kind: MatchKind, target_id) -> tuple[str, str | None] | None:
         row = db.session.get(Project, target_id)
         return (row.title, row.area_code) if row is not None and row.status not in (
             ProjectState.draft, ProjectState.cancelled) else None
-    return None  # funds: the charitable resources module
+    if kind is MatchKind.fund:
+        from portal.charity.models import Fund, FundState
+
+        row = db.session.get(Fund, target_id)
+        return (row.name, row.area_code) if row is not None and \
+            row.status is FundState.open else None
+    return None
 
 
 def add_match(need: Need, kind, target_id, note: str | None, *, actor) -> NeedMatch:
@@ -244,6 +250,8 @@ def add_match(need: Need, kind, target_id, note: str | None, *, actor) -> NeedMa
     target = match_target(kind, target_id) if kind else None
     if kind and target is None:
         errors["target_id"] = [_("No such {kind} to match.").format(kind=kind.title)]
+    elif kind is MatchKind.fund and not covers(target[1], need.community_code):
+        errors["target_id"] = [_("A fund of the need's community or township.")]
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), errors)
     if need.status not in (S.verified, S.matched):

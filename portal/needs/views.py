@@ -124,7 +124,8 @@ def _need_or_404(need_id: int) -> Need:
 def target_url(kind: MatchKind, target_id: int) -> str | None:
     endpoint = {MatchKind.activity: ("activities.activity_show", "activity_id"),
                 MatchKind.org: ("orgs.org_show", "org_id"),
-                MatchKind.project: ("projects.project_show", "project_id")}.get(kind)
+                MatchKind.project: ("projects.project_show", "project_id"),
+                MatchKind.fund: ("charity.fund_show", "fund_id")}.get(kind)
     return url_for(endpoint[0], **{endpoint[1]: target_id}) if endpoint else None
 
 

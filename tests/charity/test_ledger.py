@@ -316,3 +316,30 @@ def test_service_hours_are_given_and_pledges_cancelled(app, client, token, fund,
         "donor_name": "张三", "amount": "10.00", "offline": True}).get_json()["id"]
     assert client.post(f"/api/v1/pledges/{offline}/cancel", headers=token("host"),
                        json={"reason": "捐赠人撤回"}).status_code == 200
+
+
+def test_a_need_is_matched_to_a_fund_of_its_area(client, token, fund, move):
+    """Suggestions name the open funds of the need's community or township (those with money
+    first); a worker matches one; a fund of another township is refused."""
+    from tests.residents.conftest import NEED
+
+    here = fund()
+    move(here["id"], type="receipt", amount="100.00")
+    empty = fund(name="八田地街道第二基金")
+    there = fund(name="建丰街道社区基金", area_code="210802002")
+    need = client.post("/api/v1/needs", headers=token("worker"), json={
+        **NEED, "on_behalf_of": {"name": "李大爷", "phone": "13904170001"}}).get_json()
+    client.post(f"/api/v1/needs/{need['id']}/verify", headers=token("worker"), json={})
+    items = client.get(f"/api/v1/needs/{need['id']}/suggestions",
+                       headers=token("worker")).get_json()["items"]
+    funds = [(i["target_id"], i["reasons"]) for i in items if i["kind"] == "fund"]
+    assert funds == [(here["id"], ["has_balance", "same_township"]),
+                     (empty["id"], ["same_township"])]
+    refused = client.post(f"/api/v1/needs/{need['id']}/matches", headers=token("worker"),
+                          json={"kind": "fund", "target_id": there["id"]})
+    assert refused.status_code == 422 and "target_id" in refused.get_json()["error"]["fields"]
+    matched = client.post(f"/api/v1/needs/{need['id']}/matches", headers=token("worker"),
+                          json={"kind": "fund", "target_id": here["id"], "note": "基金资助"})
+    assert matched.status_code == 201, matched.get_json()
+    page = client.get(f"/needs/{need['id']}").get_data(as_text=True)
+    assert f'href="/funds/{here["id"]}"' in page
