@@ -26,3 +26,31 @@ def test_the_poster_rates_the_resolution_and_the_organisation(client, token, nee
     cases = client.get("/api/v1/rectifications", headers=token("worker")).get_json()["items"]
     assert [c["rating"]["object_type"] for c in cases] == ["need"]
     assert "13700000001" not in str(cases)
+
+
+def test_a_project_is_rated_by_its_areas_workers_and_the_posters_it_cites(
+        app, client, token, need, resident, resources):  # noqa: F811
+    import sqlalchemy as sa
+
+    from portal.extensions import db
+    from portal.needs.models import ProjectNeed
+    from portal.projects.models import Project, ProjectState
+
+    poster = resident("13700000001")
+    cited = need(by=poster, verify=True)
+    project_id = resources["project"]
+    with app.app_context():
+        db.session.add(ProjectNeed(project_id=project_id, need_id=cited["id"]))
+        db.session.commit()
+    body = {"object_type": "project", "object_id": project_id, "level": 4}
+    assert client.post("/api/v1/ratings", headers=poster, json=body).status_code == 403  # open
+    with app.app_context():
+        db.session.execute(sa.update(Project).where(Project.id == project_id).values(
+            status=ProjectState.in_progress))
+        db.session.commit()
+    assert client.post("/api/v1/ratings", headers=resident("13700000009"),
+                       json=body).status_code == 403  # cites no need of theirs
+    assert client.post("/api/v1/ratings", headers=token("outsider"),
+                       json=body).status_code == 403  # a worker of another county
+    assert client.post("/api/v1/ratings", headers=poster, json=body).status_code == 201
+    assert client.post("/api/v1/ratings", headers=token("worker"), json=body).status_code == 201
