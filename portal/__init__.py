@@ -105,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.projects.api import bp as projects_api
     from portal.projects.views import bp as projects_pages
     from portal.ratings.api import bp as ratings_api
+    from portal.ratings.views import bp as ratings_pages
     from portal.records.api import bp as records_api
     from portal.records.views import bp as records_pages
     from portal.volunteers.api import bp as volunteers_api
@@ -118,6 +119,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(projects_pages)
     app.register_blueprint(needs_pages)
     app.register_blueprint(charity_pages)
+    app.register_blueprint(ratings_pages)
     for api in (core_api, orgs_api, volunteers_api, activities_api, records_api, projects_api,
                 needs_api, charity_api, ratings_api):
         app.register_blueprint(api)
