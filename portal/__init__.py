@@ -83,6 +83,8 @@ def _import_models() -> None:
     from portal.orgs import permissions as org_permissions  # noqa: F401
     from portal.projects import models as project_models  # noqa: F401
     from portal.projects import permissions as project_permissions  # noqa: F401
+    from portal.ratings import models as rating_models  # noqa: F401
+    from portal.ratings import permissions as rating_permissions  # noqa: F401
     from portal.records import models as record_models  # noqa: F401
     from portal.records import permissions as record_permissions  # noqa: F401
     from portal.volunteers import models as volunteer_models  # noqa: F401
@@ -102,6 +104,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.orgs.views import bp as orgs_pages
     from portal.projects.api import bp as projects_api
     from portal.projects.views import bp as projects_pages
+    from portal.ratings.api import bp as ratings_api
+    from portal.ratings.views import bp as ratings_pages
     from portal.records.api import bp as records_api
     from portal.records.views import bp as records_pages
     from portal.volunteers.api import bp as volunteers_api
@@ -115,8 +119,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(projects_pages)
     app.register_blueprint(needs_pages)
     app.register_blueprint(charity_pages)
+    app.register_blueprint(ratings_pages)
     for api in (core_api, orgs_api, volunteers_api, activities_api, records_api, projects_api,
-                needs_api, charity_api):
+                needs_api, charity_api, ratings_api):
         app.register_blueprint(api)
         csrf.exempt(api)  # the API takes bearer tokens, never the cookie, for writes
 

@@ -186,6 +186,13 @@ def load_settings(instance_path: str) -> dict:
         # 好差评: the days of China's calendar that are not working days (public holidays) and
         # the weekend days that are (调休), ISO dates separated by commas; 2026's by default
         # (portal/core/workdays.py). Add each year's when the State Council publishes it.
+        # 好差评: rated within RATING_WINDOW_DAYS of the service; a 差评 answered within
+        # RECTIFY_WORKING_DAYS working days; an answer the rater leaves RATING_REVIEW_DAYS
+        # closes by itself; figures public from RATING_MIN_PUBLIC ratings.
+        "RATING_WINDOW_DAYS": _int("RATING_WINDOW_DAYS", 30),
+        "RECTIFY_WORKING_DAYS": _int("RECTIFY_WORKING_DAYS", 5),
+        "RATING_REVIEW_DAYS": _int("RATING_REVIEW_DAYS", 7),
+        "RATING_MIN_PUBLIC": _int("RATING_MIN_PUBLIC", 5),
         "HOLIDAYS": parse_dates(env("HOLIDAYS"), HOLIDAYS_2026),
         "WORKDAYS": parse_dates(env("WORKDAYS"), WORKDAYS_2026),
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",

@@ -170,6 +170,8 @@ ACTION_TITLES = {
     "fulfil": _l("handed over"), "confirm": _l("receipt confirmed"), "close": _l("closed"),
     "publish_statement": _l("statement published"), "receipt": _l("money received"),
     "hours": _l("service hours given"),
+    "answer": _l("answered"), "review": _l("reviewed by the rater"),
+    "appeal": _l("appealed"), "void": _l("voided"), "appeal_refused": _l("appeal refused"),
     "disbursement": _l("money paid out"), "goods_in": _l("goods received"),
     "goods_out": _l("goods given out"), "reversal": _l("corrected by a reversal"),
     "check_in": _l("checked in"), "check_out": _l("checked out"),

@@ -543,7 +543,7 @@ def periodic_work() -> None:
 
 
 PERIODIC = ("portal.core.jobs:recover_jobs", "portal.core.notify:deliver_outbox",
-            "portal.charity.disclosure:remind_daily")
+            "portal.charity.disclosure:remind_daily", "portal.ratings.services:tick")
 
 
 def set_progress(percent: int) -> None:

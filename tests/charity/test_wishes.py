@@ -174,3 +174,17 @@ def test_a_hand_over_photo_for_the_claimer_and_the_community_only(app, client, t
         if status == 200:
             assert answer.data == PNG
         sign_out(client)
+
+
+def test_the_communitys_worker_rates_a_confirmed_wish(client, token, wish):
+    made = wish()
+    url = f"/api/v1/wishes/{made['id']}"
+    body = {"object_type": "wish", "object_id": made["id"], "level": 5}
+    client.post(f"{url}/claim", headers=token("donor"), json={})
+    client.post(f"{url}/fulfil", headers=token("donor"), json={"note": "送到"})
+    assert client.post("/api/v1/ratings", headers=token("worker"), json=body).status_code == 403
+    client.post(f"{url}/confirm", headers=token("worker"))
+    for name in ("donor", "outsider"):  # the claimer, another community's worker
+        assert client.post("/api/v1/ratings", headers=token(name),
+                           json=body).status_code == 403, name
+    assert client.post("/api/v1/ratings", headers=token("worker"), json=body).status_code == 201

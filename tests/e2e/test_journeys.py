@@ -265,6 +265,18 @@ def test_a_micro_wish_on_a_phone_from_the_wall_to_the_beneficiary(app, live_serv
     assert "已收到" in worker.locator("#wish-status").inner_text()
     visit(page, f"{live_server}/wishes")
     assert "已收到" in page.locator("#wishes .wish-card:has-text('王奶奶')").inner_text()
+    # 好差评: the worker rates the hand-over on the beneficiary's behalf, from their page.
+    visit(worker, f"{live_server}/me")
+    worker.click("#to-rate .to-rate:has-text('王奶奶')")
+    tidy(worker, "the rating form")
+    worker.click("label:has-text('非常不满意')")
+    worker.click("#rating-form #submit")
+    assert worker.locator("#comment-err").is_visible()  # a 差评 says what went wrong
+    tidy(worker, "the rating form, refused")
+    worker.fill("#comment", "送来的电暖器有一处破损")
+    worker.click("#rating-form #submit")
+    assert "感谢您的评价" in worker.content()
+    assert worker.locator("#to-rate .to-rate:has-text('王奶奶')").count() == 0
 
 
 @pytest.mark.parametrize("user", ["demo_volunteer", "demo_worker", "demo_bureau_zq", "demo_org",

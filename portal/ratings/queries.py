@@ -1,0 +1,115 @@
+"""The figures of 好差评: for an object (an organisation: every rating it answers for), or an
+area and a month; public only from RATING_MIN_PUBLIC ratings on."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app
+
+from portal.core.areas import under
+from portal.core.db import utcnow
+from portal.extensions import db
+from portal.ratings.models import BAD, GOOD, LIVE_CASES, CaseState, RatedKind, Rating, Rectification
+
+
+def figures(where, *, full: bool) -> dict:
+    """count, mean, good_share, bad_count, rectified_share (of the 差评s' cases, those answered
+    by their deadline), overdue (live cases past it); voided ratings do not count. Below
+    RATING_MIN_PUBLIC ratings, and not `full`, only the count."""
+    counted = sa.and_(where, Rating.voided_at.is_(None))
+    row = db.session.execute(sa.select(
+        sa.func.count(), sa.func.avg(Rating.level),
+        sa.func.count().filter(Rating.level.in_(GOOD)),
+        sa.func.count().filter(Rating.level.in_(BAD))).where(counted)).one()
+    count, mean, good, bad = row[0], row[1], row[2], row[3]
+    cases = db.session.execute(sa.select(
+        sa.func.count().filter(Rectification.answered_at.is_not(None),
+                               Rectification.answered_late.is_(False)),
+        sa.func.count(),
+        sa.func.count().filter(Rectification.status.in_(LIVE_CASES),
+                               Rectification.due_at < utcnow()))
+        .join(Rating, Rating.id == Rectification.rating_id)
+        .where(counted, Rectification.status != CaseState.voided)).one()
+    shown = full or count >= current_app.config["RATING_MIN_PUBLIC"]
+    return {"count": count,
+            "mean": round(float(mean), 2) if shown and mean is not None else None,
+            "good_share": round(good / count, 4) if shown and count else None,
+            "bad_count": bad if shown else None,
+            "rectified_share": round(cases[0] / cases[1], 4) if shown and cases[1] else None,
+            "overdue": cases[2] if shown else None}
+
+
+def object_filter(kind: RatedKind, object_id: int):
+    """An organisation answers for its own ratings and those of its activities and projects."""
+    if kind is RatedKind.org:
+        return Rating.rated_org_id == object_id
+    return sa.and_(Rating.object_type == kind, Rating.object_id == object_id)
+
+
+def area_filter(area_code: str, month: int | None):
+    where = under(Rating.area_code, area_code)
+    return sa.and_(where, Rating.month == month) if month else where
+
+
+def to_rate(user, limit: int = 10) -> list[dict]:
+    """What `user` took part in lately and may rate but has not: the activities of shifts they
+    completed and the organisations that ran them, needs of theirs resolved, wishes of their
+    communities confirmed (within RATING_WINDOW_DAYS). For /me."""
+    from datetime import timedelta
+
+    from portal.activities.models import Activity, Shift, Signup, SignupState
+    from portal.charity.models import Wish, WishState
+    from portal.core.users import Role
+    from portal.needs.models import Need, NeedState
+    from portal.orgs.models import Org
+    from portal.volunteers.models import Volunteer
+
+    since = utcnow() - timedelta(days=current_app.config["RATING_WINDOW_DAYS"])
+
+    def unrated(kind: RatedKind, column):
+        return ~sa.exists().where(Rating.rater_id == user.id, Rating.object_type == kind,
+                                  Rating.object_id == column)
+
+    items: list[dict] = []
+    volunteer = Volunteer.of_user(user)
+    if volunteer is not None:
+        served = (sa.select(Activity.id, Activity.title, Activity.org_id,
+                            sa.func.max(Shift.ends_at).label("at"))
+                  .join(Shift, Shift.activity_id == Activity.id)
+                  .join(Signup, Signup.shift_id == Shift.id)
+                  .where(Signup.volunteer_id == volunteer.id,
+                         Signup.status == SignupState.completed, Shift.ends_at >= since)
+                  .group_by(Activity.id, Activity.title, Activity.org_id))
+        rows = db.session.execute(served.order_by(sa.desc("at")).limit(limit)).all()
+        rated = set(db.session.scalars(sa.select(Rating.object_id).where(
+            Rating.rater_id == user.id, Rating.object_type == RatedKind.activity,
+            Rating.object_id.in_([r.id for r in rows]))))
+        items += [{"kind": RatedKind.activity, "id": r.id, "title": r.title, "at": r.at}
+                  for r in rows if r.id not in rated]
+        org_ids = {r.org_id for r in rows if r.org_id}
+        if org_ids:
+            rated_orgs = set(db.session.scalars(sa.select(Rating.object_id).where(
+                Rating.rater_id == user.id, Rating.object_type == RatedKind.org,
+                Rating.object_id.in_(org_ids))))
+            for org in db.session.scalars(sa.select(Org).where(Org.id.in_(org_ids - rated_orgs))):
+                at = max(r.at for r in rows if r.org_id == org.id)
+                items.append({"kind": RatedKind.org, "id": org.id, "title": org.name, "at": at})
+    for row in db.session.execute(
+            sa.select(Need.id, Need.title, Need.resolved_at)
+            .where(Need.posted_by == user.id, Need.status == NeedState.resolved,
+                   Need.resolved_at >= since, unrated(RatedKind.need, Need.id))
+            .order_by(Need.resolved_at.desc()).limit(limit)):
+        items.append({"kind": RatedKind.need, "id": row.id, "title": row.title,
+                      "at": row.resolved_at})
+    scopes = user.scopes(Role.community_worker)
+    if scopes:
+        for row in db.session.execute(
+                sa.select(Wish.id, Wish.alias, Wish.title, Wish.confirmed_at)
+                .where(sa.or_(*(under(Wish.community_code, s) for s in scopes)),
+                       Wish.status == WishState.confirmed, Wish.confirmed_at >= since,
+                       unrated(RatedKind.wish, Wish.id))
+                .order_by(Wish.confirmed_at.desc()).limit(limit)):
+            items.append({"kind": RatedKind.wish, "id": row.id,
+                          "title": f"{row.alias}：{row.title}", "at": row.confirmed_at})
+    items.sort(key=lambda i: i["at"], reverse=True)
+    return items[:limit]

@@ -1,0 +1,56 @@
+"""好差评 of needs: the poster rates the resolution of their need and the organisation it was
+matched to; the community's workers answer a 差评 of the resolution."""
+
+from __future__ import annotations
+
+from tests.residents.test_needs import act, resources  # noqa: F401  (a fixture)
+
+
+def test_the_poster_rates_the_resolution_and_the_organisation(client, token, need, resident,
+                                                                resources):  # noqa: F811
+    poster = resident("13700000001")
+    made = need(by=poster, verify=True)
+    body = {"object_type": "need", "object_id": made["id"], "level": 1, "comment": "拖了很久"}
+    assert client.post("/api/v1/ratings", headers=poster, json=body).status_code == 403
+    assert act(client, token("worker"), made["id"], "matches",
+               {"kind": "org", "target_id": resources["org"]}).status_code == 201
+    org = {"object_type": "org", "object_id": resources["org"], "level": 5}
+    assert client.post("/api/v1/ratings", headers=resident("13700000009"),
+                       json=org).status_code == 403  # a neighbour who was not served
+    assert client.post("/api/v1/ratings", headers=poster, json=org).status_code == 201
+    act(client, token("worker"), made["id"], "resolve", {"comment": "已修好"})
+    assert client.post("/api/v1/ratings", headers=resident("13700000009"),
+                       json=body).status_code == 403  # not their need
+    rated = client.post("/api/v1/ratings", headers=poster, json=body)
+    assert rated.status_code == 201 and rated.get_json()["rectification"]["status"] == "open"
+    cases = client.get("/api/v1/rectifications", headers=token("worker")).get_json()["items"]
+    assert [c["rating"]["object_type"] for c in cases] == ["need"]
+    assert "13700000001" not in str(cases)
+
+
+def test_a_project_is_rated_by_its_areas_workers_and_the_posters_it_cites(
+        app, client, token, need, resident, resources):  # noqa: F811
+    import sqlalchemy as sa
+
+    from portal.extensions import db
+    from portal.needs.models import ProjectNeed
+    from portal.projects.models import Project, ProjectState
+
+    poster = resident("13700000001")
+    cited = need(by=poster, verify=True)
+    project_id = resources["project"]
+    with app.app_context():
+        db.session.add(ProjectNeed(project_id=project_id, need_id=cited["id"]))
+        db.session.commit()
+    body = {"object_type": "project", "object_id": project_id, "level": 4}
+    assert client.post("/api/v1/ratings", headers=poster, json=body).status_code == 403  # open
+    with app.app_context():
+        db.session.execute(sa.update(Project).where(Project.id == project_id).values(
+            status=ProjectState.in_progress))
+        db.session.commit()
+    assert client.post("/api/v1/ratings", headers=resident("13700000009"),
+                       json=body).status_code == 403  # cites no need of theirs
+    assert client.post("/api/v1/ratings", headers=token("outsider"),
+                       json=body).status_code == 403  # a worker of another county
+    assert client.post("/api/v1/ratings", headers=poster, json=body).status_code == 201
+    assert client.post("/api/v1/ratings", headers=token("worker"), json=body).status_code == 201
