@@ -222,7 +222,8 @@ def _open_case(rating: Rating, served: Served, now: datetime) -> Rectification:
 
 
 def _local(at: datetime) -> str:
-    return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    """A deadline as people say it: the last day (due_at is the end of it, 24:00 Beijing)."""
+    return (at - timedelta(seconds=1)).astimezone(SHANGHAI).strftime("%Y-%m-%d")
 
 
 def party_ids(case: Rectification) -> list[int]:
