@@ -86,6 +86,15 @@ def _party_cases(user):
     return None if scope is None else sa.select(Rectification).where(scope)
 
 
+@bp.app_template_global("org_ratings")
+def org_ratings(org) -> dict:
+    """An organisation's last 12 months of ratings, for its public page (public from
+    RATING_MIN_PUBLIC ratings; the bureau of its area sees them all)."""
+    full = current_user.is_authenticated and current_user.covers(Role.bureau,
+                                                                  org.community_code)
+    return queries.monthly(queries.object_filter(RatedKind.org, org.id), full=full)
+
+
 @bp.app_template_global("review_token_form")
 def review_token_form() -> CaseActionForm:
     return CaseActionForm()
