@@ -119,8 +119,7 @@ def monthly(where, *, full: bool, months: int = 12) -> dict:
     """The last `months` months (Beijing's), oldest first: each month's count, mean and 差评
     count, and the figures of the whole span; the months' means and the span's figures only
     from RATING_MIN_PUBLIC ratings in the span (or `full`). For the charts."""
-    now = utcnow()
-    local = now.astimezone(SHANGHAI)
+    local = utcnow().astimezone(SHANGHAI)
     keys = []
     year, month = local.year, local.month
     for _ in range(months):
@@ -138,3 +137,30 @@ def monthly(where, *, full: bool, months: int = 12) -> dict:
         {"month": f"{k // 100}-{k % 100:02d}", "count": rows[k].n if k in rows else 0,
          "mean": round(float(rows[k].mean), 2) if shown and k in rows else None,
          "bad": rows[k].bad if shown and k in rows else None} for k in keys]}
+
+
+def months_ago(months: int) -> int:
+    """The month (as 202601) `months - 1` months before this one: the start of a span of
+    `months` months that ends with this one (Beijing's)."""
+    local = utcnow().astimezone(SHANGHAI)
+    index = local.year * 12 + local.month - 1 - (months - 1)
+    return (index // 12) * 100 + index % 12 + 1
+
+
+def orgs_recent(org_ids, months: int = 12) -> dict[int, dict]:
+    """Each organisation's ratings over the last `months` months (the ranking, bid pages and
+    dashboards): count, mean, good_share; one grouped statement on (rated_org_id, month)."""
+    ids = list({i for i in org_ids if i})
+    figures = {i: {"count": 0, "mean": None, "good_share": None} for i in ids}
+    if not ids:
+        return figures
+    for row in db.session.execute(
+            sa.select(Rating.rated_org_id, sa.func.count().label("n"),
+                      sa.func.avg(Rating.level).label("mean"),
+                      sa.func.count().filter(Rating.level.in_(GOOD)).label("good"))
+            .where(Rating.rated_org_id.in_(ids), Rating.month >= months_ago(months),
+                   Rating.voided_at.is_(None))
+            .group_by(Rating.rated_org_id)):
+        figures[row.rated_org_id] = {"count": row.n, "mean": round(float(row.mean), 2),
+                                     "good_share": round(row.good / row.n, 4)}
+    return figures

@@ -95,6 +95,12 @@ def org_ratings(org) -> dict:
     return queries.monthly(queries.object_filter(RatedKind.org, org.id), full=full)
 
 
+@bp.app_template_global("project_ratings")
+def project_ratings(project_id: int) -> dict:
+    """A project's ratings and their cases, in full, on the 绩效评估 form (the bureau's)."""
+    return queries.figures(queries.object_filter(RatedKind.project, project_id), full=True)
+
+
 @bp.app_template_global("review_token_form")
 def review_token_form() -> CaseActionForm:
     return CaseActionForm()
