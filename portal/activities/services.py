@@ -837,4 +837,8 @@ def check_out(signup: Signup, *, actor: User, code: str | None = None,
     record(actor, "activity", shift.activity_id, "check_out",
            to=f"{signup.volunteer.volunteer_code}: {minutes} min",
            area_code=shift.activity.community_code)
+    from portal.ratings.models import RatedKind
+    from portal.ratings.services import ask
+
+    ask(signup.volunteer.user_id, RatedKind.activity, shift.activity_id, shift.activity.title)
     return signup, service

@@ -291,6 +291,11 @@ def resolve(need: Need, comment: str | None, *, actor) -> Need:
     _move(need, S.resolved, actor=actor, reason=comment, stamp="resolved_at", action="resolve")
     need.resolution = comment
     tell_poster(need, "need_resolved", actor=actor, reason=comment)
+    if _is_resident_poster(need):  # 好差评: they rate how it was met
+        from portal.ratings.models import RatedKind
+        from portal.ratings.services import ask
+
+        ask(need.posted_by, RatedKind.need, need.id, need.title)
     return need
 
 

@@ -512,6 +512,9 @@ def ranking(project: Project) -> list[dict]:
     for sheet in sheets:
         by_bid.setdefault(sheet.bid_id, []).append(sheet)
     flagged = poor_grade_orgs(b.org_id for b in bids)
+    from portal.ratings.queries import orgs_recent
+
+    rated = orgs_recent(b.org_id for b in bids)  # 好差评 of the last 12 months, beside it
     items = []
     for bid in bids:
         scoring = [s for s in by_bid.get(bid.id, []) if not s.conflict_of_interest]
@@ -525,7 +528,8 @@ def ranking(project: Project) -> list[dict]:
                       "reviewers": len(scoring),
                       "conflicts": sum(1 for s in by_bid.get(bid.id, [])
                                        if s.conflict_of_interest),
-                      "poor_grade_before": bid.org_id in flagged, "_score": score})
+                      "poor_grade_before": bid.org_id in flagged,
+                      "ratings": rated.get(bid.org_id), "_score": score})
     items.sort(key=lambda i: (i["_score"] is None, -(i["_score"] or 0), i["bid_id"]))
     for item in items:
         item.pop("_score")

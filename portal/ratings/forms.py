@@ -16,3 +16,8 @@ class RatingForm(FlaskForm):
     timeliness = SelectField(_l("Timeliness"), choices=[], coerce=int, validators=[Optional()])
     comment = TextAreaField(_l("What went well, or wrong"), validators=[Length(max=2000)])
     submit = SubmitField(_l("Send my rating"))
+
+
+class CaseActionForm(FlaskForm):
+    """The CSRF token of a case's small forms (answer, review, appeal, decide); their fields
+    are read from the request and checked by the service, which says what is wrong."""

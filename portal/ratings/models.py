@@ -136,6 +136,15 @@ class Rectification(db.Model):
 
     rating: Mapped[Rating] = relationship(lazy="joined")
 
+    @property
+    def due_day(self):
+        """The last day to answer (Beijing's): due_at is the end of it, 24:00."""
+        from datetime import timedelta
+
+        from portal.core.db import SHANGHAI
+
+        return (self.due_at - timedelta(seconds=1)).astimezone(SHANGHAI).date()
+
 
 def _register_audit_objects() -> None:
     from portal.core.audit import OBJECT_TITLES, register_object, register_states

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from portal.core.areas import under
-from portal.core.db import utcnow
+from portal.core.db import SHANGHAI, utcnow
 from portal.extensions import db
 from portal.ratings.models import BAD, GOOD, LIVE_CASES, CaseState, RatedKind, Rating, Rectification
 
@@ -113,3 +113,54 @@ def to_rate(user, limit: int = 10) -> list[dict]:
                           "title": f"{row.alias}：{row.title}", "at": row.confirmed_at})
     items.sort(key=lambda i: i["at"], reverse=True)
     return items[:limit]
+
+
+def monthly(where, *, full: bool, months: int = 12) -> dict:
+    """The last `months` months (Beijing's), oldest first: each month's count, mean and 差评
+    count, and the figures of the whole span; the months' means and the span's figures only
+    from RATING_MIN_PUBLIC ratings in the span (or `full`). For the charts."""
+    local = utcnow().astimezone(SHANGHAI)
+    keys = []
+    year, month = local.year, local.month
+    for _ in range(months):
+        keys.append(year * 100 + month)
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    keys.reverse()
+    span = sa.and_(where, Rating.month >= keys[0])
+    rows = {r.month: r for r in db.session.execute(
+        sa.select(Rating.month, sa.func.count().label("n"), sa.func.avg(Rating.level).label("mean"),
+                  sa.func.count().filter(Rating.level.in_(BAD)).label("bad"))
+        .where(span, Rating.voided_at.is_(None)).group_by(Rating.month))}
+    total = figures(span, full=full)
+    shown = total["mean"] is not None
+    return {"total": total, "months": [
+        {"month": f"{k // 100}-{k % 100:02d}", "count": rows[k].n if k in rows else 0,
+         "mean": round(float(rows[k].mean), 2) if shown and k in rows else None,
+         "bad": rows[k].bad if shown and k in rows else None} for k in keys]}
+
+
+def months_ago(months: int) -> int:
+    """The month (as 202601) `months - 1` months before this one: the start of a span of
+    `months` months that ends with this one (Beijing's)."""
+    local = utcnow().astimezone(SHANGHAI)
+    index = local.year * 12 + local.month - 1 - (months - 1)
+    return (index // 12) * 100 + index % 12 + 1
+
+
+def orgs_recent(org_ids, months: int = 12) -> dict[int, dict]:
+    """Each organisation's ratings over the last `months` months (the ranking, bid pages and
+    dashboards): count, mean, good_share; one grouped statement on (rated_org_id, month)."""
+    ids = list({i for i in org_ids if i})
+    figures = {i: {"count": 0, "mean": None, "good_share": None} for i in ids}
+    if not ids:
+        return figures
+    for row in db.session.execute(
+            sa.select(Rating.rated_org_id, sa.func.count().label("n"),
+                      sa.func.avg(Rating.level).label("mean"),
+                      sa.func.count().filter(Rating.level.in_(GOOD)).label("good"))
+            .where(Rating.rated_org_id.in_(ids), Rating.month >= months_ago(months),
+                   Rating.voided_at.is_(None))
+            .group_by(Rating.rated_org_id)):
+        figures[row.rated_org_id] = {"count": row.n, "mean": round(float(row.mean), 2),
+                                     "good_share": round(row.good / row.n, 4)}
+    return figures

@@ -135,6 +135,14 @@ def took_part(kind: RatedKind, object_id: int, user) -> Served:
                   project.title)
 
 
+def ask(user_id: int | None, kind: RatedKind, object_id: int, title: str) -> None:
+    """Ask one who took part to rate, when the service ends (once per person and object); the
+    list on /me asks too."""
+    tell(user_id, "rating_asked", f"{kind.value}:{object_id}", _l("How did it go?"),
+         _l("Rate “{title}” within {days} days, from your page."), title=title,
+         days=current_app.config["RATING_WINDOW_DAYS"])
+
+
 def _level(value, field: str, errors: dict) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
         errors[field] = [_("A whole number from 1 (very dissatisfied) to 5 (very satisfied).")]
@@ -222,7 +230,8 @@ def _open_case(rating: Rating, served: Served, now: datetime) -> Rectification:
 
 
 def _local(at: datetime) -> str:
-    return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    """A deadline as people say it: the last day (due_at is the end of it, 24:00 Beijing)."""
+    return (at - timedelta(seconds=1)).astimezone(SHANGHAI).strftime("%Y-%m-%d")
 
 
 def party_ids(case: Rectification) -> list[int]:

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal.core.areas import under
+from portal.core.db import utcnow
 from portal.core.errors import DomainError
+from portal.core.permissions import asked_area
+from portal.core.users import Role
+from portal.core.views import flash_refusal, page_number
 from portal.extensions import db
 from portal.ratings import queries, services
-from portal.ratings.forms import RatingForm
-from portal.ratings.models import DIMENSIONS, LEVEL_TITLES, RatedKind
+from portal.ratings.forms import CaseActionForm, RatingForm
+from portal.ratings.models import (
+    DIMENSIONS,
+    LEVEL_TITLES,
+    LIVE_CASES,
+    CaseState,
+    RatedKind,
+    Rating,
+    Rectification,
+)
 
 bp = Blueprint("ratings", __name__)
 
@@ -61,3 +75,136 @@ def rate(kind: str, object_id: int):
     elif form.is_submitted():
         status = 422
     return render_template("ratings/rate.html", form=form, kind=rated, served=served), status
+
+
+# --- cases (整改) ---------------------------------------------------------------------------------
+
+def _party_cases(user):
+    from portal.ratings.api import _party_scope
+
+    scope = _party_scope(user)
+    return None if scope is None else sa.select(Rectification).where(scope)
+
+
+@bp.app_template_global("org_ratings")
+def org_ratings(org) -> dict:
+    """An organisation's last 12 months of ratings, for its public page (public from
+    RATING_MIN_PUBLIC ratings; the bureau of its area sees them all)."""
+    full = current_user.is_authenticated and current_user.covers(Role.bureau,
+                                                                  org.community_code)
+    return queries.monthly(queries.object_filter(RatedKind.org, org.id), full=full)
+
+
+@bp.app_template_global("project_ratings")
+def project_ratings(project_id: int) -> dict:
+    """A project's ratings and their cases, in full, on the 绩效评估 form (the bureau's)."""
+    return queries.figures(queries.object_filter(RatedKind.project, project_id), full=True)
+
+
+@bp.app_template_global("review_token_form")
+def review_token_form() -> CaseActionForm:
+    return CaseActionForm()
+
+
+@bp.app_template_global("my_cases_summary")
+def my_cases_summary() -> dict:
+    """The cases the signed-in user answers for that are live, and those overdue (the home
+    page flags them); and their own 差评s answered, awaiting their word (on /me)."""
+    if not current_user.is_authenticated:
+        return {"live": 0, "overdue": 0, "to_review": []}
+    live = overdue = 0
+    query = _party_cases(current_user)
+    if query is not None:
+        live_q = query.where(Rectification.status.in_(LIVE_CASES)).subquery()
+        live = db.session.scalar(sa.select(sa.func.count()).select_from(live_q)) or 0
+        overdue = db.session.scalar(sa.select(sa.func.count()).select_from(live_q).where(
+            live_q.c.due_at < utcnow())) or 0
+    to_review = db.session.scalars(
+        sa.select(Rectification).join(Rating, Rating.id == Rectification.rating_id)
+        .where(Rating.rater_id == current_user.id,
+               Rectification.status == CaseState.answered)
+        .order_by(Rectification.answered_at)).all()
+    return {"live": live, "overdue": overdue, "to_review": to_review}
+
+
+@bp.route("/rectifications")
+@login_required
+def cases():
+    """The party's cases (no rater shown); the bureau's of its area (with the rater)."""
+    bureau = current_user.has_role(Role.bureau) and (
+        request.args.get("area") or _party_cases(current_user) is None)
+    if bureau:
+        area = asked_area(current_user, "rating.cases", request.args.get("area"))
+        query = sa.select(Rectification).where(under(Rectification.area_code, area.code))
+    else:
+        area = None
+        query = _party_cases(current_user)
+        if query is None:
+            abort(403)
+    if request.args.get("overdue"):
+        query = query.where(Rectification.status.in_(LIVE_CASES),
+                            Rectification.due_at < utcnow())
+    live_first = sa.case((Rectification.status.in_(LIVE_CASES), 0), else_=1)
+    page = page_number()
+    rows = db.session.scalars(query.order_by(live_first, Rectification.due_at)
+                              .limit(50).offset((page - 1) * 50)).all()
+    raters = {}
+    if bureau:  # the bureau sees who rated; the party never does
+        from portal.core.users import User
+
+        ids = {c.rating.rater_id for c in rows if c.rating.rater_id}
+        raters = {u.id: u.display_name or u.username for u in db.session.scalars(
+            sa.select(User).where(User.id.in_(ids)))}
+    return render_template("ratings/cases.html", cases=rows, bureau=bureau, area=area,
+                           raters=raters,
+                           now=utcnow(), LIVE_CASES=LIVE_CASES, LEVEL_TITLES=LEVEL_TITLES,
+                           page=page, form=CaseActionForm())
+
+
+def _case_action(case_id: int, action, done: str):
+    case = db.session.get(Rectification, case_id) or abort(404)
+    form = CaseActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        action(case)
+    except DomainError as exc:
+        flash_refusal(exc)
+    else:
+        db.session.commit()
+        flash(done, "success")
+    return redirect(request.form.get("next") or url_for("ratings.cases"))
+
+
+@bp.post("/rectifications/<int:case_id>/answer")
+@login_required
+def case_answer(case_id: int):
+    return _case_action(case_id, lambda case: services.answer(
+        case, request.form.get("action"), request.form.get("text"), actor=current_user),
+        _("Answered: the rater is told and says whether it satisfies them."))
+
+
+@bp.post("/rectifications/<int:case_id>/review")
+@login_required
+def case_review(case_id: int):
+    satisfied = {"yes": True, "no": False}.get(request.form.get("satisfied"))
+    return _case_action(case_id, lambda case: services.review(
+        case, satisfied, request.form.get("comment"), actor=current_user),
+        _("Thank you: your word is recorded."))
+
+
+@bp.post("/rectifications/<int:case_id>/appeal")
+@login_required
+def case_appeal(case_id: int):
+    return _case_action(case_id, lambda case: services.appeal(
+        case, request.form.get("reason"), actor=current_user),
+        _("Appealed: the bureau decides."))
+
+
+@bp.post("/rectifications/<int:case_id>/decide")
+@login_required
+def case_decide(case_id: int):
+    void = {"void": True, "back": False}.get(request.form.get("decision"))
+    return _case_action(case_id, lambda case: services.decide(
+        case, void, request.form.get("reason"), actor=current_user),
+        _("Decided: the party rated is told."))

@@ -85,6 +85,11 @@ def test_check_out_records_the_minutes_clipped_to_the_shift(app, signed_up):
         db.session.commit()
         assert record.minutes == 120 and record.status.value == "pending"
         assert db.session.get(Signup, signup_id).status.value == "completed"
+        from portal.core.notify import Notification  # 好差评: asked how it went
+
+        asked = db.session.scalars(db.select(Notification).where(
+            Notification.kind == "rating_asked")).all()
+        assert [n.user_id for n in asked] == [db.session.get(Signup, signup_id).volunteer.user_id]
         assert db.session.query(ServiceRecord).count() == 1
         with pytest.raises(Conflict):
             services.check_out(db.session.get(Signup, signup_id), actor=organiser)

@@ -277,6 +277,15 @@ def test_a_micro_wish_on_a_phone_from_the_wall_to_the_beneficiary(app, live_serv
     worker.click("#rating-form #submit")
     assert "感谢您的评价" in worker.content()
     assert worker.locator("#to-rate .to-rate:has-text('王奶奶')").count() == 0
+    # ... a 差评 of the community's own service: a case on the home page, answered on the list.
+    visit(worker, f"{live_server}/")
+    worker.click("#my-cases a")
+    tidy(worker, "the cases")
+    case = worker.locator("#cases .case").first
+    case.locator("textarea[name=text]").fill("已更换新的电暖器并上门致歉")
+    case.locator(".answer-form button[type=submit]").click()
+    assert "已答复" in worker.content()
+    tidy(worker, "the cases, answered")
 
 
 @pytest.mark.parametrize("user", ["demo_volunteer", "demo_worker", "demo_bureau_zq", "demo_org",
@@ -303,11 +312,11 @@ def test_every_page_of_a_role_fits_every_screen(app, live_server, browser, demo,
     own = {"demo_volunteer": ["/me"],
            "demo_worker": ["/activities/new", "/records", f"/shifts/{shift}/roster",
                            "/volunteers", "/dashboard", "/needs/new", "/needs/dashboard",
-                           "/needs?status=submitted", "/wishes/new"],
+                           "/needs?status=submitted", "/wishes/new", "/rectifications"],
            "demo_bureau_zq": ["/dashboard", "/orgs?status=pending", "/incubations", "/audit",
                               "/exports/national", "/reviewer-pool", "/needs/dashboard",
                               "/projects/new?area=210802", "/charity/dashboard",
-                              "/funds/new"],
+                              "/funds/new", "/rectifications?area=210802"],
            "demo_org": ["/orgs/new", "/records"],
            "demo_reviewer": [f"/projects/{project}/review"],
            "demo_resident": ["/me", "/needs/new", "/me/community",

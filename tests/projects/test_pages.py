@@ -256,9 +256,16 @@ def test_the_bureau_awards_by_page_and_the_public_sees_the_winner(app, client, l
     client.post(f"/api/v1/bids/{bids['boss']}/scores", headers=token("rev1"),
                 json={"scores": {"服务方案": 60, "团队能力": 60, "预算合理性": 60}})
     url = f"/projects/{project['id']}"
+    _rated(app, client, token, bids["rival"], (5, 4, 2))  # 好差评 beside the scores
     login("zhanqian")
     html = client.get(url + "?lang=en").get_data(as_text=True)
     assert 'id="ranking"' in html and "80.00" in html and "60.00" in html
+    ranking = {r["bid_id"]: r["ratings"] for r in client.get(
+        f"/api/v1/projects/{project['id']}/ranking", headers=token("zhanqian")).get_json()[
+        "items"]}
+    assert ranking[bids["rival"]] == {"count": 3, "mean": 3.67, "good_share": 0.6667}
+    assert ranking[bids["boss"]] == {"count": 0, "mean": None, "good_share": None}
+    assert "3.67 · 3 ratings" in html
     assert html.index(f'id="rank-{bids["rival"]}"') < html.index(f'id="rank-{bids["boss"]}"')
     # The award picks no bid for the bureau; the choices come in the ranking's order.
     select = re.search(r'<select[^>]*name="bid"[^>]*>(.*?)</select>', html, re.S).group(1)
@@ -315,6 +322,7 @@ def test_the_bureau_awards_by_page_and_the_public_sees_the_winner(app, client, l
     login("judge")  # a third-party evaluator of the area
     html = client.get(url + "?lang=en").get_data(as_text=True)
     assert "优 from 90, 良 from 75, 中 from 60" in html
+    assert 'id="evaluation-ratings"' in html and "no rating yet" in html  # 好差评, beside it
     done = client.post(url, data={"csrf_token": csrf_token(html), "evaluate": "1",
                                   "eval_score": "55", "eval_comment": "台账不全"})
     assert done.status_code == 302
@@ -581,3 +589,27 @@ def test_a_bid_can_carry_its_attachment_from_the_start(client, login, token, org
     bids = client.get(f"/api/v1/projects/{project['id']}/bids", headers=token("boss")
                       ).get_json()["items"]
     assert len(bids) == 1 and bids[0]["attachments"][0]["filename"] == "方案.pdf"
+
+
+def _rated(app, client, token, bid_id: int, levels) -> None:
+    """Ratings of the bidding organisation, made this month (set up directly: who may rate is
+    tested in tests/ratings)."""
+    from portal.core.db import utcnow
+    from portal.extensions import db
+    from portal.projects.models import Bid
+    from portal.ratings.models import RatedKind, Rating
+    from portal.ratings.services import month_of
+
+    with app.app_context():
+        org_id = db.session.get(Bid, bid_id).org_id
+        now = utcnow()
+        for level in levels:
+            db.session.add(Rating(object_type=RatedKind.org, object_id=org_id, level=level,
+                                  rated_org_id=org_id, area_code="210802001001",
+                                  served_at=now, created_at=now, month=month_of(now),
+                                  comment="x" if level < 3 else None))
+        db.session.add(Rating(object_type=RatedKind.org, object_id=org_id, level=1,
+                              rated_org_id=org_id, area_code="210802001001", served_at=now,
+                              created_at=now, month=month_of(now), comment="x",
+                              voided_at=now, void_reason="不实"))  # voided: not counted
+        db.session.commit()

@@ -54,3 +54,30 @@ def test_a_project_is_rated_by_its_areas_workers_and_the_posters_it_cites(
                        json=body).status_code == 403  # a worker of another county
     assert client.post("/api/v1/ratings", headers=poster, json=body).status_code == 201
     assert client.post("/api/v1/ratings", headers=token("worker"), json=body).status_code == 201
+
+
+def test_the_organisations_page_shows_its_months_of_ratings(app, client, token, staff,
+                                                             resources):  # noqa: F811
+    from portal.core.db import utcnow
+    from portal.extensions import db
+    from portal.ratings.models import RatedKind, Rating
+    from portal.ratings.services import month_of
+
+    def add(n, level):
+        with app.app_context():
+            now = utcnow()
+            for _i in range(n):
+                db.session.add(Rating(object_type=RatedKind.org, object_id=resources["org"],
+                                      rater_id=None, level=level, rated_org_id=resources["org"],
+                                      area_code="210802001001", served_at=now, created_at=now,
+                                      month=month_of(now), comment="x" if level < 3 else None))
+            db.session.commit()
+    url = f"/orgs/{resources['org']}"
+    add(3, 5)
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="org-ratings"' in page and "<progress" not in page.split('id="org-ratings"')[1]
+    add(2, 2)  # five now: the figures are public
+    page = client.get(f"{url}?lang=en").get_data(as_text=True)
+    section = page.split('id="org-ratings"')[1]
+    assert "3.80" in section and "60.0% satisfied" in section and "2 poor" in section
+    assert section.count("<progress") == 1  # this month's bar; the other eleven say —

@@ -319,7 +319,8 @@ def test_match_then_resolve_and_the_poster_is_told(app, client, token, need, res
                {"kind": "project", "target_id": resources["project"]}).status_code == 409
     with app.app_context():
         kinds = db.session.scalars(sa.select(Notification.kind).order_by(Notification.id)).all()
-        assert kinds == ["need_verified", "need_matched", "need_matched", "need_resolved"]
+        assert kinds == ["need_verified", "need_matched", "need_matched", "need_resolved",
+                         "rating_asked"]  # (好差评: how did it go?)
 
 
 def test_a_submitted_need_is_not_matched(client, token, need, resources):
