@@ -28,6 +28,9 @@ def test_the_bureau_sees_the_areas_ratings_and_gets_excel(app, client, token, lo
     bating = [r for r in rows if r[1] == "八田地街道"][0]
     assert bating[2:6] == (2, 3.5, 0.5, 1)
     assert sum(r[1] for r in list(book["按月"].iter_rows(values_only=True))[2:]) == 2
+    indicators = client.get("/dashboard?area=210802").get_data(as_text=True)  # organisations
+    row = indicators.split('id="children"')[1].split("八田地街道")[1].split("</tr>")[0]
+    assert "3.50 · 2" in row and "50.0%" in row  # ... dashboard gains the ratings columns
     assert client.get("/ratings/dashboard?area=210804").status_code == 403  # another county
     login("worker")
     assert client.get("/ratings/dashboard?area=210802").status_code == 403
