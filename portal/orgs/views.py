@@ -345,8 +345,12 @@ def dashboard():
         sa.select(Org).where(Org.community_code == area.code)
         .order_by(sa.case((Org.status == OrgState.active, 0), else_=1), Org.name)).all() \
         if area.level.value == "community" else []
+    from portal.ratings.queries import by_child
+
+    ratings = {a.code: f for a, f in by_child(area.code)}  # 好差评 of the last 12 months
     return render_template("orgs/dashboard.html", area=area, c=result, trail=trail,
-                           chart=exports.bar_chart(result), community_orgs=community_orgs)
+                           chart=exports.bar_chart(result), community_orgs=community_orgs,
+                           ratings=ratings)
 
 
 @bp.route("/dashboard/export.xlsx")

@@ -151,7 +151,7 @@ def _register_audit_objects() -> None:
     from portal.core.db import parse_id
 
     register_states(CaseState)
-    OBJECT_TITLES["rating"] = _l("Rating (好差评)")
+    OBJECT_TITLES["rating"] = _l("Service rating")
 
     @register_object("rating")  # the bureau's to read: it names the rater
     def _rating_area(object_id: str) -> str | None:

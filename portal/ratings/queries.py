@@ -164,3 +164,64 @@ def orgs_recent(org_ids, months: int = 12) -> dict[int, dict]:
         figures[row.rated_org_id] = {"count": row.n, "mean": round(float(row.mean), 2),
                                      "good_share": round(row.good / row.n, 4)}
     return figures
+
+
+def by_child(area_code: str, months: int = 12) -> list[tuple]:
+    """Each area one level down with its last `months` months of ratings and cases (the
+    bureau's dashboard; in full): [(Area, figures)]."""
+    from portal.core.areas import CHILD_LEVEL, CODE_LENGTH, Area, level_of
+
+    level = level_of(area_code)
+    child = CHILD_LEVEL.get(level) if level else None
+    if child is None:
+        return []
+    length = CODE_LENGTH[child]
+    children = db.session.scalars(sa.select(Area).where(Area.parent_code == area_code)
+                                  .order_by(Area.code)).all()
+    blank = {"count": 0, "mean": None, "good_share": None, "bad_count": 0,
+             "rectified_share": None, "overdue": 0}
+    out = {a.code: dict(blank) for a in children}
+    since = months_ago(months)
+    code = sa.func.substr(Rating.area_code, 1, length).label("code")
+    counted = sa.and_(under(Rating.area_code, area_code), Rating.month >= since,
+                      Rating.voided_at.is_(None))
+    for row in db.session.execute(
+            sa.select(code, sa.func.count().label("n"), sa.func.avg(Rating.level).label("mean"),
+                      sa.func.count().filter(Rating.level.in_(GOOD)).label("good"),
+                      sa.func.count().filter(Rating.level.in_(BAD)).label("bad"))
+            .where(counted).group_by(code)):
+        if row.code in out:
+            out[row.code].update(count=row.n, mean=round(float(row.mean), 2),
+                                 good_share=round(row.good / row.n, 4), bad_count=row.bad)
+    for row in db.session.execute(
+            sa.select(code,
+                      sa.func.count().filter(Rectification.answered_at.is_not(None),
+                                             Rectification.answered_late.is_(False))
+                      .label("on_time"),
+                      sa.func.count().label("cases"),
+                      sa.func.count().filter(Rectification.status.in_(LIVE_CASES),
+                                             Rectification.due_at < utcnow()).label("overdue"))
+            .join(Rating, Rating.id == Rectification.rating_id)
+            .where(counted, Rectification.status != CaseState.voided).group_by(code)):
+        if row.code in out:
+            out[row.code].update(
+                rectified_share=round(row.on_time / row.cases, 4) if row.cases else None,
+                overdue=row.overdue)
+    return [(a, out[a.code]) for a in children]
+
+
+def ratings_workbook(area, months: int = 12):
+    """The dashboard in Excel: the area's months, then each area one level down."""
+    from portal.core.excel import add_sheet, caption, new_book, saved
+
+    series = monthly(area_filter(area.code, None), full=True, months=months)
+    book = new_book()
+    add_sheet(book, "按月", ["月份", "评价数", "平均分", "差评数"],
+              [[m["month"], m["count"], m["mean"], m["bad"]] for m in series["months"]],
+              title=caption("好差评（近12个月）", area.name))
+    add_sheet(book, "按地区", ["区划代码", "地区", "评价数", "平均分", "好评率", "差评数",
+                            "按期整改率", "逾期整改"],
+              [[a.code, a.name, f["count"], f["mean"], f["good_share"], f["bad_count"],
+                f["rectified_share"], f["overdue"]] for a, f in by_child(area.code, months)],
+              title=caption("好差评（近12个月）按地区", area.name))
+    return saved(book)

@@ -208,3 +208,24 @@ def case_decide(case_id: int):
     return _case_action(case_id, lambda case: services.decide(
         case, void, request.form.get("reason"), actor=current_user),
         _("Decided: the party rated is told."))
+
+
+# --- the bureau's dashboard ----------------------------------------------------------------
+
+@bp.route("/ratings/dashboard")
+@login_required
+def dashboard():
+    area = asked_area(current_user, "rating.cases", request.args.get("area"))
+    where = queries.area_filter(area.code, None)
+    return render_template("ratings/dashboard.html", area=area,
+                           series=queries.monthly(where, full=True),
+                           children=queries.by_child(area.code))
+
+
+@bp.route("/ratings/dashboard/export.xlsx")
+@login_required
+def dashboard_export():
+    from portal.core.excel import file_name, xlsx_response
+
+    area = asked_area(current_user, "rating.cases", request.args.get("area"))
+    return xlsx_response(queries.ratings_workbook(area), file_name("好差评", area.name))
