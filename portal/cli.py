@@ -134,18 +134,23 @@ def register_cli(app: Flask) -> None:
 
     @jobs_cli.command("recover")
     def recover_command():
-        """What a worker does every JOB_TICK_SECONDS: queue again (or run, without Redis) the
-        jobs that were lost, and drain the notifications' outbox. From cron where no worker
-        runs."""
-        from portal.core.jobs import recover_jobs
-        from portal.core.notify import deliver_outbox
+        """What a worker does every JOB_TICK_SECONDS (`periodic_work`): queue again (or run,
+        without Redis) the jobs that were lost, drain the notifications' outbox, the day's
+        statement reminders, 好差评's deadlines (reminders, cases closing by themselves). From
+        cron where no worker runs."""
+        from portal.core.jobs import periodic_work
 
-        counts = recover_jobs()
-        sent = deliver_outbox()
-        db.session.commit()
+        results = periodic_work()
+        counts = results["portal.core.jobs:recover_jobs"] or {
+            "requeued": 0, "failed": 0, "waiting": 0}
+        sent = results["portal.core.notify:deliver_outbox"] or {"sent": 0, "failed": 0}
+        failed = [path for path, answer in results.items() if answer is None]
         click.echo(f"jobs: {counts['requeued']} queued again, {counts['failed']} failed, "
                    f"{counts['waiting']} still waiting; notifications: {sent['sent']} sent, "
                    f"{sent['failed']} failed")
+        if failed:  # (logged with the reason): cron sees it
+            click.echo("failed: " + ", ".join(failed))
+            raise SystemExit(1)
 
     funds_cli = AppGroup("funds", help="Community funds.")
 

@@ -524,14 +524,17 @@ def revive(run: JobRun | None) -> bool:
     return bool(counts["requeued"] or counts["failed"])
 
 
-def periodic_work() -> None:
+def periodic_work() -> dict:
     """What the worker does at start and every JOB_TICK_SECONDS, whatever Redis does: recover
     lost jobs and drain the notifications' outbox (a lost nudge or a stale "waiting" flag then
     delays a notification by one tick at most), and once a day remind hosts of statements due.
-    Each step in a session of its own."""
+    Each step in a session of its own; returns each step's answer by its path (a failed step's
+    is None). `flask jobs recover` runs the same from cron where no worker runs."""
+    results: dict = {}
     for path in PERIODIC:
+        results[path] = None
         try:
-            _resolve(path)()
+            results[path] = _resolve(path)()
             db.session.commit()
         except OperationalError as exc:  # the database is away: one line a tick, no traceback
             log.error("periodic work %s: database unavailable (%s)", path,
@@ -540,6 +543,7 @@ def periodic_work() -> None:
         except Exception:
             log.exception("periodic work %s failed", path)
             _forget_session()
+    return results
 
 
 PERIODIC = ("portal.core.jobs:recover_jobs", "portal.core.notify:deliver_outbox",

@@ -100,7 +100,7 @@ def _case(case_id: int) -> Rectification:
 def list_cases():
     user = require_user()
     query = sa.select(Rectification).order_by(Rectification.due_at, Rectification.id)
-    scope = _party_scope(user)
+    scope = services.party_scope(user)
     if user.has_role(Role.bureau) and (request.args.get("area") or scope is None):
         area = asked_area(user, "rating.cases", request.args.get("area"))
         query = query.where(under(Rectification.area_code, area.code))
@@ -118,19 +118,6 @@ def list_cases():
         query = query.where(Rectification.status.in_(LIVE_CASES),
                             Rectification.due_at < utcnow())
     return jsonify(paginate(query, lambda c: case_dict(c, rater=bureau)))
-
-
-def _party_scope(user):
-    """SQL: the cases `user` answers for (an organisation's admin, a community's worker)."""
-    from portal.orgs.models import OrgAdmin
-
-    conditions = []
-    orgs = sa.select(OrgAdmin.org_id).where(OrgAdmin.user_id == user.id)
-    if db.session.scalar(sa.select(sa.exists(orgs))):
-        conditions.append(Rectification.rated_org_id.in_(orgs))
-    for scope in user.scopes(Role.community_worker):
-        conditions.append(under(Rectification.rated_community_code, scope))
-    return sa.or_(*conditions) if conditions else None
 
 
 @bp.get("/rectifications/<int:case_id>")

@@ -18,7 +18,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from portal.core.areas import covers
+from portal.core.areas import covers, under
 from portal.core.audit import record
 from portal.core.db import SHANGHAI, body_id, utcnow
 from portal.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -249,8 +249,27 @@ def party_ids(case: Rectification) -> list[int]:
         .distinct()))
 
 
+def party_scope(user):
+    """SQL: the cases `user` answers for (an organisation's admin, a community's worker), or
+    None when they answer for none. `party_ids` is the same rule read the other way (the
+    accounts of one case, to tell them)."""
+    from portal.orgs.models import OrgAdmin
+
+    conditions = []
+    orgs = sa.select(OrgAdmin.org_id).where(OrgAdmin.user_id == user.id)
+    if db.session.scalar(sa.select(sa.exists(orgs))):
+        conditions.append(Rectification.rated_org_id.in_(orgs))
+    for scope in user.scopes(Role.community_worker):
+        conditions.append(under(Rectification.rated_community_code, scope))
+    return sa.or_(*conditions) if conditions else None
+
+
 def is_party(user, case: Rectification) -> bool:
-    return user is not None and user.id in party_ids(case)
+    if user is None:
+        return False
+    scope = party_scope(user)
+    return scope is not None and bool(db.session.scalar(sa.select(sa.exists().where(
+        Rectification.id == case.id, scope))))
 
 
 def _tell_party(case: Rectification, kind: str, heading, text, **values) -> None:
@@ -402,7 +421,6 @@ def remind_due(now: datetime | None = None) -> int:
     return sent
 
 
-def tick() -> None:
+def tick() -> dict:
     """What the worker does for 好差评 every tick (portal.core.jobs.PERIODIC)."""
-    close_unreviewed()
-    remind_due()
+    return {"closed": close_unreviewed(), "reminded": remind_due()}

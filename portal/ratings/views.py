@@ -80,9 +80,7 @@ def rate(kind: str, object_id: int):
 # --- cases (整改) ---------------------------------------------------------------------------------
 
 def _party_cases(user):
-    from portal.ratings.api import _party_scope
-
-    scope = _party_scope(user)
+    scope = services.party_scope(user)
     return None if scope is None else sa.select(Rectification).where(scope)
 
 

@@ -156,3 +156,18 @@ def test_figures_are_public_from_five_ratings(app, client, token, served):
     assert area["count"] == 5
     for bad in ("2026-13", "26-11", "x"):
         assert client.get(f"/api/v1/stats/ratings?area=210802&month={bad}").status_code == 422
+
+
+def test_cron_without_a_worker_keeps_the_deadlines(app, client, token, served):
+    """`flask jobs recover` (cron, where no worker runs) does the worker's tick: an answer the
+    rater left 8 days closes by itself."""
+    _a, case = _case(client, token, served)
+    _act(client, token, "worker", case, "answer", {"action": "fixed", "text": "已改"})
+    with app.app_context():
+        db.session.execute(sa.update(Rectification).values(
+            answered_at=utcnow() - timedelta(days=8)))
+        db.session.commit()
+    answer = app.test_cli_runner().invoke(args=["jobs", "recover"])
+    assert answer.exit_code == 0, answer.output
+    with app.app_context():
+        assert db.session.get(Rectification, case).closed_by_itself
