@@ -168,6 +168,11 @@ def confirm(wish: Wish, *, actor) -> Wish:
     transition(wish, S.confirmed, WISH_MOVES, actor=actor, object_type="wish",
                area_code=wish.community_code, stamp="confirmed_at", action="confirm")
     _tell(wish.claimed_by, "wish_confirmed", wish)
+    # 好差评: the worker who confirms rates it on the beneficiary's behalf.
+    from portal.ratings.models import RatedKind
+    from portal.ratings.services import ask
+
+    ask(actor.id, RatedKind.wish, wish.id, f"{wish.alias}：{wish.title}")
     return wish
 
 

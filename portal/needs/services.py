@@ -345,10 +345,17 @@ def project_published(project, *, actor) -> None:
 
 def project_closed(project, *, actor) -> None:
     """The project is evaluated and closed: the needs it met are resolved."""
+    from portal.ratings.models import RatedKind
+    from portal.ratings.services import ask
+
+    asked = set()
     for need in cited_needs(project.id):
         if need.status is S.matched:
             resolve(need, _("Met by the project “{title}”, now closed.").format(
                 title=project.title), actor=actor)
+        if _is_resident_poster(need) and need.posted_by not in asked:  # 好差评 of the project
+            asked.add(need.posted_by)
+            ask(need.posted_by, RatedKind.project, project.id, project.title)
 
 
 def projects_citing(need_id: int, viewer) -> list:

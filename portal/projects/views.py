@@ -57,6 +57,7 @@ from portal.projects.models import (
     ScoreSheet,
 )
 from portal.projects.permissions import assigned
+from portal.ratings.queries import orgs_recent
 
 bp = Blueprint("projects", __name__)
 PER_PAGE = 30
@@ -533,8 +534,11 @@ def project_review(project_id: int):
             return redirect(url_for("projects.project_review", project_id=project.id)
                             + f"#bid-{bid_id}")
         db.session.expire_all()
+    # Each bidder's 好差评 of the last 12 months, unless the review is blind (they would tell
+    # who bid).
+    rated = {} if project.blind_review or not bids else orgs_recent(b.org_id for b in bids)
     return render_template("projects/review.html", p=project, bids=bids, mine=mine,
-                           forms=forms, S=S, sealed=sealed(project)), status
+                           forms=forms, S=S, sealed=sealed(project), rated=rated), status
 
 
 # --- the catalogue ----------------------------------------------------------------------------

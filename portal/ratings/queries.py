@@ -62,6 +62,7 @@ def to_rate(user, limit: int = 10) -> list[dict]:
     from portal.core.users import Role
     from portal.needs.models import Need, NeedState
     from portal.orgs.models import Org
+    from portal.projects.models import Project
     from portal.volunteers.models import Volunteer
 
     since = utcnow() - timedelta(days=current_app.config["RATING_WINDOW_DAYS"])
@@ -111,8 +112,37 @@ def to_rate(user, limit: int = 10) -> list[dict]:
                 .order_by(Wish.confirmed_at.desc()).limit(limit)):
             items.append({"kind": RatedKind.wish, "id": row.id,
                           "title": f"{row.alias}：{row.title}", "at": row.confirmed_at})
+    items += _projects_to_rate(user, scopes, since, unrated(RatedKind.project, Project.id),
+                               limit)
     items.sort(key=lambda i: i["at"], reverse=True)
     return items[:limit]
+
+
+def _projects_to_rate(user, scopes, since, unrated, limit: int) -> list[dict]:
+    """Projects in progress, or closed within the window, that `user` may rate: those citing a
+    need they posted, and those of their communities (the project's area at or above, or under,
+    a community they work for); the rule itself is services.took_part's."""
+    from portal.core.areas import CODE_LENGTH
+    from portal.needs.models import Need, ProjectNeed
+    from portal.projects.models import Evaluation, Project, ProjectState
+
+    whose = [sa.exists().where(ProjectNeed.project_id == Project.id,
+                               ProjectNeed.need_id == Need.id, Need.posted_by == user.id)]
+    for scope in scopes:
+        whose.append(under(Project.area_code, scope))
+        whose.append(Project.area_code.in_({scope[:n] for n in CODE_LENGTH.values()
+                                            if n < len(scope)}))
+    closed_at = (sa.select(Evaluation.evaluated_at)
+                 .where(Evaluation.project_id == Project.id).scalar_subquery())
+    rows = db.session.execute(
+        sa.select(Project.id, Project.title, Project.status, closed_at.label("closed_at"),
+                  Project.awarded_at)
+        .where(sa.or_(*whose), unrated, sa.or_(
+            Project.status == ProjectState.in_progress,
+            sa.and_(Project.status == ProjectState.closed, closed_at >= since)))
+        .order_by(Project.id.desc()).limit(limit)).all()
+    return [{"kind": RatedKind.project, "id": r.id, "title": r.title,
+             "at": r.closed_at or r.awarded_at or utcnow()} for r in rows]
 
 
 def monthly(where, *, full: bool, months: int = 12) -> dict:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from portal.charity.models import Wish
 from portal.core.db import utcnow
 from portal.core.notify import Notification
+from portal.core.users import User
 from portal.extensions import db
 from tests.charity.conftest import URBAN
 
@@ -79,7 +80,13 @@ def test_claim_hand_over_confirm(app, client, token, wish):
         assert client.post(f"{url}/{action}", headers=token("donor"), json={}).status_code \
             == 409
     with app.app_context():
-        assert db.session.scalar(sa.select(Notification.kind)) == "wish_confirmed"
+        told = db.session.execute(sa.select(Notification.kind, Notification.user_id)
+                                  .order_by(Notification.id)).all()
+        worker = db.session.scalar(sa.select(User.id).where(User.username == "worker"))
+        donor = db.session.scalar(sa.select(User.id).where(User.username == "donor"))
+        # The claimer is told; the worker who confirms is asked to rate on the beneficiary's
+        # behalf (好差评).
+        assert told == [("wish_confirmed", donor), ("rating_asked", worker)]
 
 
 def test_a_lapsed_claim_returns_to_the_wall_and_the_claimer_is_told(app, client, token, wish):

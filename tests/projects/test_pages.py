@@ -186,8 +186,10 @@ def reviewing(app, client, token, orgs, pool, published):
     return make
 
 
-def test_the_reviewer_declares_a_conflict_and_scores_by_page(client, login, token, reviewing):
+def test_the_reviewer_declares_a_conflict_and_scores_by_page(app, client, login, token,
+                                                             reviewing):
     project, bids = reviewing()
+    _rated(app, client, token, bids["rival"], (5, 4, 2))
     url = f"/projects/{project['id']}"
     login("rev1")
     assert 'id="review-link"' in client.get(url).get_data(as_text=True)
@@ -196,6 +198,12 @@ def test_the_reviewer_declares_a_conflict_and_scores_by_page(client, login, toke
     html = page.get_data(as_text=True)
     assert html.count('class="border-top pt-2 mt-2 score-form"') == 2
     assert "boss的组织" in html  # not blind
+    # Each bidder's 好差评 of the last 12 months, the voided one not counted.
+    shown = re.findall(r'id="bid-(\d+)".*?class="small mb-1 bid-ratings">(.*?)</p>', html, re.S)
+    lines = {int(b): re.sub(r"<[^>]+>|\s+", " ", text).strip() for b, text in shown}
+    assert "3.67 / 5 · 3 ratings · 66.7% satisfied" in lines[bids["rival"]]
+    assert "no rating yet" in lines[bids["boss"]]
+    assert 'id="blind-ratings"' not in html
     token_value = any_csrf(html)
     boss, rival = bids["boss"], bids["rival"]
     undeclared = client.post(url + "/review", data={
@@ -224,6 +232,7 @@ def test_the_reviewer_declares_a_conflict_and_scores_by_page(client, login, toke
     html = client.get(url + "/review?lang=zh").get_data(as_text=True)
     assert "score-form" not in html and html.count("my-sheet") == 2
     assert "已申报利益冲突" in html and "80.00" in html  # 80×0.4 + 70×0.3 + 90×0.3
+    assert "服务对象评价（近12个月）" in html
     sheets = client.get(f"/api/v1/bids/{boss}/scores", headers=token("rev1")).get_json()
     assert sheets["items"][0]["conflict_of_interest"] is True
     assert sheets["items"][0]["scores"] == {}  # a declared conflict scores nothing
@@ -233,13 +242,16 @@ def test_the_reviewer_declares_a_conflict_and_scores_by_page(client, login, toke
         (rival, 80.0, 1, 0), (boss, None, 0, 1)]
 
 
-def test_a_blind_review_hides_the_bidder_and_strangers_are_refused(app, client, login,
+def test_a_blind_review_hides_the_bidder_and_strangers_are_refused(app, client, login, token,
                                                                    reviewing):
-    project, _bids = reviewing(blind_review=True)
+    project, bids = reviewing(blind_review=True)
+    _rated(app, client, token, bids["rival"], (5, 4, 2))
     url = f"/projects/{project['id']}/review"
     login("rev1")
     html = client.get(url + "?lang=en").get_data(as_text=True)
     assert "boss的组织" not in html and "rival的组织" not in html and "Bid no. 1" in html
+    # Ratings would tell who bid: a blind review shows none, and says why.
+    assert "bid-ratings" not in html and "3.67" not in html and 'id="blind-ratings"' in html
     for who in ("rev2", "boss", "nobody", "bayuquan"):
         login(who)
         assert client.get(url).status_code == 403, who
@@ -265,7 +277,7 @@ def test_the_bureau_awards_by_page_and_the_public_sees_the_winner(app, client, l
         "items"]}
     assert ranking[bids["rival"]] == {"count": 3, "mean": 3.67, "good_share": 0.6667}
     assert ranking[bids["boss"]] == {"count": 0, "mean": None, "good_share": None}
-    assert "3.67 · 3 ratings" in html
+    assert "3.67 / 5 · 3 ratings · 66.7% satisfied" in html
     assert html.index(f'id="rank-{bids["rival"]}"') < html.index(f'id="rank-{bids["boss"]}"')
     # The award picks no bid for the bureau; the choices come in the ranking's order.
     select = re.search(r'<select[^>]*name="bid"[^>]*>(.*?)</select>', html, re.S).group(1)

@@ -52,8 +52,50 @@ def test_a_project_is_rated_by_its_areas_workers_and_the_posters_it_cites(
                        json=body).status_code == 403  # cites no need of theirs
     assert client.post("/api/v1/ratings", headers=token("outsider"),
                        json=body).status_code == 403  # a worker of another county
+    # Both are asked on /me; a worker of another county is not.
+    assert _to_rate(app, client, poster) == [("project", project_id)]
+    assert ("project", project_id) in _to_rate(app, client, token("worker"))
+    assert ("project", project_id) not in _to_rate(app, client, token("outsider"))
     assert client.post("/api/v1/ratings", headers=poster, json=body).status_code == 201
     assert client.post("/api/v1/ratings", headers=token("worker"), json=body).status_code == 201
+    assert ("project", project_id) not in _to_rate(app, client, token("worker"))
+
+
+def test_closing_a_project_asks_the_posters_it_cites(app, client, token, need, resident,
+                                                      resources):  # noqa: F811
+    import sqlalchemy as sa
+
+    from portal.core.notify import Notification
+    from portal.extensions import db
+    from portal.needs.models import ProjectNeed
+    from portal.needs.services import project_closed
+    from portal.projects.models import Project
+
+    poster = resident("13700000001")
+    cited = need(by=poster, verify=True)
+    by_worker = need(by=token("worker"), on_behalf_of={"name": "李大爷", "phone": "13700000005"},
+                     verify=True)
+    with app.app_context():
+        for made in (cited, by_worker):
+            db.session.add(ProjectNeed(project_id=resources["project"], need_id=made["id"]))
+        db.session.commit()
+        project_closed(db.session.get(Project, resources["project"]), actor=None)
+        db.session.commit()
+        asked = db.session.scalars(sa.select(Notification.subject_key).where(
+            Notification.kind == "rating_asked")).all()
+    # The resident who posted is asked to rate the project; a need posted for someone by a
+    # worker asks nobody (the worker rates as the area's worker, from /me).
+    assert asked == [f"project:{resources['project']}"]
+
+
+def _to_rate(app, client, headers) -> list[tuple[str, int]]:
+    from portal.core.users import User
+    from portal.extensions import db
+    from portal.ratings.queries import to_rate
+
+    me = client.get("/api/v1/me", headers=headers).get_json()
+    with app.app_context():
+        return [(i["kind"].value, i["id"]) for i in to_rate(db.session.get(User, me["id"]))]
 
 
 def test_the_organisations_page_shows_its_months_of_ratings(app, client, token, staff,
