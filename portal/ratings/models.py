@@ -56,8 +56,14 @@ class Rating(db.Model):
         sa.CheckConstraint("rated_org_id IS NOT NULL OR rated_community_code IS NOT NULL",
                            name="someone_is_rated"),
         sa.Index("ix_ratings_object", "object_type", "object_id"),
-        sa.Index("ix_ratings_org_month", "rated_org_id", "month"),
-        sa.Index("ix_ratings_area_month", "area_code", "month"),
+        # The figures read only these (index-only): an organisation's months, and an area's
+        # month (the month first: one month of a city is one range of the index).
+        sa.Index("ix_ratings_org_month_counted", "rated_org_id", "month", "level",
+                 sqlite_where=sa.text("voided_at IS NULL"),
+                 postgresql_where=sa.text("voided_at IS NULL")),
+        sa.Index("ix_ratings_month_area_counted", "month", "area_code", "level",
+                 sqlite_where=sa.text("voided_at IS NULL"),
+                 postgresql_where=sa.text("voided_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -109,6 +115,8 @@ class Rectification(db.Model):
         sa.Index("ix_rectifications_status_due", "status", "due_at"),
         sa.Index("ix_rectifications_org_status", "rated_org_id", "status"),
         sa.Index("ix_rectifications_community_status", "rated_community_code", "status"),
+        sa.Index("ix_rectifications_month_area", "month", "area_code"),
+        sa.Index("ix_rectifications_org_month", "rated_org_id", "month"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -116,6 +124,8 @@ class Rectification(db.Model):
     rated_org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orgs.id"))
     rated_community_code: Mapped[str | None] = mapped_column(sa.ForeignKey("areas.code"))
     area_code: Mapped[str] = mapped_column(sa.ForeignKey("areas.code"))
+    # The rating's month and area, so that the figures count cases without the ratings.
+    month: Mapped[int] = mapped_column(sa.Integer)
     status: Mapped[CaseState] = mapped_column(str_enum(CaseState, 16), default=CaseState.open)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)

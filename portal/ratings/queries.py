@@ -3,52 +3,107 @@ area and a month; public only from RATING_MIN_PUBLIC ratings on."""
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from flask import current_app
 
-from portal.core.areas import under
-from portal.core.db import SHANGHAI, utcnow
+from portal.core.areas import code_bounds, under
+from portal.core.db import SHANGHAI, UTCDateTime, utcnow
 from portal.extensions import db
 from portal.ratings.models import BAD, GOOD, LIVE_CASES, CaseState, RatedKind, Rating, Rectification
 
-
-def figures(where, *, full: bool) -> dict:
-    """count, mean, good_share, bad_count, rectified_share (of the 差评s' cases, those answered
-    by their deadline), overdue (live cases past it); voided ratings do not count. Below
-    RATING_MIN_PUBLIC ratings, and not `full`, only the count."""
-    counted = sa.and_(where, Rating.voided_at.is_(None))
-    row = db.session.execute(sa.select(
-        sa.func.count(), sa.func.avg(Rating.level),
-        sa.func.count().filter(Rating.level.in_(GOOD)),
-        sa.func.count().filter(Rating.level.in_(BAD))).where(counted)).one()
-    count, mean, good, bad = row[0], row[1], row[2], row[3]
-    cases = db.session.execute(sa.select(
-        sa.func.count().filter(Rectification.answered_at.is_not(None),
-                               Rectification.answered_late.is_(False)),
-        sa.func.count(),
-        sa.func.count().filter(Rectification.status.in_(LIVE_CASES),
-                               Rectification.due_at < utcnow()))
-        .join(Rating, Rating.id == Rectification.rating_id)
-        .where(counted, Rectification.status != CaseState.voided)).one()
-    shown = full or count >= current_app.config["RATING_MIN_PUBLIC"]
-    return {"count": count,
-            "mean": round(float(mean), 2) if shown and mean is not None else None,
-            "good_share": round(good / count, 4) if shown and count else None,
-            "bad_count": bad if shown else None,
-            "rectified_share": round(cases[0] / cases[1], 4) if shown and cases[1] else None,
-            "overdue": cases[2] if shown else None}
+R = Rating.__table__.c  # plain columns: the figures are Core statements, read as rows
+C = Rectification.__table__.c
 
 
-def object_filter(kind: RatedKind, object_id: int):
+@dataclass(frozen=True)
+class Scope:
+    """What the figures count, as a shape (which conditions) and its values. Each shape's
+    statements are built once, with bound parameters, and kept: the figures of a small area
+    cost little more than the database's own work. A case keeps its rating's party, area and
+    month, so neither side of a statement joins the other."""
+    shape: tuple[str, ...]  # "org" | "object" | "area", then "month" and/or "since"
+    params: tuple[tuple[str, object], ...]
+
+    def since(self, month: int) -> Scope:
+        return Scope((*self.shape, "since"), (*self.params, ("since", month)))
+
+
+def object_filter(kind: RatedKind, object_id: int) -> Scope:
     """An organisation answers for its own ratings and those of its activities and projects."""
     if kind is RatedKind.org:
-        return Rating.rated_org_id == object_id
-    return sa.and_(Rating.object_type == kind, Rating.object_id == object_id)
+        return Scope(("org",), (("org", object_id),))
+    return Scope(("object",), (("kind", kind.value), ("object", object_id)))
 
 
-def area_filter(area_code: str, month: int | None):
-    where = under(Rating.area_code, area_code)
-    return sa.and_(where, Rating.month == month) if month else where
+def area_filter(area_code: str, month: int | None) -> Scope:
+    low, high = code_bounds(area_code) or ("1", "0")  # no code: an empty range
+    scope = Scope(("area",), (("low", low), ("high", high)))
+    return Scope((*scope.shape, "month"), (*scope.params, ("month", month))) if month else scope
+
+
+def _conditions(shape: tuple[str, ...]) -> tuple[sa.ColumnElement, sa.ColumnElement]:
+    """A shape's conditions on the ratings and on the cases, with bound parameters."""
+    ratings, cases = [], []
+    for part in shape:
+        if part == "org":
+            ratings.append(R.rated_org_id == sa.bindparam("org"))
+            cases.append(C.rated_org_id == sa.bindparam("org"))
+        elif part == "object":
+            these = sa.and_(R.object_type == sa.bindparam("kind", type_=sa.String),
+                            R.object_id == sa.bindparam("object"))
+            ratings.append(these)
+            cases.append(C.rating_id.in_(sa.select(R.id).where(these)))
+        elif part == "area":
+            ratings.append(R.area_code.between(sa.bindparam("low"), sa.bindparam("high")))
+            cases.append(C.area_code.between(sa.bindparam("low"), sa.bindparam("high")))
+        elif part in ("month", "since"):
+            compare = (lambda c, v: c == v) if part == "month" else (lambda c, v: c >= v)
+            ratings.append(compare(R.month, sa.bindparam(part)))
+            cases.append(compare(C.month, sa.bindparam(part)))
+    return sa.and_(*ratings), sa.and_(*cases)
+
+
+COUNTED = R.voided_at.is_(None)  # as the partial indexes say it
+
+
+@functools.cache
+def _figures_statement(shape: tuple[str, ...]) -> sa.Select:
+    ratings, cases = _conditions(shape)
+    rated = sa.select(
+        sa.func.count().label("n"), sa.func.avg(R.level).label("mean"),
+        sa.func.count().filter(R.level.in_(GOOD)).label("good"),
+        sa.func.count().filter(R.level.in_(BAD)).label("bad")).where(
+        ratings, COUNTED).subquery()
+    cased = sa.select(
+        sa.func.count().filter(C.answered_at.is_not(None), C.answered_late.is_(False))
+        .label("on_time"),
+        sa.func.count().label("cases"),
+        sa.func.count().filter(C.status.in_(LIVE_CASES),
+                               C.due_at < sa.bindparam("now", type_=UTCDateTime()))
+        .label("overdue"),
+    ).where(cases, C.status != CaseState.voided).subquery()
+    # Two one-row answers side by side: one round trip.
+    return sa.select(rated, cased).select_from(rated.join(cased, sa.true()))
+
+
+def figures(scope: Scope, *, full: bool) -> dict:
+    """count, mean, good_share, bad_count, rectified_share (of the 差评s' cases, those answered
+    by their deadline), overdue (live cases past it); voided ratings (and their cases) do not
+    count. Below RATING_MIN_PUBLIC ratings, and not `full`, only the count. One statement."""
+    row = db.session.connection().execute(_figures_statement(scope.shape),
+                                          {**dict(scope.params), "now": utcnow()}).one()
+    count = row.n
+    shown = full or count >= current_app.config["RATING_MIN_PUBLIC"]
+    return {"count": count,
+            "mean": round(float(row.mean), 2) if shown and row.mean is not None else None,
+            "good_share": round(row.good / count, 4) if shown and count else None,
+            "bad_count": row.bad if shown else None,
+            "rectified_share": round(row.on_time / row.cases, 4) if shown and row.cases
+            else None,
+            "overdue": row.overdue if shown else None}
 
 
 def to_rate(user, limit: int = 10) -> list[dict]:
@@ -145,7 +200,14 @@ def _projects_to_rate(user, scopes, since, unrated, limit: int) -> list[dict]:
              "at": r.closed_at or r.awarded_at or utcnow()} for r in rows]
 
 
-def monthly(where, *, full: bool, months: int = 12) -> dict:
+@functools.cache
+def _months_statement(shape: tuple[str, ...]) -> sa.Select:
+    return (sa.select(R.month, sa.func.count().label("n"), sa.func.avg(R.level).label("mean"),
+                      sa.func.count().filter(R.level.in_(BAD)).label("bad"))
+            .where(_conditions(shape)[0], COUNTED).group_by(R.month))
+
+
+def monthly(scope: Scope, *, full: bool, months: int = 12) -> dict:
     """The last `months` months (Beijing's), oldest first: each month's count, mean and 差评
     count, and the figures of the whole span; the months' means and the span's figures only
     from RATING_MIN_PUBLIC ratings in the span (or `full`). For the charts."""
@@ -156,11 +218,9 @@ def monthly(where, *, full: bool, months: int = 12) -> dict:
         keys.append(year * 100 + month)
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     keys.reverse()
-    span = sa.and_(where, Rating.month >= keys[0])
-    rows = {r.month: r for r in db.session.execute(
-        sa.select(Rating.month, sa.func.count().label("n"), sa.func.avg(Rating.level).label("mean"),
-                  sa.func.count().filter(Rating.level.in_(BAD)).label("bad"))
-        .where(span, Rating.voided_at.is_(None)).group_by(Rating.month))}
+    span = scope.since(keys[0])
+    rows = {r.month: r for r in db.session.connection().execute(
+        _months_statement(span.shape), dict(span.params))}
     total = figures(span, full=full)
     shown = total["mean"] is not None
     return {"total": total, "months": [
@@ -184,13 +244,12 @@ def orgs_recent(org_ids, months: int = 12) -> dict[int, dict]:
     figures = {i: {"count": 0, "mean": None, "good_share": None} for i in ids}
     if not ids:
         return figures
-    for row in db.session.execute(
-            sa.select(Rating.rated_org_id, sa.func.count().label("n"),
-                      sa.func.avg(Rating.level).label("mean"),
-                      sa.func.count().filter(Rating.level.in_(GOOD)).label("good"))
-            .where(Rating.rated_org_id.in_(ids), Rating.month >= months_ago(months),
-                   Rating.voided_at.is_(None))
-            .group_by(Rating.rated_org_id)):
+    for row in db.session.connection().execute(
+            sa.select(R.rated_org_id, sa.func.count().label("n"),
+                      sa.func.avg(R.level).label("mean"),
+                      sa.func.count().filter(R.level.in_(GOOD)).label("good"))
+            .where(R.rated_org_id.in_(ids), R.month >= months_ago(months), COUNTED)
+            .group_by(R.rated_org_id)):
         figures[row.rated_org_id] = {"count": row.n, "mean": round(float(row.mean), 2),
                                      "good_share": round(row.good / row.n, 4)}
     return figures
@@ -212,27 +271,25 @@ def by_child(area_code: str, months: int = 12) -> list[tuple]:
              "rectified_share": None, "overdue": 0}
     out = {a.code: dict(blank) for a in children}
     since = months_ago(months)
-    code = sa.func.substr(Rating.area_code, 1, length).label("code")
-    counted = sa.and_(under(Rating.area_code, area_code), Rating.month >= since,
-                      Rating.voided_at.is_(None))
-    for row in db.session.execute(
-            sa.select(code, sa.func.count().label("n"), sa.func.avg(Rating.level).label("mean"),
-                      sa.func.count().filter(Rating.level.in_(GOOD)).label("good"),
-                      sa.func.count().filter(Rating.level.in_(BAD)).label("bad"))
-            .where(counted).group_by(code)):
+    code = sa.func.substr(R.area_code, 1, length).label("code")
+    for row in db.session.connection().execute(
+            sa.select(code, sa.func.count().label("n"), sa.func.avg(R.level).label("mean"),
+                      sa.func.count().filter(R.level.in_(GOOD)).label("good"),
+                      sa.func.count().filter(R.level.in_(BAD)).label("bad"))
+            .where(under(R.area_code, area_code), R.month >= since, COUNTED).group_by(code)):
         if row.code in out:
             out[row.code].update(count=row.n, mean=round(float(row.mean), 2),
                                  good_share=round(row.good / row.n, 4), bad_count=row.bad)
-    for row in db.session.execute(
+    code = sa.func.substr(C.area_code, 1, length).label("code")
+    for row in db.session.connection().execute(
             sa.select(code,
-                      sa.func.count().filter(Rectification.answered_at.is_not(None),
-                                             Rectification.answered_late.is_(False))
-                      .label("on_time"),
+                      sa.func.count().filter(C.answered_at.is_not(None),
+                                             C.answered_late.is_(False)).label("on_time"),
                       sa.func.count().label("cases"),
-                      sa.func.count().filter(Rectification.status.in_(LIVE_CASES),
-                                             Rectification.due_at < utcnow()).label("overdue"))
-            .join(Rating, Rating.id == Rectification.rating_id)
-            .where(counted, Rectification.status != CaseState.voided).group_by(code)):
+                      sa.func.count().filter(C.status.in_(LIVE_CASES),
+                                             C.due_at < utcnow()).label("overdue"))
+            .where(under(C.area_code, area_code), C.month >= since,
+                   C.status != CaseState.voided).group_by(code)):
         if row.code in out:
             out[row.code].update(
                 rectified_share=round(row.on_time / row.cases, 4) if row.cases else None,
@@ -255,3 +312,28 @@ def ratings_workbook(area, months: int = 12):
                 f["rectified_share"], f["overdue"]] for a, f in by_child(area.code, months)],
               title=caption("好差评（近12个月）按地区", area.name))
     return saved(book)
+
+
+def titles(ratings) -> dict[tuple[RatedKind, int], str]:
+    """What each rating is of, as its parties call it (an activity's title, an organisation's
+    name, a wish as alias：wish): a few statements for a page of cases."""
+    from portal.activities.models import Activity
+    from portal.charity.models import Wish
+    from portal.needs.models import Need
+    from portal.orgs.models import Org
+    from portal.projects.models import Project
+
+    wanted: dict[RatedKind, set[int]] = {}
+    for rating in ratings:
+        wanted.setdefault(rating.object_type, set()).add(rating.object_id)
+    columns = {RatedKind.activity: (Activity.id, Activity.title),
+               RatedKind.org: (Org.id, Org.name), RatedKind.need: (Need.id, Need.title),
+               RatedKind.project: (Project.id, Project.title),
+               RatedKind.wish: (Wish.id, Wish.alias + "：" + Wish.title)}
+    out = {}
+    for kind, ids in wanted.items():
+        key, title = columns[kind]
+        out.update({(kind, i): t for i, t in db.session.execute(
+            sa.select(key, title).where(key.in_(ids)))})
+    return out
+

@@ -219,7 +219,8 @@ def _due(now: datetime) -> datetime:
 def _open_case(rating: Rating, served: Served, now: datetime) -> Rectification:
     case = Rectification(rating_id=rating.id, rated_org_id=rating.rated_org_id,
                          rated_community_code=rating.rated_community_code,
-                         area_code=rating.area_code, opened_at=now, due_at=_due(now))
+                         area_code=rating.area_code, month=rating.month, opened_at=now,
+                         due_at=_due(now))
     db.session.add(case)
     db.session.flush()
     _tell_party(case, "rating_bad", _l("A poor rating to put right"),

@@ -99,6 +99,11 @@ def project_ratings(project_id: int) -> dict:
     return queries.figures(queries.object_filter(RatedKind.project, project_id), full=True)
 
 
+@bp.app_template_global("rated_titles")
+def rated_titles(ratings) -> dict:
+    return queries.titles(ratings)
+
+
 @bp.app_template_global("review_token_form")
 def review_token_form() -> CaseActionForm:
     return CaseActionForm()
@@ -125,6 +130,9 @@ def my_cases_summary() -> dict:
     return {"live": live, "overdue": overdue, "to_review": to_review}
 
 
+PER_PAGE = 50
+
+
 @bp.route("/rectifications")
 @login_required
 def cases():
@@ -144,8 +152,9 @@ def cases():
                             Rectification.due_at < utcnow())
     live_first = sa.case((Rectification.status.in_(LIVE_CASES), 0), else_=1)
     page = page_number()
-    rows = db.session.scalars(query.order_by(live_first, Rectification.due_at)
-                              .limit(50).offset((page - 1) * 50)).all()
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(query.order_by(live_first, Rectification.due_at, Rectification.id)
+                              .limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     raters = {}
     if bureau:  # the bureau sees who rated; the party never does
         from portal.core.users import User
@@ -154,9 +163,9 @@ def cases():
         raters = {u.id: u.display_name or u.username for u in db.session.scalars(
             sa.select(User).where(User.id.in_(ids)))}
     return render_template("ratings/cases.html", cases=rows, bureau=bureau, area=area,
-                           raters=raters,
+                           raters=raters, titles=queries.titles(c.rating for c in rows),
                            now=utcnow(), LIVE_CASES=LIVE_CASES, LEVEL_TITLES=LEVEL_TITLES,
-                           page=page, form=CaseActionForm())
+                           page=page, per_page=PER_PAGE, total=total, form=CaseActionForm())
 
 
 def _case_action(case_id: int, action, done: str):

@@ -288,6 +288,77 @@ def test_a_micro_wish_on_a_phone_from_the_wall_to_the_beneficiary(app, live_serv
     tidy(worker, "the cases, answered")
 
 
+def _served_by_an_organisation(app) -> str:
+    """An activity of demo_org's organisation whose shift demo_volunteer completed yesterday;
+    its title."""
+    from portal.activities.models import Signup, SignupState
+    from portal.activities.services import ActivityInput, ShiftInput, create_activity, sign_up
+    from portal.core.users import User
+    from portal.orgs.models import Org
+    from portal.volunteers.models import Volunteer
+
+    title = "重阳节敬老义诊"
+    with app.app_context():
+        admin = db.session.scalar(sa.select(User).where(User.username == "demo_org"))
+        account = db.session.scalar(sa.select(User).where(User.username == "demo_volunteer"))
+        org = db.session.scalar(sa.select(Org).where(Org.name == "八田地社区邻里互助会"))
+        soon = (datetime.now(SHANGHAI) + timedelta(days=1)).replace(second=0, microsecond=0)
+        activity = create_activity(ActivityInput(
+            title=title, community_code="210802001001", service_type="elderly_care",
+            location="八田地社区卫生站", org_id=org.id,
+            shifts=[ShiftInput(starts_at=soon, ends_at=soon + timedelta(hours=3),
+                               capacity=6)]), actor=admin)
+        signup = sign_up(activity.shifts[0], Volunteer.of_user(account), actor=account)
+        db.session.flush()
+        shift = activity.shifts[0]  # it took place yesterday, and the volunteer served
+        shift.starts_at = soon - timedelta(days=2)
+        shift.ends_at = shift.starts_at + timedelta(hours=3)
+        db.session.get(Signup, signup.id).status = SignupState.completed
+        db.session.commit()
+    return title
+
+
+def test_a_volunteer_rates_an_organisation_poorly_and_closes_the_case_it_answered(
+        app, live_server, browser, demo):
+    """好差评 end to end: the volunteer on a phone at 200 % text rates an activity 差评; the
+    organisation's admin answers it (at 1280 px, in English) without learning who rated; the
+    volunteer reads the answer and closes the case."""
+    title = _served_by_an_organisation(app)
+    page = sign_in(browser, live_server, "demo_volunteer", demo, width=390, lang="zh",
+                   zoom="200%")
+    visit(page, f"{live_server}/me")
+    page.click(f"#to-rate .to-rate:has-text('{title}')")
+    tidy(page, "the rating form")
+    page.click("label:has-text('不满意') >> nth=0")
+    page.fill("#comment", "义诊开始晚了一个小时，老人们在门外等候。")
+    page.click("#rating-form #submit")
+    assert "感谢您的评价" in page.content()
+    # The organisation's admin: the case on the home page, answered on the list.
+    admin = sign_in(browser, live_server, "demo_org", demo)
+    visit(admin, f"{live_server}/")
+    admin.click("#my-cases a")
+    tidy(admin, "the cases")
+    case = admin.locator("#cases .case").first
+    assert title in case.inner_text() and "义诊开始晚了" in case.inner_text()
+    for secret in ("张秀英", "王秀兰", "demo_volunteer", "13904170000"):  # who rated
+        assert secret not in admin.content(), secret
+    case.locator("textarea[name=text]").fill("已调整开诊时间，并向老人们当面致歉。")
+    case.locator(".answer-form button[type=submit]").click()
+    assert "Answered" in admin.content()
+    # The volunteer is told, reads the answer on their page and closes the case.
+    visit(page, f"{live_server}/me")
+    review = page.locator("#to-review")
+    assert "已调整开诊时间" in review.inner_text()
+    review.locator("button[value=yes]").first.click()
+    tidy(page, "reviewed")
+    assert page.locator("#to-review").count() == 0 or \
+        "已调整开诊时间" not in page.locator("#to-review").inner_text()
+    with app.app_context():
+        from portal.ratings.models import CaseState, Rectification
+
+        assert db.session.scalar(sa.select(Rectification.status)) is CaseState.closed
+
+
 @pytest.mark.parametrize("user", ["demo_volunteer", "demo_worker", "demo_bureau_zq", "demo_org",
                                   "demo_reviewer", "demo_resident"])
 def test_every_page_of_a_role_fits_every_screen(app, live_server, browser, demo, user):

@@ -73,3 +73,36 @@ def test_who_may_not(app, client, token, login, served):
     assert answer.status_code == 403
     with app.app_context():
         assert db.session.get(Rectification, case).status.value == "open"
+
+
+def test_the_list_names_what_was_rated_and_pages_by_fifty(app, client, token, login, served):
+    """Each case says what was rated (the activity's title, not a number); past 50 cases the
+    list goes on a next page, and the last page holds the rest."""
+    from portal.ratings.models import RatedKind, Rating
+    from portal.ratings.services import month_of
+
+    activity_id = served("wang")
+    first = rate(client, token, "wang", **BAD, object_id=activity_id).get_json()[
+        "rectification"]["id"]
+    now = utcnow()
+    with app.app_context():
+        for n in range(54):  # more cases of the same community, set up directly
+            rating = Rating(object_type=RatedKind.need, object_id=1000 + n, level=1,
+                            comment="没人来", rated_community_code="210802001001",
+                            area_code="210802001001", served_at=now, created_at=now,
+                            month=month_of(now))
+            db.session.add(rating)
+            db.session.flush()
+            db.session.add(Rectification(rating_id=rating.id,
+                                         rated_community_code="210802001001",
+                                         area_code="210802001001", month=rating.month,
+                                         opened_at=now, due_at=now + timedelta(days=n + 1)))
+        db.session.commit()
+    login("worker")
+    html = client.get("/rectifications?lang=en").get_data(as_text=True)
+    assert html.count('class="card mb-3 case') == 50
+    assert f'id="case-{first}"' in html and "陪伴独居老人 · Dissatisfied" in html
+    assert 'id="cases-pages"' in html and "page=2" in html
+    last = client.get("/rectifications?page=2&lang=en").get_data(as_text=True)
+    assert last.count('class="card mb-3 case') == 5 and "page=1" in last
+    assert f'id="case-{first}"' not in last
