@@ -292,7 +292,7 @@ class Page:
 
         amounts = {b.id: b.requested_amount for b in self.bids}
         choices = []
-        ranked = ranking(project)
+        ranked = self.ranked = ranking(project)  # the page's ranking table reads it too
         self.unscored = sum(1 for item in ranked if item["score"] is None)
         for n, item in enumerate(ranked, start=1):
             score = f"{item['score']:.2f}" if item["score"] is not None else _("not scored")
@@ -476,7 +476,7 @@ def _render_project(page: Page) -> str:
         reviewers = db.session.scalars(sa.select(Assignment).where(
             Assignment.project_id == project.id).order_by(Assignment.id)).all()
         if project.status is not S.draft:
-            ranking = services.ranking(project)
+            ranking = getattr(page, "ranked", None) or services.ranking(project)
             sheets = db.session.scalars(
                 sa.select(ScoreSheet).join(Bid, Bid.id == ScoreSheet.bid_id)
                 .where(Bid.project_id == project.id)

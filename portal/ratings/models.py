@@ -108,6 +108,9 @@ class CaseState(enum.StrEnum):
 LIVE_CASES = (CaseState.open, CaseState.reopened)  # the rated party owes an answer
 
 
+CASE_FIGURES = ("status", "due_at", "answered_late", "answered_at")  # what the figures read
+
+
 class Rectification(db.Model):
     """整改: the case a 差评 opens, answered by the party rated within working days."""
     __tablename__ = "rectifications"
@@ -115,8 +118,9 @@ class Rectification(db.Model):
         sa.Index("ix_rectifications_status_due", "status", "due_at"),
         sa.Index("ix_rectifications_org_status", "rated_org_id", "status"),
         sa.Index("ix_rectifications_community_status", "rated_community_code", "status"),
-        sa.Index("ix_rectifications_month_area", "month", "area_code"),
-        sa.Index("ix_rectifications_org_month", "rated_org_id", "month"),
+        # The figures read only these (index-only): an area's month, an organisation's.
+        sa.Index("ix_rectifications_month_area", "month", "area_code", *CASE_FIGURES),
+        sa.Index("ix_rectifications_org_month", "rated_org_id", "month", *CASE_FIGURES),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -170,3 +174,26 @@ def _register_audit_objects() -> None:
 
 
 _register_audit_objects()
+
+
+class OrgMonth(db.Model):
+    """An organisation's counted ratings (not voided) of one month: what the ranking, the bid
+    pages and the dashboards read for many organisations at once instead of their ratings
+    (benchmarks/ratings.py).
+
+    Kept by database triggers on `ratings` (the migration `rating_figures`), in the
+    transaction that adds or voids a rating, whatever does it; `flask --app portal ratings
+    check` recounts them."""
+    __tablename__ = "rating_org_months"
+    __table_args__ = (
+        sa.CheckConstraint("n >= 0 AND level_sum >= 0 AND good >= 0 AND bad >= 0",
+                           name="rating_org_months_not_negative"),
+    )
+
+    org_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    month: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(sa.Integer, default=0)
+    level_sum: Mapped[int] = mapped_column(sa.Integer, default=0)
+    good: Mapped[int] = mapped_column(sa.Integer, default=0)  # levels 4–5
+    bad: Mapped[int] = mapped_column(sa.Integer, default=0)   # levels 1–2
+

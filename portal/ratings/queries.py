@@ -12,7 +12,16 @@ from flask import current_app
 from portal.core.areas import code_bounds, under
 from portal.core.db import SHANGHAI, UTCDateTime, utcnow
 from portal.extensions import db
-from portal.ratings.models import BAD, GOOD, LIVE_CASES, CaseState, RatedKind, Rating, Rectification
+from portal.ratings.models import (
+    BAD,
+    GOOD,
+    LIVE_CASES,
+    CaseState,
+    OrgMonth,
+    RatedKind,
+    Rating,
+    Rectification,
+)
 
 R = Rating.__table__.c  # plain columns: the figures are Core statements, read as rows
 C = Rectification.__table__.c
@@ -239,20 +248,51 @@ def months_ago(months: int) -> int:
 
 def orgs_recent(org_ids, months: int = 12) -> dict[int, dict]:
     """Each organisation's ratings over the last `months` months (the ranking, bid pages and
-    dashboards): count, mean, good_share; one grouped statement on (rated_org_id, month)."""
+    dashboards): count, mean, good_share; from the organisations' monthly tallies, at most
+    `months` rows each, however many ratings they have."""
     ids = list({i for i in org_ids if i})
     figures = {i: {"count": 0, "mean": None, "good_share": None} for i in ids}
     if not ids:
         return figures
-    for row in db.session.connection().execute(
-            sa.select(R.rated_org_id, sa.func.count().label("n"),
-                      sa.func.avg(R.level).label("mean"),
-                      sa.func.count().filter(R.level.in_(GOOD)).label("good"))
-            .where(R.rated_org_id.in_(ids), R.month >= months_ago(months), COUNTED)
-            .group_by(R.rated_org_id)):
-        figures[row.rated_org_id] = {"count": row.n, "mean": round(float(row.mean), 2),
-                                     "good_share": round(row.good / row.n, 4)}
+    for row in db.session.connection().execute(_recent_statement(), {
+            "ids": ids, "since": months_ago(months)}):
+        if row.n:
+            figures[row.org_id] = {"count": row.n, "mean": round(row.level_sum / row.n, 2),
+                                   "good_share": round(row.good / row.n, 4)}
     return figures
+
+
+@functools.cache
+def _recent_statement() -> sa.Select:
+    t = OrgMonth.__table__.c
+    return (sa.select(t.org_id, sa.func.sum(t.n).label("n"),
+                      sa.func.sum(t.level_sum).label("level_sum"),
+                      sa.func.sum(t.good).label("good"))
+            .where(t.org_id.in_(sa.bindparam("ids", expanding=True)),
+                   t.month >= sa.bindparam("since"))
+            .group_by(t.org_id))
+
+
+def tally_mismatches() -> list[dict]:
+    """Every organisation-month whose tally differs from a count of its ratings (`flask
+    ratings check`)."""
+    t = OrgMonth.__table__.c
+    kept = {(r.org_id, r.month): (r.n, r.level_sum, r.good, r.bad)
+            for r in db.session.execute(sa.select(t.org_id, t.month, t.n, t.level_sum, t.good,
+                                                  t.bad))}
+    counted = {(r.rated_org_id, r.month): (r.n, int(r.level_sum), r.good, r.bad)
+               for r in db.session.execute(
+                   sa.select(R.rated_org_id, R.month, sa.func.count().label("n"),
+                             sa.func.sum(R.level).label("level_sum"),
+                             sa.func.count().filter(R.level.in_(GOOD)).label("good"),
+                             sa.func.count().filter(R.level.in_(BAD)).label("bad"))
+                   .where(COUNTED, R.rated_org_id.is_not(None))
+                   .group_by(R.rated_org_id, R.month))}
+    zero = (0, 0, 0, 0)
+    return [{"org_id": key[0], "month": key[1], "kept": kept.get(key, zero),
+             "counted": counted.get(key, zero)}
+            for key in sorted(set(kept) | set(counted))
+            if kept.get(key, zero) != counted.get(key, zero)]
 
 
 def by_child(area_code: str, months: int = 12) -> list[tuple]:
