@@ -138,7 +138,7 @@ def took_part(kind: RatedKind, object_id: int, user) -> Served:
 def ask(user_id: int | None, kind: RatedKind, object_id: int, title: str) -> None:
     """Ask one who took part to rate, when the service ends (once per person and object); the
     list on /me asks too."""
-    tell(user_id, "rating_asked", f"{kind.value}:{object_id}", _l("How did it go?"),
+    tell(user_id, "rating_asked", f"{kind.value}:{object_id}:{user_id}", _l("How did it go?"),
          _l("Rate “{title}” within {days} days, from your page."), title=title,
          days=current_app.config["RATING_WINDOW_DAYS"])
 

@@ -71,21 +71,24 @@ def test_closing_a_project_asks_the_posters_it_cites(app, client, token, need, r
     from portal.needs.services import project_closed
     from portal.projects.models import Project
 
-    poster = resident("13700000001")
+    poster, neighbour = resident("13700000001"), resident("13700000002")
     cited = need(by=poster, verify=True)
+    also = need(by=neighbour, verify=True)
     by_worker = need(by=token("worker"), on_behalf_of={"name": "李大爷", "phone": "13700000005"},
                      verify=True)
     with app.app_context():
-        for made in (cited, by_worker):
+        for made in (cited, also, by_worker):
             db.session.add(ProjectNeed(project_id=resources["project"], need_id=made["id"]))
         db.session.commit()
         project_closed(db.session.get(Project, resources["project"]), actor=None)
         db.session.commit()
-        asked = db.session.scalars(sa.select(Notification.subject_key).where(
-            Notification.kind == "rating_asked")).all()
-    # The resident who posted is asked to rate the project; a need posted for someone by a
+        asked = db.session.execute(sa.select(Notification.user_id).where(
+            Notification.kind == "rating_asked",
+            Notification.subject_key.like("project:%"))).scalars().all()
+    # Each resident who posted is asked to rate the project; a need posted for someone by a
     # worker asks nobody (the worker rates as the area's worker, from /me).
-    assert asked == [f"project:{resources['project']}"]
+    me = [client.get("/api/v1/me", headers=h).get_json()["id"] for h in (poster, neighbour)]
+    assert sorted(asked) == sorted(me)
 
 
 def _to_rate(app, client, headers) -> list[tuple[str, int]]:
