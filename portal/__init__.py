@@ -74,6 +74,8 @@ def _import_models() -> None:
     # Every model module, so that metadata (and Alembic) see every table.
     from portal.activities import models as activity_models  # noqa: F401
     from portal.activities import permissions as activity_permissions  # noqa: F401
+    from portal.callouts import models as callout_models  # noqa: F401
+    from portal.callouts import permissions as callout_permissions  # noqa: F401
     from portal.charity import models as charity_models  # noqa: F401
     from portal.charity import permissions as charity_permissions  # noqa: F401
     from portal.core import areas, audit, jobs, notify, policies, sms, throttle, users  # noqa: F401
@@ -94,6 +96,8 @@ def _import_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from portal.activities.api import bp as activities_api
     from portal.activities.views import bp as activities_pages
+    from portal.callouts.api import bp as callouts_api
+    from portal.callouts.views import bp as callouts_pages
     from portal.charity.api import bp as charity_api
     from portal.charity.views import bp as charity_pages
     from portal.core.api import bp as core_api
@@ -120,8 +124,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(needs_pages)
     app.register_blueprint(charity_pages)
     app.register_blueprint(ratings_pages)
+    app.register_blueprint(callouts_pages)
     for api in (core_api, orgs_api, volunteers_api, activities_api, records_api, projects_api,
-                needs_api, charity_api, ratings_api):
+                needs_api, charity_api, ratings_api, callouts_api):
         app.register_blueprint(api)
         csrf.exempt(api)  # the API takes bearer tokens, never the cookie, for writes
 

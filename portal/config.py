@@ -167,6 +167,7 @@ def load_settings(instance_path: str) -> dict:
         "SMS_ALIYUN_ACCESS_KEY_SECRET": env("SMS_ALIYUN_ACCESS_KEY_SECRET") or None,
         "SMS_ALIYUN_SIGN_NAME": env("SMS_ALIYUN_SIGN_NAME") or None,
         "SMS_ALIYUN_TEMPLATE_CODE": env("SMS_ALIYUN_TEMPLATE_CODE") or None,
+        "SMS_ALIYUN_NOTICE_TEMPLATE_CODE": env("SMS_ALIYUN_NOTICE_TEMPLATE_CODE") or None,
         "SMS_ALIYUN_ENDPOINT": env("SMS_ALIYUN_ENDPOINT", "https://dysmsapi.aliyuncs.com/"),
         "SMS_GATEWAY_TIMEOUT": _int("SMS_GATEWAY_TIMEOUT", 5),
         "SMS_CODE_TTL_SECONDS": _int("SMS_CODE_TTL_SECONDS", 300),

@@ -77,6 +77,10 @@ class Activity(db.Model):
     created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id",
                                                                  ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A call-out's activity (应急动员): the coordinator who called it organises and records it,
+    # beside the usual organisers.
+    coordinator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id",
+                                                                     ondelete="SET NULL"))
 
     shifts: Mapped[list[Shift]] = relationship(
         back_populates="activity", order_by="Shift.starts_at", lazy="selectin",

@@ -12,6 +12,8 @@ def _organiser(user, activity) -> bool:
     """The activity's organisation's admins, or community workers of its community."""
     if user is None:
         return False
+    if activity.coordinator_id is not None and activity.coordinator_id == user.id:
+        return True  # a call-out's coordinator
     if activity.org is not None and user.id in activity.org.admin_ids():
         return True
     return user.covers(Role.community_worker, activity.community_code)

@@ -95,6 +95,7 @@ OBJECT_PAGES = {
     "certificate": ("records.certificate_show", "certificate_id"),
     "project": ("projects.project_show", "project_id"),
     "volunteer": ("records.volunteer_service", "volunteer_id"), "area": ("core.areas", "code"),
+    "callout": ("callouts.callout_show", "callout_id"),
 }
 
 
@@ -199,7 +200,7 @@ OBJECT_TITLES = {"area": _l("Area"), "user": _l("Account"), "org": _l("Organisat
                  "volunteer": _l("Volunteer"), "activity": _l("Activity"),
                  "service_record": _l("Service record"),
                  "certificate": _l("Volunteer service certificate"), "project": _l("Project"),
-                 "catalogue": _l("Catalogue item")}
+                 "catalogue": _l("Catalogue item"), "callout": _l("Call-out")}
 STATE_TITLES: dict[str, object] = {}
 
 

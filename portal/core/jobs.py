@@ -547,7 +547,8 @@ def periodic_work() -> dict:
 
 
 PERIODIC = ("portal.core.jobs:recover_jobs", "portal.core.notify:deliver_outbox",
-            "portal.charity.disclosure:remind_daily", "portal.ratings.services:tick")
+            "portal.charity.disclosure:remind_daily", "portal.ratings.services:tick",
+            "portal.callouts.services:close_ended")
 
 
 def set_progress(percent: int) -> None:

@@ -1,6 +1,7 @@
 """Notifications: written to an outbox in the transaction that causes them, delivered by a job
 after the commit, through a pluggable adapter (NOTIFY_ADAPTER): `log` in development, `smtp`
-for e-mail (SMTP_* settings). A row is delivered once; a failure is kept with its error.
+for e-mail (SMTP_* settings); a row with `sms_to` also goes out by SMS, through the SMS
+gateway. A row is delivered once; a failure is kept with its error.
 
 The job drains the outbox (every row neither sent nor failed, oldest first): one transaction
 asks for it once however many rows it adds, and with Redis at most one drain waits in the queue
@@ -46,6 +47,8 @@ class Notification(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(sa.Text)
+    # Also by SMS, to this verified number (call-outs), through the SMS gateway.
+    sms_to: Mapped[str | None] = mapped_column(sa.String(20))
 
 
 def queue_notification(user_id: int | None, kind: str, subject_key: str, title: str,
@@ -152,14 +155,18 @@ def _claim_batch() -> sa.Update:
     return (_TABLE.update().where(_TABLE.c.id.in_(unsent.scalar_subquery()))
             .values(sent_at=sa.bindparam("now"))
             .returning(_TABLE.c.id, _TABLE.c.user_id, _TABLE.c.kind, _TABLE.c.title,
-                       _TABLE.c.body))
+                       _TABLE.c.body, _TABLE.c.sms_to))
 
 
 def _attempt(note, adapter) -> str | None:
     """Hand one notification to the adapter: None, or why it failed."""
+    from portal.core.sms_gateways import SmsUnavailable, gateway
+
     try:
         adapter(note)
-    except (OSError, smtplib.SMTPException) as exc:
+        if note.sms_to:
+            gateway().send(note.sms_to, "notice", {"text": note.title})
+    except (OSError, smtplib.SMTPException, SmsUnavailable) as exc:
         return f"{type(exc).__name__}: {exc}"[:1000]
     except Exception as exc:  # a bad row must not stop the drain behind it
         log.exception("notification %s could not be sent", note.id)

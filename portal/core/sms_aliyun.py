@@ -110,7 +110,9 @@ class AliyunGateway:
             access_key_secret=config["SMS_ALIYUN_ACCESS_KEY_SECRET"],
             sign_name=config["SMS_ALIYUN_SIGN_NAME"],
             # One Aliyun template (SMS_...) per portal template in sms_gateways.TEMPLATES.
-            template_codes={"sign_in_code": config["SMS_ALIYUN_TEMPLATE_CODE"]},
+            template_codes={"sign_in_code": config["SMS_ALIYUN_TEMPLATE_CODE"],
+                            **({"notice": config["SMS_ALIYUN_NOTICE_TEMPLATE_CODE"]}
+                               if config.get("SMS_ALIYUN_NOTICE_TEMPLATE_CODE") else {})},
             endpoint=config.get("SMS_ALIYUN_ENDPOINT") or DEFAULT_ENDPOINT,
             timeout=float(config.get("SMS_GATEWAY_TIMEOUT") or 5),
         )

@@ -26,6 +26,7 @@ from portal.core.db import utcnow
 # What a message says, by template; the gateway's own template holds the same text.
 TEMPLATES = {
     "sign_in_code": "【五社联动】您的验证码是{code}，5分钟内有效。请勿告诉他人。",
+    "notice": "【五社联动】{text}",
 }
 
 

@@ -28,6 +28,8 @@ def _recorder(user, activity) -> bool:
     community workers."""
     if user is None:
         return False
+    if activity.coordinator_id is not None and activity.coordinator_id == user.id:
+        return True  # a call-out's coordinator records its hours
     if activity.org is not None:
         return user.id in activity.org.admin_ids()
     return user.covers(Role.community_worker, activity.community_code)
@@ -52,7 +54,7 @@ def recordable_activities(user):
     orgs = Activity.org_id.in_(sa.select(OrgAdmin.org_id).where(OrgAdmin.user_id == user.id))
     areas = [sa.and_(Activity.org_id.is_(None), under(Activity.community_code, code))
              for code in user.scopes(Role.community_worker)]
-    return sa.or_(orgs, *areas)
+    return sa.or_(orgs, Activity.coordinator_id == user.id, *areas)
 
 
 @policy("record.decide")

@@ -359,6 +359,80 @@ def test_a_volunteer_rates_an_organisation_poorly_and_closes_the_case_it_answere
         assert db.session.scalar(sa.select(Rectification.status)) is CaseState.closed
 
 
+def _first_aiders(app, names) -> None:
+    """Verified volunteers of 八田地社区 who know first aid, each with an account."""
+    from datetime import date
+
+    from portal.core.db import utcnow
+    from portal.volunteers.idcards import make_resident_id
+    from portal.volunteers.models import VolunteerState
+    from portal.volunteers.services import VolunteerInput, register_volunteer
+    from tests.conftest import PASSWORD
+
+    with app.app_context():
+        for n, name in enumerate(names, start=1):
+            volunteer = register_volunteer(VolunteerInput(
+                real_name=f"急救员{n}", id_number=make_resident_id("210802", date(1975, 3, n),
+                                                                  900 + n),
+                phone=f"1390417{n:04d}", community_code="210802001001", skills=["first_aid"],
+                username=name, password=PASSWORD), actor=None)
+            volunteer.status, volunteer.verified_at = VolunteerState.verified, utcnow()
+        db.session.commit()
+
+
+def test_a_coordinator_on_a_phone_calls_out_five_first_aiders(app, live_server, browser, demo):
+    """应急动员 end to end, on phones at 200 % text: the community worker calls out 5
+    first-aiders; six answer yes from their pages; the sixth waits on standby; the coordinator's
+    page counts them without reloading; one withdraws and the sixth is expected."""
+    from playwright.sync_api import expect
+
+    from tests.conftest import PASSWORD
+
+    names = [f"aider{n}" for n in range(1, 7)]
+    _first_aiders(app, names)
+    worker = sign_in(browser, live_server, "demo_worker", demo, width=390, lang="zh",
+                     zoom="200%")
+    visit(worker, f"{live_server}/callouts/new")
+    worker.fill("#title", "八田地社区水管爆裂，协助转移老人")
+    worker.select_option("#area", "210802001001")
+    worker.fill("#place", "八田地社区活动室门口")
+    worker.fill("#headcount", "0")
+    now = datetime.now(SHANGHAI)
+    worker.fill("#needed_by", (now + timedelta(minutes=45)).strftime("%Y-%m-%dT%H:%M"))
+    worker.fill("#ends_at", (now + timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M"))
+    worker.click("#call-out")
+    assert worker.locator("#headcount-err").is_visible()  # refused by its field
+    tidy(worker, "the call-out form, refused")
+    worker.fill("#headcount", "5")
+    worker.click("#call-out")
+    worker.wait_for_selector("#live")
+    tidy(worker, "the coordinator's page")
+    assert worker.locator('[data-live="accepted"]').inner_text() == "0"
+    pages = {}
+    for n, name in enumerate(names, start=1):
+        page = sign_in(browser, live_server, name, PASSWORD, width=390, lang="zh", zoom="200%")
+        visit(page, f"{live_server}/me")
+        page.click("#my-callouts .callout-call")
+        tidy(page, "the call")
+        page.select_option("#eta", "20")
+        page.click("#answer-yes")
+        expected = "已确认到场" if n <= 5 else "候补"
+        assert expected in page.locator("#my-status").inner_text(), (name, expected)
+        pages[name] = page
+    # The coordinator's page caught up by itself (it polls), without a reload.
+    expect(worker.locator('[data-live="accepted"]')).to_have_text("5", timeout=15000)
+    expect(worker.locator('[data-live="standby"]')).to_have_text("1", timeout=15000)
+    assert worker.locator("#responses tbody tr").count() == 6
+    tidy(worker, "the coordinator's page, filled")
+    # aider1 cannot come after all: aider6 is expected at once.
+    pages["aider1"].click("#withdraw-form [name=withdraw]")
+    assert "已撤回" in pages["aider1"].locator("#my-status").inner_text()
+    pages["aider6"].reload()
+    assert "已确认到场" in pages["aider6"].locator("#my-status").inner_text()
+    expect(worker.locator('[data-live="standby"]')).to_have_text("0", timeout=15000)
+    assert worker.locator('[data-live="accepted"]').inner_text() == "5"
+
+
 @pytest.mark.parametrize("user", ["demo_volunteer", "demo_worker", "demo_bureau_zq", "demo_org",
                                   "demo_reviewer", "demo_resident"])
 def test_every_page_of_a_role_fits_every_screen(app, live_server, browser, demo, user):
@@ -383,12 +457,13 @@ def test_every_page_of_a_role_fits_every_screen(app, live_server, browser, demo,
     own = {"demo_volunteer": ["/me"],
            "demo_worker": ["/activities/new", "/records", f"/shifts/{shift}/roster",
                            "/volunteers", "/dashboard", "/needs/new", "/needs/dashboard",
-                           "/needs?status=submitted", "/wishes/new", "/rectifications"],
+                           "/needs?status=submitted", "/wishes/new", "/rectifications",
+                           "/callouts", "/callouts/new"],
            "demo_bureau_zq": ["/dashboard", "/orgs?status=pending", "/incubations", "/audit",
                               "/exports/national", "/reviewer-pool", "/needs/dashboard",
                               "/projects/new?area=210802", "/charity/dashboard",
                               "/funds/new", "/rectifications?area=210802",
-                              "/ratings/dashboard?area=210802"],
+                              "/ratings/dashboard?area=210802", "/callouts/new"],
            "demo_org": ["/orgs/new", "/records"],
            "demo_reviewer": [f"/projects/{project}/review"],
            "demo_resident": ["/me", "/needs/new", "/me/community",

@@ -84,6 +84,62 @@
     }
     tick();
   });
+  // A call-out's coordinator page: poll its small JSON answer and update the counts, the
+  // skills of those coming and the answers (new ones appended), without reloading.
+  document.querySelectorAll("#live[data-live-url]").forEach(function (box) {
+    var url = box.getAttribute("data-live-url");
+    function cell(row, text, label) {
+      var td = document.createElement("td");
+      td.textContent = text;
+      if (label) { td.setAttribute("data-label", label); }
+      row.appendChild(td);
+    }
+    function apply(data) {
+      document.querySelectorAll("[data-live]").forEach(function (el) {
+        var key = el.getAttribute("data-live");
+        if (data[key] !== undefined) { el.textContent = data[key]; }
+      });
+      var bar = document.getElementById("live-progress");
+      if (bar) { bar.value = data.accepted; bar.textContent = data.accepted; }
+      Object.keys(data.skills_covered || {}).forEach(function (skill) {
+        var el = box.querySelector('[data-live-skill="' + skill + '"]');
+        if (el) { el.textContent = data.skills_covered[skill]; }
+      });
+      var body = box.querySelector("#responses tbody");
+      if (!body) { return; }
+      var labels = Array.prototype.map.call(box.querySelectorAll("#responses thead th"),
+                                            function (th) { return th.textContent; });
+      (data.responses || []).forEach(function (r) {
+        var row = document.getElementById("response-" + r.id);
+        if (row) {
+          if (row.getAttribute("data-status") !== r.status) {
+            row.cells[2].textContent = r.status_title;
+            row.setAttribute("data-status", r.status);
+          }
+          return;
+        }
+        var empty = body.querySelector(".no-answer");
+        if (empty) { empty.remove(); }
+        row = document.createElement("tr");
+        row.id = "response-" + r.id;
+        row.setAttribute("data-status", r.status);
+        cell(row, r.name, labels[0]);
+        cell(row, r.phone || "", labels[1]);
+        cell(row, r.status_title, labels[2]);
+        cell(row, r.eta_minutes === null ? "\u2014" : r.eta_minutes + "\u2032", labels[3]);
+        cell(row, "", labels[4]);
+        body.appendChild(row);
+      });
+    }
+    function tick() {
+      fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) { if (data) { apply(data); } setTimeout(tick, 4000); })
+        .catch(function () { setTimeout(tick, 8000); });
+    }
+    setTimeout(tick, 4000);
+  });
+
   // Print buttons (a roster on paper for the check-in desk).
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.addEventListener("click", function () { window.print(); });
