@@ -183,16 +183,25 @@ def notify_eligible(callout: Callout) -> int:
         sa.literal(utcnow(), table.c.created_at.type), who.c.sms_to)
     insert = table.insert().from_select(
         ["user_id", "kind", "subject_key", "title", "body", "created_at", "sms_to"], rows)
-    count = connection.execute(insert).rowcount
+    connection.execute(insert)
+    prefix = f"callout:{callout.id}:"
+    count = connection.scalar(sa.select(sa.func.count()).where(  # (rowcount of INSERT ...
+        table.c.kind == "callout", table.c.subject_key >= prefix,  # SELECT is not portable)
+        table.c.subject_key < prefix[:-1] + ";"))
     if count:
         deliver_after_commit()
     return count
 
 
-def was_called(callout: Callout, user_id: int) -> bool:
-    return db.session.scalar(sa.select(sa.func.count()).where(
-        Notification.kind == "callout",
-        Notification.subject_key == f"callout:{callout.id}:{user_id}")) > 0
+_CALLED = sa.select(sa.func.count()).where(Notification.kind == "callout",
+                                           Notification.subject_key == sa.bindparam("key"))
+
+
+def was_called(callout_id: int, user_id: int) -> bool:
+    """The user was told of the call-out (their notification says so: the outbox's unique
+    index on kind and subject)."""
+    return db.session.connection().scalar(
+        _CALLED, {"key": f"callout:{callout_id}:{user_id}"}) > 0
 
 
 # --- answers -----------------------------------------------------------------------------------
@@ -212,9 +221,33 @@ def _open(callout: Callout, now: datetime) -> None:
         raise Conflict(_("This call-out has ended."))
 
 
+@dataclass(frozen=True)
+class Answer:
+    id: int
+    status: AnswerState
+    eta_minutes: int | None
+
+
+_C, _R = Callout.__table__.c, CalloutResponse.__table__.c
+# The answer's statements, built once: three round trips hold the call-out's lock.
+_LOCK = (sa.select(_C.accepted, _C.headcount, _C.status, _C.ends_at)
+         .where(_C.id == sa.bindparam("id")).with_for_update())
+_ADD = (CalloutResponse.__table__.insert()
+        .values({c: sa.bindparam(c, type_=_R[c].type)
+                 for c in ("callout_id", "volunteer_id", "answer", "status", "eta_minutes",
+                           "created_at")})
+        .returning(_R.id))
+_TAKE_PLACE = (Callout.__table__.update().where(_C.id == sa.bindparam("callout"))
+               .values(accepted=_C.accepted + 1,
+                       status=sa.case((_C.accepted + 1 >= _C.headcount, CalloutState.filled.value),
+                                      else_=_C.status)))
+
+
 def answer(callout_id: int, volunteer, value, eta_minutes, *, actor,
-           now: datetime | None = None) -> CalloutResponse:
-    """yes (accepted while places are left, else standby) or no (declined); once."""
+           now: datetime | None = None) -> Answer:
+    """yes (accepted while places are left, else standby) or no (declined); once. Under the
+    call-out's row lock: the accepted never pass the headcount, and standby keeps the order in
+    which answers take the lock (their ids)."""
     errors = {}
     if value not in ("yes", "no"):
         errors["answer"] = [_("Answer yes or no.")]
@@ -226,41 +259,33 @@ def answer(callout_id: int, volunteer, value, eta_minutes, *, actor,
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), errors)
     now = now or utcnow()
-    callout = db.session.get(Callout, callout_id)
-    if callout is None:
+    if volunteer is None or volunteer.user_id != actor.id or not was_called(callout_id,
+                                                                            actor.id):
+        if db.session.get(Callout, callout_id) is None:
+            raise NotFound(_("No such call-out."))
+        raise Forbidden(_("Only a volunteer who was called answers."))
+    connection = db.session.connection()
+    row = connection.execute(_LOCK, {"id": callout_id}).one_or_none()
+    if row is None:
         raise NotFound(_("No such call-out."))
-    if volunteer is None or volunteer.user_id != actor.id:
-        raise Forbidden(_("Only a volunteer who was called answers."))
-    if not was_called(callout, actor.id):
-        raise Forbidden(_("Only a volunteer who was called answers."))
-    _open(callout, now)
-    # From here the call-out is locked until the commit: the accepted count cannot pass the
-    # headcount, and standby keeps the order of arrival.
-    callout = _locked(callout.id)
-    _open(callout, now)
-    if db.session.scalar(sa.select(CalloutResponse.id).where(
-            CalloutResponse.callout_id == callout.id,
-            CalloutResponse.volunteer_id == volunteer.id)) is not None:
-        raise Conflict(_("You have answered this call-out already."))
+    if row.status == CalloutState.closed or row.ends_at <= now:
+        raise Conflict(_("This call-out has ended."))
     if value == "no":
         status = AnswerState.declined
-    elif callout.accepted < callout.headcount:
+    elif row.accepted < row.headcount:
         status = AnswerState.accepted
-        callout.accepted += 1
-        if callout.accepted == callout.headcount:
-            callout.status = CalloutState.filled
     else:
         status = AnswerState.standby
-    response = CalloutResponse(callout_id=callout.id, volunteer_id=volunteer.id, answer=value,
-                               status=status, eta_minutes=eta_minutes if value == "yes" else None,
-                               created_at=now)
+    eta = eta_minutes if value == "yes" else None
     try:
-        with db.session.begin_nested():  # (the unique constraint, should the lock be bypassed)
-            db.session.add(response)
-            db.session.flush()
-    except sa.exc.IntegrityError:
+        response_id = connection.execute(_ADD, {
+            "callout_id": callout_id, "volunteer_id": volunteer.id, "answer": value,
+            "status": status, "eta_minutes": eta, "created_at": now}).scalar_one()
+    except sa.exc.IntegrityError:  # one answer per volunteer (the unique constraint)
         raise Conflict(_("You have answered this call-out already.")) from None
-    return response
+    if status is AnswerState.accepted:
+        connection.execute(_TAKE_PLACE, {"callout": callout_id})
+    return Answer(response_id, status, eta)
 
 
 def withdraw(response: CalloutResponse, *, actor, now: datetime | None = None) -> None:

@@ -105,7 +105,7 @@ def callout_show(callout_id: int):
     callout = db.session.get(Callout, callout_id) or abort(404)
     manage = can(current_user, "callout.manage", callout)
     volunteer = Volunteer.of_user(current_user)
-    called = services.was_called(callout, current_user.id)
+    called = services.was_called(callout.id, current_user.id)
     if not (manage or called):
         abort(404)
     mine = db.session.scalar(sa.select(CalloutResponse).where(
