@@ -344,18 +344,18 @@ def project_published(project, *, actor) -> None:
 
 
 def project_closed(project, *, actor) -> None:
-    """The project is evaluated and closed: the needs it met are resolved."""
-    from portal.ratings.models import RatedKind
-    from portal.ratings.services import ask
+    """The project is evaluated and closed: the needs it met are resolved, and those who may
+    rate it are asked to (好差评)."""
+    from portal.ratings.services import ask_about_project
 
-    asked = set()
+    posters = set()
     for need in cited_needs(project.id):
         if need.status is S.matched:
             resolve(need, _("Met by the project “{title}”, now closed.").format(
                 title=project.title), actor=actor)
-        if _is_resident_poster(need) and need.posted_by not in asked:  # 好差评 of the project
-            asked.add(need.posted_by)
-            ask(need.posted_by, RatedKind.project, project.id, project.title)
+        if _is_resident_poster(need):
+            posters.add(need.posted_by)
+    ask_about_project(project, posters)
 
 
 def projects_citing(need_id: int, viewer) -> list:

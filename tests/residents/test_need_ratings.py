@@ -85,9 +85,10 @@ def test_closing_a_project_asks_the_posters_it_cites(app, client, token, need, r
         asked = db.session.execute(sa.select(Notification.user_id).where(
             Notification.kind == "rating_asked",
             Notification.subject_key.like("project:%"))).scalars().all()
-    # Each resident who posted is asked to rate the project; a need posted for someone by a
-    # worker asks nobody (the worker rates as the area's worker, from /me).
-    me = [client.get("/api/v1/me", headers=h).get_json()["id"] for h in (poster, neighbour)]
+    # Each resident who posted is asked to rate the project, and the community workers of its
+    # area; not a worker of another county, nor the person a worker posted a need for.
+    me = [client.get("/api/v1/me", headers=h).get_json()["id"]
+          for h in (poster, neighbour, token("worker"), token("township"))]
     assert sorted(asked) == sorted(me)
 
 
