@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from portal.callouts.permissions import coordinates
 from portal.core.areas import Area
 from portal.core.permissions import policy
 from portal.core.users import Role
@@ -12,7 +13,7 @@ def _organiser(user, activity) -> bool:
     """The activity's organisation's admins, or community workers of its community."""
     if user is None:
         return False
-    if activity.coordinator_id is not None and activity.coordinator_id == user.id:
+    if coordinates(user, activity):
         return True  # a call-out's coordinator
     if activity.org is not None and user.id in activity.org.admin_ids():
         return True

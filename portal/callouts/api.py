@@ -53,6 +53,8 @@ def callout_dict(callout: Callout) -> dict:
      responses={201: "called out", 403: "not your area", 422: "invalid"})
 def post_callout():
     actor = require_user()
+    if not services.calls_somewhere(actor):  # before anything about the body
+        raise ApiAbort(403)
     data = json_body(CalloutIn)
     callout = services.create(services.CalloutInput(**data.model_dump()), actor=actor)
     db.session.commit()

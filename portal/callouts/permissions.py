@@ -1,5 +1,6 @@
 """Who calls out volunteers (the bureau or a community worker, for their own area or below)
-and who runs a call-out (its coordinator, and the staff who could have called it)."""
+and who runs a call-out (the staff who could have called it); a call-out's activity is
+recorded by its coordinator while they hold that role."""
 
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ def _create(user, area_code: str) -> bool:
 
 @policy("callout.manage")
 def _manage(user, callout) -> bool:
-    if user is None:
-        return False
-    return callout.created_by == user.id or _calls(user, callout.area_code)
+    """The staff who could have called it (the caller while they still hold the role)."""
+    return _calls(user, callout.area_code)
+
+
+def coordinates(user, activity) -> bool:
+    """A call-out's activity: its coordinator, while they still may call out there."""
+    return (user is not None and activity.coordinator_id is not None
+            and activity.coordinator_id == user.id and _calls(user, activity.community_code))

@@ -35,6 +35,8 @@ from portal.volunteers.catalogues import SKILLS
 
 # A time "now" may be a little behind the clock of the person who typed it.
 SLACK = timedelta(minutes=5)
+# An emergency, not a plan: a call-out ends within this (longer work is an activity).
+LONGEST = timedelta(days=30)
 
 
 @dataclass
@@ -79,10 +81,16 @@ def check(data: CalloutInput, now: datetime) -> dict:
         errors["needed_by"] = [_("Say by when volunteers are needed.")]
     elif needed_by < now - SLACK:
         errors["needed_by"] = [_("This time is already past.")]
+    elif needed_by > now + LONGEST:
+        errors["needed_by"] = [_("A call-out is for the coming {days} days.").format(
+            days=LONGEST.days)]
     if ends_at is None:
         errors["ends_at"] = [_("Say when the call-out ends.")]
     elif ends_at <= now:
         errors["ends_at"] = [_("This time is already past.")]
+    elif ends_at > now + LONGEST:
+        errors["ends_at"] = [_("A call-out is for the coming {days} days.").format(
+            days=LONGEST.days)]
     elif needed_by is not None and ends_at <= needed_by:
         errors["ends_at"] = [_("The end must be after the time volunteers are needed by.")]
     if errors:
@@ -96,6 +104,8 @@ def create(data: CalloutInput, *, actor, now: datetime | None = None) -> Callout
     from portal.activities.models import Activity
 
     now = now or utcnow()
+    if not calls_somewhere(actor):
+        raise Forbidden(_("Only the bureau and community workers call out volunteers."))
     code = data.area_code if isinstance(data.area_code, str) else None
     area = db.session.get(Area, code) if code else None
     if area is None:
@@ -117,6 +127,13 @@ def create(data: CalloutInput, *, actor, now: datetime | None = None) -> Callout
     record(actor, "callout", callout.id, "create",
            to=f"{callout.title}: {callout.headcount}", area_code=area.code)
     return callout
+
+
+def calls_somewhere(user) -> bool:
+    from portal.core.users import Role
+
+    return user is not None and (user.is_admin or user.has_role(Role.bureau)
+                                 or user.has_role(Role.community_worker))
 
 
 # --- who is called ---------------------------------------------------------------------------
@@ -248,6 +265,12 @@ def answer(callout_id: int, volunteer, value, eta_minutes, *, actor,
     """yes (accepted while places are left, else standby) or no (declined); once. Under the
     call-out's row lock: the accepted never pass the headcount, and standby keeps the order in
     which answers take the lock (their ids)."""
+    now = now or utcnow()
+    if volunteer is None or volunteer.user_id != actor.id or not was_called(callout_id,
+                                                                            actor.id):
+        if db.session.get(Callout, callout_id) is None:
+            raise NotFound(_("No such call-out."))
+        raise Forbidden(_("Only a volunteer who was called answers."))
     errors = {}
     if value not in ("yes", "no"):
         errors["answer"] = [_("Answer yes or no.")]
@@ -258,12 +281,6 @@ def answer(callout_id: int, volunteer, value, eta_minutes, *, actor,
                                    "1440.")]
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), errors)
-    now = now or utcnow()
-    if volunteer is None or volunteer.user_id != actor.id or not was_called(callout_id,
-                                                                            actor.id):
-        if db.session.get(Callout, callout_id) is None:
-            raise NotFound(_("No such call-out."))
-        raise Forbidden(_("Only a volunteer who was called answers."))
     connection = db.session.connection()
     row = connection.execute(_LOCK, {"id": callout_id}).one_or_none()
     if row is None:
@@ -297,12 +314,21 @@ def withdraw(response: CalloutResponse, *, actor, now: datetime | None = None) -
     callout = _locked(response.callout_id)
     _open(callout, now)
     db.session.refresh(response)
-    if response.status in (AnswerState.withdrawn, AnswerState.declined):
-        raise Conflict(_("There is no yes to withdraw."))
     if response.checked_in_at is not None:
         raise Conflict(_("You are checked in: ask the coordinator to check you out."))
     was = response.status
-    response.status, response.changed_at = AnswerState.withdrawn, now
+    # Only a yes not checked in, in one statement: a check-in at the same moment wins or loses
+    # whole.
+    changed = db.session.execute(
+        sa.update(CalloutResponse).where(
+            CalloutResponse.id == response.id,
+            CalloutResponse.status.in_((AnswerState.accepted, AnswerState.standby)),
+            CalloutResponse.checked_in_at.is_(None))
+        .values(status=AnswerState.withdrawn, changed_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        raise Conflict(_("There is no yes to withdraw."))
+    db.session.expire(response)
     if was is AnswerState.accepted:
         waiting = db.session.scalar(
             sa.select(CalloutResponse).where(CalloutResponse.callout_id == callout.id,
@@ -314,12 +340,21 @@ def withdraw(response: CalloutResponse, *, actor, now: datetime | None = None) -
                 callout.status = CalloutState.open
         else:
             waiting.status, waiting.changed_at = AnswerState.accepted, now
-            tell(waiting.volunteer.user_id, "callout_accepted", f"callout:{callout.id}:"
-                 f"{waiting.volunteer.user_id}", _l("You are needed: {title}"),
+            user_id = waiting.volunteer.user_id
+            tell(user_id, "callout_accepted", f"callout:{callout.id}:{user_id}",
+                 _l("You are needed: {title}"),
                  _l("A place was freed and it is yours. Be at {place} by {at}."),
                  title=callout.title, place=callout.place,
-                 at=callout.needed_by.astimezone(SHANGHAI).strftime("%m-%d %H:%M"))
+                 at=callout.needed_by.astimezone(SHANGHAI).strftime("%m-%d %H:%M"),
+                 sms_to=_verified_phone(user_id))
     db.session.flush()
+
+
+def _verified_phone(user_id: int | None) -> str | None:
+    from portal.core.users import User
+
+    user = db.session.get(User, user_id) if user_id else None
+    return user.phone if user is not None and user.phone_verified_at else None
 
 
 # --- at the staging point ---------------------------------------------------------------------
@@ -334,6 +369,8 @@ def _manage(response: CalloutResponse, actor) -> Callout:
 def check_in(response: CalloutResponse, *, actor, now: datetime | None = None):
     now = now or utcnow()
     callout = _manage(response, actor)
+    if response.volunteer.user_id == actor.id:
+        raise Forbidden(_("Nobody checks themselves in: another coordinator does."))
     if now < callout.created_at or now > callout.ends_at + timedelta(hours=24):
         raise Conflict(_("Check-in is open from the call-out until 24 hours after its end."))
     changed = db.session.execute(
@@ -367,12 +404,17 @@ def check_out(response: CalloutResponse, *, actor, now: datetime | None = None):
     minutes = max(0, int((end - start).total_seconds() // 60))
     service = None
     if minutes > 0:
-        service = add_record(response.volunteer, callout.activity,
-                             RecordInput(started_at=start, ended_at=end, minutes=minutes),
-                             actor=actor, now=now)
-        db.session.execute(sa.update(CalloutResponse).where(
-            CalloutResponse.id == response.id).values(record_id=service.id)
-            .execution_options(synchronize_session=False))
+        try:  # a record overlapping another of theirs: checked out all the same, no record
+            with db.session.begin_nested():
+                service = add_record(response.volunteer, callout.activity,
+                                     RecordInput(started_at=start, ended_at=end,
+                                                 minutes=minutes), actor=actor, now=now)
+        except Conflict:
+            service = None
+        if service is not None:
+            db.session.execute(sa.update(CalloutResponse).where(
+                CalloutResponse.id == response.id).values(record_id=service.id)
+                .execution_options(synchronize_session=False))
     db.session.expire(response)
     record(actor, "callout", callout.id, "check_out",
            to=f"{response.volunteer.volunteer_code}: {minutes} min",

@@ -14,7 +14,7 @@ from portal.callouts import services
 from portal.callouts.forms import AnswerForm, CalloutForm, DeskForm, WithdrawForm
 from portal.callouts.models import AnswerState, Callout, CalloutResponse, CalloutState
 from portal.core.areas import Area, place_choices, under
-from portal.core.db import SHANGHAI, utcnow
+from portal.core.db import SHANGHAI, parse_id, utcnow
 from portal.core.errors import DomainError
 from portal.core.notify import Notification
 from portal.core.permissions import can
@@ -118,7 +118,7 @@ def callout_show(callout_id: int):
                 if not desk.validate_on_submit():
                     abort(400)
                 response = db.session.get(CalloutResponse,
-                                          request.form.get("response", type=int) or 0)
+                                          parse_id(request.form.get("response")) or 0)
                 if response is None or response.callout_id != callout.id:
                     abort(404)
                 if desk.check_in.data:

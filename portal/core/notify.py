@@ -52,19 +52,20 @@ class Notification(db.Model):
 
 
 def queue_notification(user_id: int | None, kind: str, subject_key: str, title: str,
-                       body: str) -> int | None:
+                       body: str, sms_to: str | None = None) -> int | None:
     """Add to the outbox (idempotent per kind and subject: one INSERT ... ON CONFLICT DO
     NOTHING) and deliver after the commit. The new row's id, or None if it was there."""
     connection = db.session.connection()  # a plain INSERT: no ORM objects to track
     note_id = connection.scalar(_insert_new(connection.dialect.name),
-                                outbox_row(user_id, kind, subject_key, title, body))
+                                {**outbox_row(user_id, kind, subject_key, title, body),
+                                 "sms_to": sms_to})
     if note_id is not None:
         deliver_after_commit()
     return note_id
 
 
 def tell(user_id: int | None, kind: str, subject_key: str, heading, text,
-         **values) -> int | None:
+         sms_to: str | None = None, **values) -> int | None:
     """A notification in its reader's language: `heading` and `text` are lazy strings
     (`lazy_gettext`), formatted with `values` under the user's locale. Once per kind and
     subject, like queue_notification."""
@@ -78,7 +79,7 @@ def tell(user_id: int | None, kind: str, subject_key: str, heading, text,
     user = db.session.get(User, user_id)
     with force_locale((user.locale if user else None) or DEFAULT):
         return queue_notification(user_id, kind, subject_key, str(heading).format(**values),
-                                  str(text).format(**values))
+                                  str(text).format(**values), sms_to=sms_to)
 
 
 def outbox_row(user_id: int | None, kind: str, subject_key, title: str, body: str) -> dict:
@@ -105,7 +106,7 @@ def _insert_new(dialect: str) -> sa.Insert:
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
-        columns = ("user_id", "kind", "subject_key", "title", "body", "created_at")
+        columns = ("user_id", "kind", "subject_key", "title", "body", "created_at", "sms_to")
         _INSERT_NEW[dialect] = (
             insert(Notification).values({c: sa.bindparam(c) for c in columns})
             .on_conflict_do_nothing(index_elements=["kind", "subject_key"])
@@ -164,8 +165,8 @@ def _attempt(note, adapter) -> str | None:
 
     try:
         adapter(note)
-        if note.sms_to:
-            gateway().send(note.sms_to, "notice", {"text": note.title})
+        if note.sms_to and current_app.config.get("SMS_ADAPTER", "log") != "none":
+            gateway().send(note.sms_to, "notice", {"text": f"{note.title}。{note.body}"[:300]})
     except (OSError, smtplib.SMTPException, SmsUnavailable) as exc:
         return f"{type(exc).__name__}: {exc}"[:1000]
     except Exception as exc:  # a bad row must not stop the drain behind it

@@ -7,6 +7,7 @@ sees their own and may ask for a correction. Nobody approves their own hours (se
 
 from __future__ import annotations
 
+from portal.callouts.permissions import coordinates
 from portal.core.permissions import can, local_staff, policy
 from portal.core.users import Role
 
@@ -28,7 +29,7 @@ def _recorder(user, activity) -> bool:
     community workers."""
     if user is None:
         return False
-    if activity.coordinator_id is not None and activity.coordinator_id == user.id:
+    if coordinates(user, activity):
         return True  # a call-out's coordinator records its hours
     if activity.org is not None:
         return user.id in activity.org.admin_ids()
@@ -54,7 +55,9 @@ def recordable_activities(user):
     orgs = Activity.org_id.in_(sa.select(OrgAdmin.org_id).where(OrgAdmin.user_id == user.id))
     areas = [sa.and_(Activity.org_id.is_(None), under(Activity.community_code, code))
              for code in user.scopes(Role.community_worker)]
-    return sa.or_(orgs, Activity.coordinator_id == user.id, *areas)
+    coordinated = Activity.coordinator_id == user.id \
+        if user.has_role(Role.bureau) or user.has_role(Role.community_worker) else sa.false()
+    return sa.or_(orgs, coordinated, *areas)
 
 
 @policy("record.decide")

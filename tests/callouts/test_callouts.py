@@ -100,6 +100,7 @@ def test_everyone_eligible_is_told_at_once_and_verified_phones_by_sms(app, clien
     ("skills", ["flying"]), ("skills", "first_aid"), ("title", " "), ("place", ""),
     ("needed_by", "2020-01-01T08:00:00+08:00"), ("needed_by", None), ("ends_at", None),
     ("ends_at", "2020-01-01T08:00:00+08:00"), ("area_code", "999999"),
+    ("ends_at", "9999-12-31T23:59:59-05:00"), ("needed_by", "2099-01-01T08:00:00+08:00"),
 ])
 def test_bad_input_is_422_on_its_field_and_writes_nothing(app, client, token, staff, field,
                                                           value, lang):
@@ -129,6 +130,8 @@ def test_only_the_areas_staff_call_out(client, token, staff, volunteers, callout
     # A community worker calls out in their community, not the county above it.
     assert client.post(API, headers=token("worker"), json=body).status_code == 403
     assert client.post(API, headers=token("ann"), json=body).status_code == 403
+    # Who may not call out is told so before anything about what they sent.
+    assert client.post(API, headers=token("ann"), json={"needed_by": "x"}).status_code == 403
     made = callout(by="worker", area_code="210802001001")
     assert made["notified"] == 1
     assert client.get(f"{API}/{made['id']}", headers=token("outsider")).status_code == 403
@@ -143,9 +146,11 @@ def _answer(client, token, who, callout_id, answer="yes", eta=15):
 
 def test_the_first_yeses_are_accepted_the_rest_wait_and_a_withdrawal_moves_one_up(
         app, client, token, volunteers, callout):
-    volunteers("ann", "bob", "cat", "dan", "eve")
+    volunteers("ann", "bob", "cat", "eve")
+    volunteers("dan", phone_verified=True)
     volunteers("far", community=OTHER_COUNTY)
     made = callout()  # two places
+    dan_phone = _told(app)["dan"]
     cid = made["id"]
     first = _answer(client, token, "ann", cid)
     assert first.status_code == 201 and first.get_json()["status"] == "accepted"
@@ -156,6 +161,10 @@ def test_the_first_yeses_are_accepted_the_rest_wait_and_a_withdrawal_moves_one_u
     assert e.get_json()["status"] == "standby"
     assert _answer(client, token, "ann", cid).status_code == 409  # a second answer
     assert _answer(client, token, "far", cid).status_code == 403  # not called
+    assert client.post(f"{API}/{cid}/responses", headers=token("far"),
+                       json={"answer": "maybe"}).status_code == 403
+    assert client.post(f"{API}/999999/responses", headers=token("ann"),
+                       json={"answer": "maybe"}).status_code == 404
     for bad in ({"answer": "maybe"}, {"answer": "yes", "eta_minutes": -5},
                 {"answer": "yes", "eta_minutes": "soon"}):
         refused = client.post(f"{API}/{cid}/responses", headers=token("eve"), json=bad)
@@ -179,7 +188,7 @@ def test_the_first_yeses_are_accepted_the_rest_wait_and_a_withdrawal_moves_one_u
     assert [r["status"] for r in view["responses"]] == [
         "withdrawn", "declined", "accepted", "accepted", "standby"]
     assert view["status"] == "filled" and view["accepted"] == 2
-    assert set(_told(app, "callout_accepted")) == {"dan"}  # told at once
+    assert _told(app, "callout_accepted") == {"dan": dan_phone}  # told at once, by SMS too
     # Two withdraw and nobody waits behind them: a place opens again.
     for who, rid in (("eve", e.get_json()["id"]),):
         assert client.delete(f"/api/v1/callout-responses/{rid}",
@@ -257,6 +266,7 @@ def test_check_in_and_out_make_a_pending_record_the_coordinator_approves(app, cl
     assert client.post(f"{url}/{a['id']}/check-out",
                        headers=token("zhanqian")).status_code == 409  # check in first
     assert client.post(f"{url}/{a['id']}/check-in", headers=token("zhanqian")).status_code == 200
+    assert client.delete(f"{url}/{a['id']}", headers=token("ann")).status_code == 409
     with app.app_context():  # 90 minutes at the staging point
         db.session.execute(sa.update(CalloutResponse).where(CalloutResponse.id == a["id"])
                            .values(checked_in_at=utcnow() - timedelta(minutes=90)))
@@ -271,3 +281,22 @@ def test_check_in_and_out_make_a_pending_record_the_coordinator_approves(app, cl
         assert can(coordinator, "record.decide", service)
     assert client.post(f"{url}/{a['id']}/check-out",
                        headers=token("zhanqian")).status_code == 409
+
+
+def test_nobody_checks_themselves_in(app, client, token, volunteers, callout):
+    """A coordinator who is also a volunteer there answers like anyone, but another coordinator
+    checks them in (nobody records their own hours)."""
+    from portal.core.users import Role, RoleGrant, User
+
+    volunteers("medic")
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == "medic"))
+        db.session.add(RoleGrant(user_id=user.id, role=Role.community_worker,
+                                 area_code="210802001001"))
+        db.session.commit()
+    made = callout()
+    mine = _answer(client, token, "medic", made["id"]).get_json()
+    url = f"/api/v1/callout-responses/{mine['id']}"
+    assert client.post(f"{url}/check-in", headers=token("medic")).status_code == 403
+    assert client.post(f"{url}/check-in", headers=token("zhanqian")).status_code == 200
+
