@@ -35,6 +35,41 @@ def daypart(hour: int) -> str:
     return "morning" if hour < 12 else "afternoon" if hour < 18 else "evening"
 
 
+def fit(skills: set, types: set, free: set, home: str, wanted, service_type: str, code: str,
+        local_start) -> tuple[float, list[str]]:
+    """How well a shift suits a volunteer (the recommendation's score and reasons, without the
+    shift's own fill): skills and service type wanted, nearness in the area tree (same
+    community > township > county), weekly availability at the shift's start (Beijing)."""
+    score, reasons = 0.0, []
+    for skill in sorted(skills & set(wanted or [])):
+        score += 3
+        reasons.append(f"skill:{skill}")
+    if service_type in types:
+        score += 3
+        reasons.append(f"service_type:{service_type}")
+    if code == home:
+        score += 4
+        reasons.append("same_community")
+    elif code[:9] == home[:9]:
+        score += 2.5
+        reasons.append("same_township")
+    elif code[:6] == home[:6]:
+        score += 1
+        reasons.append("same_county")
+    if f"{WEEKDAY_CODES[local_start.weekday()]}_{daypart(local_start.hour)}" in free:
+        score += 2
+        reasons.append("available")
+    return score, reasons
+
+
+def fill_bonus(confirmed: int, capacity: int) -> tuple[float, list[str]]:
+    """The shift's own part: emptier shifts first, so that villages' find volunteers too."""
+    filled = confirmed / capacity
+    if filled < 0.5:
+        return 2 * (1 - filled), ["under_filled"]
+    return 0.0, []
+
+
 def recommendations(volunteer: Volunteer, limit: int = 20) -> list[Recommendation]:
     """Open future shifts the volunteer can take, best first, each with its reasons.
 
@@ -79,30 +114,9 @@ def recommendations(volunteer: Volunteer, limit: int = 20) -> list[Recommendatio
             age = volunteer.age_on(local.date())
             if age is None or age < min_age:
                 continue
-        score, reasons = 0.0, []
-        for skill in sorted(skills & set(wanted or [])):
-            score += 3
-            reasons.append(f"skill:{skill}")
-        if service_type in types:
-            score += 3
-            reasons.append(f"service_type:{service_type}")
-        if code == home:
-            score += 4
-            reasons.append("same_community")
-        elif code[:9] == home[:9]:
-            score += 2.5
-            reasons.append("same_township")
-        elif code[:6] == home[:6]:
-            score += 1
-            reasons.append("same_county")
-        if f"{WEEKDAY_CODES[local.weekday()]}_{daypart(local.hour)}" in free:
-            score += 2
-            reasons.append("available")
-        filled = confirmed / capacity
-        if filled < 0.5:
-            score += 2 * (1 - filled)
-            reasons.append("under_filled")
-        scored.append((-score, starts, shift_id, reasons))
+        score, reasons = fit(skills, types, free, home, wanted, service_type, code, local)
+        bonus, why = fill_bonus(confirmed, capacity)
+        scored.append((-(score + bonus), starts, shift_id, reasons + why))
     scored.sort()
     top = scored[:limit]
     shifts = {s.id: s for s in db.session.scalars(
