@@ -74,6 +74,7 @@ def _import_models() -> None:
     # Every model module, so that metadata (and Alembic) see every table.
     from portal.activities import models as activity_models  # noqa: F401
     from portal.activities import permissions as activity_permissions  # noqa: F401
+    from portal.assignments import models as assignment_models  # noqa: F401
     from portal.callouts import models as callout_models  # noqa: F401
     from portal.callouts import permissions as callout_permissions  # noqa: F401
     from portal.charity import models as charity_models  # noqa: F401
@@ -96,6 +97,8 @@ def _import_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from portal.activities.api import bp as activities_api
     from portal.activities.views import bp as activities_pages
+    from portal.assignments.api import bp as assignments_api
+    from portal.assignments.views import bp as assignments_pages
     from portal.callouts.api import bp as callouts_api
     from portal.callouts.views import bp as callouts_pages
     from portal.charity.api import bp as charity_api
@@ -125,8 +128,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(charity_pages)
     app.register_blueprint(ratings_pages)
     app.register_blueprint(callouts_pages)
+    app.register_blueprint(assignments_pages)
     for api in (core_api, orgs_api, volunteers_api, activities_api, records_api, projects_api,
-                needs_api, charity_api, ratings_api, callouts_api):
+                needs_api, charity_api, ratings_api, callouts_api,
+                assignments_api):
         app.register_blueprint(api)
         csrf.exempt(api)  # the API takes bearer tokens, never the cookie, for writes
 

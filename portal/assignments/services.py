@@ -57,6 +57,27 @@ def default_candidates(activity: Activity, places: int) -> list[int]:
     return ids[:MAX_CANDIDATES]
 
 
+def fields_message() -> str:
+    return _("Please correct the marked fields.")
+
+
+def id_message() -> str:
+    return _("An activity's number.")
+
+
+def check_exclude(value) -> list[tuple[int, int]]:
+    """The lines the organiser removed: [[volunteer_id, shift_id], ...]."""
+    if value is None:
+        return []
+    ok = isinstance(value, list) and all(
+        isinstance(pair, list) and len(pair) == 2
+        and all(isinstance(i, int) and not isinstance(i, bool) for i in pair) for pair in value)
+    if not ok:
+        raise ValidationFailed(fields_message(), {"exclude": [
+            _("A list of [volunteer number, shift number] pairs.")]})
+    return [(pair[0], pair[1]) for pair in value]
+
+
 def check(volunteer_ids, max_shifts) -> tuple[list[int] | None, int]:
     errors = {}
     if isinstance(max_shifts, bool) or not isinstance(max_shifts, int) \
@@ -69,7 +90,7 @@ def check(volunteer_ids, max_shifts) -> tuple[list[int] | None, int]:
         errors["volunteer_ids"] = [_("A list of at most {n} volunteer numbers.").format(
             n=f"{MAX_CANDIDATES:,}")]
     if errors:
-        raise ValidationFailed(_("Please correct the marked fields."), errors)
+        raise ValidationFailed(fields_message(), errors)
     return (list(dict.fromkeys(volunteer_ids)) if volunteer_ids is not None else None,
             max_shifts)
 
@@ -161,9 +182,8 @@ def _commitments(activity: Activity, volunteer_ids: list[int], classes):
 
 
 def run_proposal(activity_id: int, actor_id: int, volunteer_ids, max_shifts: int) -> dict:
-    """Job: a large proposal with a progress bar; the result links to its page."""
-    from flask import url_for
-
+    """Job: a large proposal with a progress bar; the result links to its page (a path: a
+    worker has no request to build a full address from)."""
     from portal.core.jobs import set_progress
     from portal.core.users import User
 
@@ -173,7 +193,7 @@ def run_proposal(activity_id: int, actor_id: int, volunteer_ids, max_shifts: int
                        progress=set_progress)
     db.session.commit()
     return {"places": len(proposal.lines), "volunteers": proposal.candidates,
-            "open": url_for("assignments.proposal_show", proposal_id=proposal.id)}
+            "open": f"/assignments/{proposal.id}"}
 
 
 def apply(proposal: Proposal, *, actor, exclude=()) -> dict:

@@ -176,6 +176,7 @@ ACTION_TITLES = {
     "disbursement": _l("money paid out"), "goods_in": _l("goods received"),
     "goods_out": _l("goods given out"), "reversal": _l("corrected by a reversal"),
     "check_in": _l("checked in"), "check_out": _l("checked out"),
+    "propose": _l("placement proposed"), "assign": _l("placement applied"),
     "insurance": _l("insurance recorded"),
     "approve": _l("approved"), "reject": _l("rejected"), "amend": _l("amended"),
     "correction_requested": _l("correction requested"),

@@ -588,7 +588,7 @@ RESULT_LABELS = {"rows": _l("Rows"), "created": _l("Saved"), "rejected": _l("Not
                  "already_registered": _l("Already registered"), "counted": _l("Counted"),
                  "volunteers": _l("Volunteers"), "records": _l("Service records"),
                  "minutes": _l("Approved minutes"), "bytes": _l("Size (bytes)"),
-                 "skipped": _l("Already done")}
+                 "skipped": _l("Already done"), "places": _l("Places filled")}
 
 
 def result_label(key: str) -> str:
