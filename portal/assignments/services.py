@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from portal.activities.models import HOLDING, Activity, Shift, Signup, SignupState
-from portal.activities.queries import fill_bonus, fit
+from portal.activities.queries import daypart, fill_bonus, fit
 from portal.assignments import solver
 from portal.assignments.models import Proposal
 from portal.core.audit import record
@@ -104,30 +104,32 @@ def propose(activity: Activity, *, actor, volunteer_ids=None, max_shifts=1,
     places = sum(s.capacity - s.confirmed_count for s in shifts)
     if volunteer_ids is None:
         volunteer_ids = default_candidates(activity, places)
-    people = db.session.scalars(sa.select(Volunteer).where(
-        Volunteer.id.in_(volunteer_ids), Volunteer.status == VolunteerState.verified)).all() \
-        if volunteer_ids and shifts else []
+    people = _candidates(volunteer_ids) if volunteer_ids and shifts else []
     if progress:
         progress(5)
     classes = sorted({(s.starts_at, s.ends_at) for s in shifts})
+    local = {t: t[0].astimezone(SHANGHAI) for t in classes}
     busy, held = _commitments(activity, [v.id for v in people], classes)
+    wanted, service_type, code = activity.skills, activity.service_type, activity.community_code
+    min_age = activity.min_age
     candidates, reasons = [], {}
     for v in people:
         skills, types = set(v.skills or []), set(v.service_types or [])
         free, home = set(v.availability or []), v.community_code
+        mine = busy.get(v.id, ())
+        scored: dict = {}  # by the start's week day and day part: fit reads nothing else of it
         fits = {}
         for times in classes:
-            if any(s < times[1] and e > times[0] for s, e in busy.get(v.id, ())):
+            if mine and any(s < times[1] and e > times[0] for s, e in mine):
                 continue  # they hold a shift then
-            local = times[0].astimezone(SHANGHAI)
-            if activity.min_age:
-                age = v.age_on(local.date())
-                if age is None or age < activity.min_age:
-                    continue
-            score, why = fit(skills, types, free, home, activity.skills,
-                             activity.service_type, activity.community_code, local)
-            fits[times] = round(score * SCALE)
-            reasons[v.id, times] = why
+            start = local[times]
+            if min_age and not _old_enough(v.birth_date, start.date(), min_age):
+                continue
+            slot = (start.weekday(), daypart(start.hour))
+            if slot not in scored:
+                score, why = fit(skills, types, free, home, wanted, service_type, code, start)
+                scored[slot] = (round(score * SCALE), why)
+            fits[times], reasons[v.id, times] = scored[slot]
         candidates.append(solver.Volunteer(v.id, fits, limit=max_shifts - held.get(v.id, 0)))
     bonuses = {s.id: fill_bonus(s.confirmed_count, s.capacity) for s in shifts}
     posts = [solver.Post(s.id, (s.starts_at, s.ends_at), s.capacity - s.confirmed_count,
@@ -155,6 +157,24 @@ def propose(activity: Activity, *, actor, volunteer_ids=None, max_shifts=1,
     if progress:
         progress(100)
     return proposal
+
+
+def _candidates(volunteer_ids: list[int]) -> list:
+    """The verified among them, as plain rows (thousands: no ORM objects)."""
+    rows = []
+    columns = (Volunteer.id, Volunteer.skills, Volunteer.service_types, Volunteer.availability,
+               Volunteer.community_code, Volunteer.birth_date)
+    for start in range(0, len(volunteer_ids), 5000):
+        rows += db.session.execute(sa.select(*columns).where(
+            Volunteer.id.in_(volunteer_ids[start:start + 5000]),
+            Volunteer.status == VolunteerState.verified)).all()
+    return rows
+
+
+def _old_enough(born, day, years: int) -> bool:
+    if born is None:
+        return False
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day)) >= years
 
 
 def _commitments(activity: Activity, volunteer_ids: list[int], classes):
