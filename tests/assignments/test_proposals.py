@@ -201,3 +201,15 @@ def test_a_large_proposal_is_a_job_with_a_progress_bar(app, client, login, event
     assert done["result"]["places"] == 6 and "/assignments/" in done["result"]["open"]
     page = client.get(started.headers["Location"] + "?lang=en").get_data(as_text=True)
     assert 'id="job-open"' in page
+
+
+@pytest.mark.parametrize("lang, words", [
+    ("zh", ("请修改标注的字段。", "请填写 1 到 10 之间的整数。")),
+    ("en", ("Please correct the marked fields.", "A whole number from 1 to 10.")),
+])
+def test_refusals_speak_the_readers_language(client, token, event, lang, words):
+    made = event()
+    answer = client.post(f"{API}?lang={lang}", headers=token("worker"),
+                         json={"activity_id": made["id"], "max_shifts": 0})
+    error = answer.get_json()["error"]
+    assert (error["message"], error["fields"]["max_shifts"][0]) == words
