@@ -83,6 +83,9 @@ def proposal_show(proposal_id: int):
         kept = set(request.form.getlist("line"))
         exclude = [(line["volunteer_id"], line["shift_id"]) for line in proposal.lines
                    if f"{line['volunteer_id']}-{line['shift_id']}" not in kept]
+        if len(exclude) == len(proposal.lines):
+            flash(_("Tick at least one line to sign up."), "warning")
+            return redirect(url_for("assignments.proposal_show", proposal_id=proposal.id)), 303
         try:
             result = services.apply(proposal, actor=current_user, exclude=exclude)
         except DomainError as exc:
@@ -90,7 +93,7 @@ def proposal_show(proposal_id: int):
             flash_refusal(exc)
             return redirect(url_for("assignments.proposal_show", proposal_id=proposal.id))
         db.session.commit()
-        flash(_("{n} volunteers signed up; {m} skipped.").format(
+        flash(_("Signups made: {n}; lines skipped: {m}.").format(
             n=result["signed_up"], m=len(result["skipped"])), "success")
         return redirect(url_for("assignments.proposal_show", proposal_id=proposal.id))
     shift_ids = {line["shift_id"] for line in proposal.lines} | {
@@ -101,5 +104,7 @@ def proposal_show(proposal_id: int):
     volunteer_ids = {line["volunteer_id"] for line in proposal.lines}
     people = {v.id: v for v in db.session.scalars(sa.select(Volunteer).where(
         Volunteer.id.in_(volunteer_ids)))} if volunteer_ids else {}
+    from portal.activities.queries import reason_title
+
     return render_template("assignments/proposal.html", p=proposal, activity=activity,
-                           form=form, shifts=shifts, people=people)
+                           form=form, shifts=shifts, people=people, reason_title=reason_title)

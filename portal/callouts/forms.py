@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, SubmitField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import Length, Optional
 
 from portal.core.forms import MultiCheckboxField
 
@@ -16,11 +16,12 @@ class CalloutForm(FlaskForm):
     area = SelectField(_l("Area called"), choices=[])
     place = StringField(_l("Where volunteers gather"), validators=[Length(max=200)])
     skills = MultiCheckboxField(_l("Skills wanted (none: every volunteer)"), choices=[])
-    headcount = IntegerField(_l("Volunteers needed"), validators=[InputRequired()])
+    # Optional here: the service names every wrong field at once, in one answer.
+    headcount = IntegerField(_l("Volunteers needed"), validators=[Optional()])
     needed_by = DateTimeLocalField(_l("Needed by (Beijing time)"), format="%Y-%m-%dT%H:%M",
-                                   validators=[InputRequired()])
+                                   validators=[Optional()])
     ends_at = DateTimeLocalField(_l("Ends at (Beijing time)"), format="%Y-%m-%dT%H:%M",
-                                 validators=[InputRequired()])
+                                 validators=[Optional()])
     call_out = SubmitField(_l("Call out now"))
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from portal.callouts import services
@@ -90,7 +91,14 @@ def callout_new():
             actor=current_user)
     callout, status = submit(form, action, {"area_code": "area"})
     if callout is not None:
-        flash(_("Called out: {n} volunteers were told.").format(n=callout.notified), "success")
+        if callout.notified:
+            flash(ngettext("Called out: %(num)d volunteer was told.",
+                           "Called out: %(num)d volunteers were told.", callout.notified),
+                  "success")
+        else:
+            flash(_("Called out, but nobody was told: no verified volunteer living there has "
+                    "those skills and is free then. Ask for other skills or a wider area."),
+                  "warning")
         return redirect(url_for("callouts.callout_show", callout_id=callout.id))
     return render_template("callouts/new.html", form=form), status
 
@@ -167,8 +175,11 @@ def _live(callout: Callout) -> dict:
         Volunteer.id.in_([r["volunteer_id"] for r in summary["responses"]])))}
     for row in summary["responses"]:
         volunteer = people[row["volunteer_id"]]
+        coming = row["status"] in (AnswerState.accepted, AnswerState.standby)
         row.update(name=volunteer.real_name, phone=volunteer.phone,
-                   status_title=AnswerState(row["status"]).title)
+                   status_title=AnswerState(row["status"]).title,
+                   eta_title=_("{n} min").format(n=row["eta_minutes"])
+                   if coming and row["eta_minutes"] is not None else "—")
     summary["status_title"] = CalloutState(summary["status"]).title
     summary["skill_titles"] = {code: str(SKILLS.get(code, code)) for code in callout.skills}
     return summary

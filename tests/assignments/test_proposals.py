@@ -167,7 +167,8 @@ def test_the_organiser_reviews_and_applies_on_a_page(app, client, login, event, 
                                      "line": keep})
     assert applied.status_code == 302
     done = client.get(url + "?lang=en").get_data(as_text=True)
-    assert 'id="applied"' in done and "23 volunteers signed up; 0 skipped." in done
+    assert 'id="applied"' in done and "signups made: 23; lines skipped: 0." in done
+    assert done.count("<li>") >= 23  # who went where stays on the page
     _no_clash(_signups(app, made["id"]))
     sign_out(client)
     login("outsider")
@@ -213,3 +214,22 @@ def test_refusals_speak_the_readers_language(client, token, event, lang, words):
                          json={"activity_id": made["id"], "max_shifts": 0})
     error = answer.get_json()["error"]
     assert (error["message"], error["fields"]["max_shifts"][0]) == words
+
+
+def test_applying_with_every_line_unticked_keeps_the_proposal(app, client, login, event,
+                                                              volunteers):  # noqa: F811
+    from portal.assignments.models import Proposal
+    from tests.conftest import csrf_token
+
+    made = event()
+    volunteers("runner01")
+    login("worker")
+    proposed = form_post(client, f"/activities/{made['id']}/assign",
+                         {"max_shifts": "1", "propose": "1"})
+    url = proposed.headers["Location"]
+    html = client.get(url).get_data(as_text=True)
+    refused = client.post(url, data={"csrf_token": csrf_token(html), "apply": "1"})
+    assert refused.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(sa.select(Proposal.applied_at)) is None
+    assert not _signups(app, made["id"])

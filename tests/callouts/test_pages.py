@@ -119,3 +119,22 @@ def test_who_may_call_out_by_page(client, login, staff, volunteers):
     login("worker")
     page = client.get("/callouts/new").get_data(as_text=True)
     assert 'value="210802001001"' in page and 'value="210802"' not in page
+
+
+def test_a_call_out_that_reaches_nobody_says_so(client, login, staff):
+    login("zhanqian")
+    done = form_post(client, "/callouts/new", {
+        **FORM, "skills": "sign_language", "needed_by": _local(60), "ends_at": _local(300)})
+    assert done.status_code == 302
+    page = client.get(done.headers["Location"] + "?lang=en").get_data(as_text=True)
+    assert "没有通知到任何人" in page or "nobody was told" in page
+
+
+def test_every_wrong_field_is_named_at_once(client, login, staff):
+    login("zhanqian")
+    refused = form_post(client, "/callouts/new", {"area": "210802", "call_out": "1"})
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    for field in ("title", "place", "headcount", "needed_by", "ends_at"):
+        assert f'id="{field}-err"' in html, field
+

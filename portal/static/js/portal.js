@@ -114,6 +114,7 @@
         if (row) {
           if (row.getAttribute("data-status") !== r.status) {
             row.cells[2].textContent = r.status_title;
+            row.cells[3].textContent = r.eta_title;
             row.setAttribute("data-status", r.status);
           }
           return;
@@ -124,9 +125,15 @@
         row.id = "response-" + r.id;
         row.setAttribute("data-status", r.status);
         cell(row, r.name, labels[0]);
-        cell(row, r.phone || "", labels[1]);
+        cell(row, "", labels[1]);
+        if (r.phone) {
+          var call = document.createElement("a");
+          call.href = "tel:" + r.phone;
+          call.textContent = r.phone;
+          row.cells[1].appendChild(call);
+        }
         cell(row, r.status_title, labels[2]);
-        cell(row, r.eta_minutes === null ? "\u2014" : r.eta_minutes + "\u2032", labels[3]);
+        cell(row, r.eta_title, labels[3]);
         cell(row, "", labels[4]);
         body.appendChild(row);
       });
