@@ -79,6 +79,18 @@ def get_callout(callout_id: int):
     return jsonify({**callout_dict(callout), **services.summary(callout)})
 
 
+@bp.post("/callouts/<int:callout_id>/close")
+@doc("End a call-out before its time (a coordinator): those coming or waiting are told to "
+     "stand down", tag="callouts", responses={200: "closed", 403: "not a coordinator",
+                                              409: "ended already"})
+def post_close(callout_id: int):
+    actor = require_user()
+    callout = _managed(callout_id)
+    told = services.stand_down(callout, actor=actor)
+    db.session.commit()
+    return jsonify({**callout_dict(callout), "told": told})
+
+
 @bp.post("/callouts/<int:callout_id>/responses")
 @doc("Answer a call-out (a volunteer who was called): yes with an ETA, or no; once",
      body=AnswerIn, tag="callouts",

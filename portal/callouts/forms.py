@@ -41,6 +41,10 @@ class WithdrawForm(FlaskForm):
     withdraw = SubmitField(_l("I cannot come after all"))
 
 
+class EndForm(FlaskForm):
+    end = SubmitField(_l("End the call-out now"))
+
+
 class DeskForm(FlaskForm):
     """Check-in and check-out at the staging point (the response's id in the button)."""
     check_in = SubmitField(_l("Check in"))

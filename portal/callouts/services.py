@@ -452,6 +452,29 @@ def summary(callout: Callout, now: datetime | None = None) -> dict:
                           for r, _skills in rows]}
 
 
+def stand_down(callout: Callout, *, actor, now: datetime | None = None) -> int:
+    """The coordinator ends the call-out before its time (the emergency is over): closed at
+    once, and those coming or waiting are told to stand down. How many were told."""
+    now = now or utcnow()
+    if not can(actor, "callout.manage", callout):
+        raise Forbidden(_("Only the call-out's coordinators end it."))
+    callout = _locked(callout.id)
+    _open(callout, now)
+    callout.status, callout.closed_at = CalloutState.closed, now
+    told = 0
+    for response in db.session.scalars(sa.select(CalloutResponse).where(
+            CalloutResponse.callout_id == callout.id,
+            CalloutResponse.status.in_((AnswerState.accepted, AnswerState.standby)))):
+        user_id = response.volunteer.user_id
+        tell(user_id, "callout_ended", f"callout:{callout.id}:{user_id}",
+             _l("Stand down: {title}"),
+             _l("The call-out is over before its time: thank you, you are not needed now."),
+             title=callout.title, sms_to=_verified_phone(user_id))
+        told += 1
+    record(actor, "callout", callout.id, "close", to=str(told), area_code=callout.area_code)
+    return told
+
+
 def close_ended(now: datetime | None = None) -> int:
     """Periodic: call-outs past their end read closed (they already answer as closed)."""
     now = now or utcnow()

@@ -12,7 +12,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from portal.callouts import services
-from portal.callouts.forms import AnswerForm, CalloutForm, DeskForm, WithdrawForm
+from portal.callouts.forms import AnswerForm, CalloutForm, DeskForm, EndForm, WithdrawForm
 from portal.callouts.models import AnswerState, Callout, CalloutResponse, CalloutState
 from portal.core.areas import Area, place_choices, under
 from portal.core.db import SHANGHAI, parse_id, utcnow
@@ -119,10 +119,17 @@ def callout_show(callout_id: int):
     mine = db.session.scalar(sa.select(CalloutResponse).where(
         CalloutResponse.callout_id == callout.id,
         CalloutResponse.volunteer_id == volunteer.id)) if volunteer else None
-    answer_form, withdraw_form, desk = AnswerForm(), WithdrawForm(), DeskForm()
+    answer_form, withdraw_form, desk, end = AnswerForm(), WithdrawForm(), DeskForm(), EndForm()
     if request.method == "POST":
         try:
-            if manage and (desk.check_in.data or desk.check_out.data):
+            if manage and end.end.data:
+                if not end.validate_on_submit():
+                    abort(400)
+                told = services.stand_down(callout, actor=current_user)
+                flash(ngettext("Ended: %(num)d volunteer was told to stand down.",
+                               "Ended: %(num)d volunteers were told to stand down.", told),
+                      "success")
+            elif manage and (desk.check_in.data or desk.check_out.data):
                 if not desk.validate_on_submit():
                     abort(400)
                 response = db.session.get(CalloutResponse,
@@ -162,7 +169,7 @@ def callout_show(callout_id: int):
         return redirect(url_for("callouts.callout_show", callout_id=callout.id))
     return render_template(
         "callouts/show.html", c=callout, state=callout.state(), manage=manage, mine=mine,
-        called=called, answer_form=answer_form, withdraw_form=withdraw_form, desk=desk,
+        called=called, answer_form=answer_form, withdraw_form=withdraw_form, desk=desk, end=end,
         live=_live(callout) if manage else None, skills=SKILLS, AnswerState=AnswerState,
         CalloutState=CalloutState)
 

@@ -300,3 +300,21 @@ def test_nobody_checks_themselves_in(app, client, token, volunteers, callout):
     assert client.post(f"{url}/check-in", headers=token("medic")).status_code == 403
     assert client.post(f"{url}/check-in", headers=token("zhanqian")).status_code == 200
 
+
+
+def test_the_coordinator_ends_it_early_and_everyone_coming_stands_down(app, client, token,
+                                                                        volunteers, callout):
+    volunteers("ann", "bob", "cat", "dan")
+    volunteers("fay", phone_verified=True)
+    made = callout()  # two places
+    cid = made["id"]
+    for who, answer in (("ann", "yes"), ("bob", "no"), ("cat", "yes"), ("fay", "yes")):
+        _answer(client, token, who, cid, answer, 10 if answer == "yes" else None)
+    assert client.post(f"{API}/{cid}/close", headers=token("outsider")).status_code == 403
+    ended = client.post(f"{API}/{cid}/close", headers=token("zhanqian"))
+    assert ended.status_code == 200
+    assert (ended.get_json()["status"], ended.get_json()["told"]) == ("closed", 3)
+    told = _told(app, "callout_ended")
+    assert set(told) == {"ann", "cat", "fay"} and told["fay"]  # not bob, who said no
+    assert _answer(client, token, "dan", cid).status_code == 409
+    assert client.post(f"{API}/{cid}/close", headers=token("zhanqian")).status_code == 409

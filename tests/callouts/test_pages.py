@@ -138,3 +138,14 @@ def test_every_wrong_field_is_named_at_once(client, login, staff):
     for field in ("title", "place", "headcount", "needed_by", "ends_at"):
         assert f'id="{field}-err"' in html, field
 
+
+def test_the_coordinator_ends_it_on_the_page(client, login, volunteers, callout):
+    volunteers("ann")
+    made = callout()
+    url = f"/callouts/{made['id']}"
+    login("zhanqian")
+    assert 'id="end-callout"' in client.get(url).get_data(as_text=True)
+    assert form_post(client, url, {"end": "1"}).status_code == 302
+    page = client.get(url + "?lang=en").get_data(as_text=True)
+    assert 'id="end-callout"' not in page and "Closed" in page
+
