@@ -202,8 +202,9 @@ def _commitments(activity: Activity, volunteer_ids: list[int], classes):
 
 
 def run_proposal(activity_id: int, actor_id: int, volunteer_ids, max_shifts: int) -> dict:
-    """Job: a large proposal with a progress bar; the result links to its page (a path: a
-    worker has no request to build a full address from)."""
+    """Job: a large proposal with a progress bar; the result links to its page."""
+    from flask import current_app, url_for
+
     from portal.core.jobs import set_progress
     from portal.core.users import User
 
@@ -213,7 +214,14 @@ def run_proposal(activity_id: int, actor_id: int, volunteer_ids, max_shifts: int
                        progress=set_progress)
     db.session.commit()
     return {"places": len(proposal.lines), "volunteers": proposal.candidates,
-            "open": f"/assignments/{proposal.id}"}
+            "open": _path("assignments.proposal_show", current_app, url_for,
+                          proposal_id=proposal.id)}
+
+
+def _path(endpoint: str, app, url_for, **values) -> str:
+    """A page's path from a worker, which has no request of its own."""
+    with app.test_request_context():
+        return url_for(endpoint, **values)
 
 
 def apply(proposal: Proposal, *, actor, exclude=()) -> dict:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from portal.callouts import services
 from portal.callouts.models import Callout, CalloutResponse
+from portal.callouts.permissions import calls_somewhere
 from portal.core.apiframe import ApiAbort, doc, json_body, require_user
 from portal.core.db import iso
 from portal.core.permissions import can
@@ -53,7 +54,7 @@ def callout_dict(callout: Callout) -> dict:
      responses={201: "called out", 403: "not your area", 422: "invalid"})
 def post_callout():
     actor = require_user()
-    if not services.calls_somewhere(actor):  # before anything about the body
+    if not calls_somewhere(actor):  # before anything about the body
         raise ApiAbort(403)
     data = json_body(CalloutIn)
     callout = services.create(services.CalloutInput(**data.model_dump()), actor=actor)

@@ -50,6 +50,23 @@ class AnswerState(enum.StrEnum):
                     AnswerState.withdrawn: _l("Withdrew")}[self])
 
 
+# The answers that still count: coming, or waiting for a place.
+STILL_IN = (AnswerState.accepted, AnswerState.standby)
+
+
+def subject_key(callout_id: int, user_id: int | None) -> str:
+    """A call-out's notifications to one person (the outbox keeps one per kind and subject):
+    "callout:<id>:<user>". Who was called is read back from it."""
+    return f"callout:{callout_id}:{user_id}"
+
+
+def called_id(key: str) -> int | None:
+    """The call-out a subject key names (subject_key's inverse)."""
+    parts = key.split(":")
+    return int(parts[1]) if len(parts) == 3 and parts[0] == "callout" and parts[1].isdigit() \
+        else None
+
+
 class Callout(db.Model):
     __tablename__ = "callouts"
     __table_args__ = (

@@ -8,6 +8,17 @@ from portal.core.permissions import policy
 from portal.core.users import Role
 
 
+def calls_somewhere(user) -> bool:
+    """May call out at all (then for which area is `callout.create`'s)."""
+    return user is not None and (user.is_admin or user.has_role(Role.bureau)
+                                 or user.has_role(Role.community_worker))
+
+
+def caller_scopes(user) -> list[str]:
+    """The areas a user calls out in (and below): their bureau and community-worker areas."""
+    return sorted(set(user.scopes(Role.bureau)) | set(user.scopes(Role.community_worker)))
+
+
 def _calls(user, code: str) -> bool:
     return user is not None and (user.covers(Role.bureau, code)
                                  or user.covers(Role.community_worker, code))

@@ -19,11 +19,14 @@ from flask_babel import lazy_gettext as _l
 
 from portal.callouts.models import (
     MAX_HEADCOUNT,
+    STILL_IN,
     AnswerState,
     Callout,
     CalloutResponse,
     CalloutState,
+    subject_key,
 )
+from portal.callouts.permissions import calls_somewhere
 from portal.core.areas import Area, under
 from portal.core.audit import record
 from portal.core.db import SHANGHAI, aware, utcnow
@@ -129,13 +132,6 @@ def create(data: CalloutInput, *, actor, now: datetime | None = None) -> Callout
     return callout
 
 
-def calls_somewhere(user) -> bool:
-    from portal.core.users import Role
-
-    return user is not None and (user.is_admin or user.has_role(Role.bureau)
-                                 or user.has_role(Role.community_worker))
-
-
 # --- who is called ---------------------------------------------------------------------------
 
 def has_a_skill(skills_column, skills: list[str], dialect: str):
@@ -194,14 +190,14 @@ def notify_eligible(callout: Callout) -> int:
     table = Notification.__table__
     rows = sa.select(
         who.c.user_id, sa.literal("callout"),
-        sa.literal(f"callout:{callout.id}:") + sa.cast(who.c.user_id, sa.String),
+        sa.literal(subject_key(callout.id, "")) + sa.cast(who.c.user_id, sa.String),
         sa.case((english, en_title), else_=zh_title),
         sa.case((english, en_body), else_=zh_body),
         sa.literal(utcnow(), table.c.created_at.type), who.c.sms_to)
     insert = table.insert().from_select(
         ["user_id", "kind", "subject_key", "title", "body", "created_at", "sms_to"], rows)
     connection.execute(insert)
-    prefix = f"callout:{callout.id}:"
+    prefix = subject_key(callout.id, "")
     count = connection.scalar(sa.select(sa.func.count()).where(  # (rowcount of INSERT ...
         table.c.kind == "callout", table.c.subject_key >= prefix,  # SELECT is not portable)
         table.c.subject_key < prefix[:-1] + ";"))
@@ -218,7 +214,7 @@ def was_called(callout_id: int, user_id: int) -> bool:
     """The user was told of the call-out (their notification says so: the outbox's unique
     index on kind and subject)."""
     return db.session.connection().scalar(
-        _CALLED, {"key": f"callout:{callout_id}:{user_id}"}) > 0
+        _CALLED, {"key": subject_key(callout_id, user_id)}) > 0
 
 
 # --- answers -----------------------------------------------------------------------------------
@@ -322,7 +318,7 @@ def withdraw(response: CalloutResponse, *, actor, now: datetime | None = None) -
     changed = db.session.execute(
         sa.update(CalloutResponse).where(
             CalloutResponse.id == response.id,
-            CalloutResponse.status.in_((AnswerState.accepted, AnswerState.standby)),
+            CalloutResponse.status.in_(STILL_IN),
             CalloutResponse.checked_in_at.is_(None))
         .values(status=AnswerState.withdrawn, changed_at=now)
         .execution_options(synchronize_session=False)).rowcount
@@ -341,7 +337,7 @@ def withdraw(response: CalloutResponse, *, actor, now: datetime | None = None) -
         else:
             waiting.status, waiting.changed_at = AnswerState.accepted, now
             user_id = waiting.volunteer.user_id
-            tell(user_id, "callout_accepted", f"callout:{callout.id}:{user_id}",
+            tell(user_id, "callout_accepted", subject_key(callout.id, user_id),
                  _l("You are needed: {title}"),
                  _l("A place was freed and it is yours. Be at {place} by {at}."),
                  title=callout.title, place=callout.place,
@@ -464,9 +460,9 @@ def stand_down(callout: Callout, *, actor, now: datetime | None = None) -> int:
     told = 0
     for response in db.session.scalars(sa.select(CalloutResponse).where(
             CalloutResponse.callout_id == callout.id,
-            CalloutResponse.status.in_((AnswerState.accepted, AnswerState.standby)))):
+            CalloutResponse.status.in_(STILL_IN))):
         user_id = response.volunteer.user_id
-        tell(user_id, "callout_ended", f"callout:{callout.id}:{user_id}",
+        tell(user_id, "callout_ended", subject_key(callout.id, user_id),
              _l("Stand down: {title}"),
              _l("The call-out is over before its time: thank you, you are not needed now."),
              title=callout.title, sms_to=_verified_phone(user_id))

@@ -13,13 +13,20 @@ from flask_login import current_user, login_required
 
 from portal.callouts import services
 from portal.callouts.forms import AnswerForm, CalloutForm, DeskForm, EndForm, WithdrawForm
-from portal.callouts.models import AnswerState, Callout, CalloutResponse, CalloutState
+from portal.callouts.models import (
+    STILL_IN,
+    AnswerState,
+    Callout,
+    CalloutResponse,
+    CalloutState,
+    called_id,
+)
+from portal.callouts.permissions import caller_scopes
 from portal.core.areas import Area, place_choices, under
 from portal.core.db import SHANGHAI, parse_id, utcnow
 from portal.core.errors import DomainError
 from portal.core.notify import Notification
 from portal.core.permissions import can
-from portal.core.users import Role
 from portal.core.views import flash_refusal, page_number, submit
 from portal.extensions import db
 from portal.volunteers.catalogues import SKILLS
@@ -33,7 +40,7 @@ PER_PAGE = 20
 def _callable_areas(user) -> list[Area]:
     """The areas a user may call out in, as a select offers them: each of their areas and the
     areas one level below it."""
-    scopes = sorted(set(user.scopes(Role.bureau)) | set(user.scopes(Role.community_worker)))
+    scopes = caller_scopes(user)
     if user.is_admin and not scopes:
         scopes = ["2108"]
     if not scopes:
@@ -46,14 +53,14 @@ def _called_ids(user) -> list[int]:
     """The call-outs this user was told of (their notifications say so)."""
     keys = db.session.scalars(sa.select(Notification.subject_key).where(
         Notification.user_id == user.id, Notification.kind == "callout")).all()
-    return [int(k.split(":")[1]) for k in keys if k.count(":") == 2]
+    return [i for i in map(called_id, keys) if i is not None]
 
 
 @bp.route("/callouts")
 @login_required
 def callout_list():
     """The coordinator's call-outs of their areas; a volunteer's call-outs they were told of."""
-    scopes = set(current_user.scopes(Role.bureau)) | set(current_user.scopes(Role.community_worker))
+    scopes = caller_scopes(current_user)
     query = sa.select(Callout)
     if current_user.is_admin:
         pass
@@ -170,7 +177,7 @@ def callout_show(callout_id: int):
     return render_template(
         "callouts/show.html", c=callout, state=callout.state(), manage=manage, mine=mine,
         called=called, answer_form=answer_form, withdraw_form=withdraw_form, desk=desk, end=end,
-        live=_live(callout) if manage else None, skills=SKILLS, AnswerState=AnswerState,
+        live=_live(callout) if manage else None, skills=SKILLS, STILL_IN=STILL_IN,
         CalloutState=CalloutState)
 
 
@@ -182,7 +189,7 @@ def _live(callout: Callout) -> dict:
         Volunteer.id.in_([r["volunteer_id"] for r in summary["responses"]])))}
     for row in summary["responses"]:
         volunteer = people[row["volunteer_id"]]
-        coming = row["status"] in (AnswerState.accepted, AnswerState.standby)
+        coming = row["status"] in STILL_IN
         row.update(name=volunteer.real_name, phone=volunteer.phone,
                    status_title=AnswerState(row["status"]).title,
                    eta_title=_("{n} min").format(n=row["eta_minutes"])

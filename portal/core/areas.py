@@ -116,6 +116,17 @@ def under(column, scope_code: str):
     return sa.and_(column >= bounds[0], column <= bounds[1])
 
 
+def ancestors(code: str) -> set[str]:
+    """The codes of the areas above `code` (its county, city, ...)."""
+    return {code[:n] for n in CODE_LENGTH.values() if n < len(code)}
+
+
+def in_line(column, code: str):
+    """SQL condition: column holds `code`, an area under it, or an area above it (one line of
+    the area tree: a township's project and its communities' workers, say)."""
+    return sa.or_(under(column, code), column.in_(ancestors(code)))
+
+
 def community_kind(code: str) -> AreaKind | None:
     """居委会 001–199 are urban, 村委会 200–399 rural; any other suffix is no community."""
     suffix = int(code[-3:])

@@ -186,16 +186,14 @@ def _projects_to_rate(user, scopes, since, unrated, limit: int) -> list[dict]:
     """Projects in progress, or closed within the window, that `user` may rate: those citing a
     need they posted, and those of their communities (the project's area at or above, or under,
     a community they work for); the rule itself is services.took_part's."""
-    from portal.core.areas import CODE_LENGTH
+    from portal.core.areas import in_line
     from portal.needs.models import Need, ProjectNeed
     from portal.projects.models import Evaluation, Project, ProjectState
 
     whose = [sa.exists().where(ProjectNeed.project_id == Project.id,
                                ProjectNeed.need_id == Need.id, Need.posted_by == user.id)]
     for scope in scopes:
-        whose.append(under(Project.area_code, scope))
-        whose.append(Project.area_code.in_({scope[:n] for n in CODE_LENGTH.values()
-                                            if n < len(scope)}))
+        whose.append(in_line(Project.area_code, scope))
     closed_at = (sa.select(Evaluation.evaluated_at)
                  .where(Evaluation.project_id == Project.id).scalar_subquery())
     rows = db.session.execute(

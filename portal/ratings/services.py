@@ -146,14 +146,12 @@ def ask(user_id: int | None, kind: RatedKind, object_id: int, title: str) -> Non
 def ask_about_project(project, posters) -> None:
     """A project closes: ask who may rate it (took_part's rule): the residents whose needs it
     cited (`posters`) and the community workers of its area (at, above or under it)."""
-    from portal.core.areas import CODE_LENGTH, under
+    from portal.core.areas import in_line
     from portal.core.users import Role, RoleGrant
 
-    code = project.area_code
-    above = {code[:n] for n in CODE_LENGTH.values() if n < len(code)}
     workers = db.session.scalars(sa.select(RoleGrant.user_id).where(
         RoleGrant.role == Role.community_worker,
-        sa.or_(under(RoleGrant.area_code, code), RoleGrant.area_code.in_(above)))).all()
+        in_line(RoleGrant.area_code, project.area_code))).all()
     for user_id in sorted(set(posters) | set(workers)):
         ask(user_id, RatedKind.project, project.id, project.title)
 
