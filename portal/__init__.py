@@ -42,11 +42,12 @@ def create_app(config: dict | None = None) -> Flask:
     _import_models()
     db.init_app(app)
     with app.app_context():
-        from portal.core.pool import ping_when_idle
+        from portal.core.pool import keep_prepared_on_rollback, ping_when_idle
         from portal.core.sqlite import harden
 
         harden(db.engine)
         ping_when_idle(db.engine, app.config["DB_PING_AFTER_IDLE"])
+        keep_prepared_on_rollback(db.engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..",
                                                      "migrations"), render_as_batch=True)
     login_manager.init_app(app)

@@ -73,3 +73,46 @@ def test_only_a_rested_connection_is_pinged(app, monkeypatch):
         assert pings == [1]
     finally:
         engine.dispose()
+
+
+def test_statements_stay_prepared_across_a_rollback(app):
+    """psycopg forgets its prepared statements at every rollback (DEALLOCATE ALL); the portal
+    rolls back every request that only read, so without `keep_prepared_on_rollback` nothing
+    stayed prepared and PostgreSQL planned most statements anew. A connection that died is
+    still let go and replaced."""
+    from portal.core.pool import keep_prepared_on_rollback
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("prepared statements are psycopg's, on PostgreSQL")
+    engine = _engine(app)
+    keep_prepared_on_rollback(engine)
+    query = sa.text("SELECT count(*) FROM pg_class WHERE relname = :name")
+    prepared = sa.text("SELECT count(*) FROM pg_prepared_statements "
+                       "WHERE statement LIKE 'SELECT count(*) FROM pg_class%'")
+    with engine.connect() as conn:
+        for _ in range(6):  # psycopg prepares a statement at its fifth use
+            conn.execute(query, {"name": "areas"})
+        assert conn.scalar(prepared) == 1
+        conn.rollback()
+        conn.execute(query, {"name": "areas"})
+        assert conn.scalar(prepared) == 1  # still there: not prepared again, not re-planned
+        conn.rollback()
+    with engine.connect() as conn:  # the pool's reset on return rolled back the same way
+        assert conn.scalar(prepared) == 1
+        dbapi_connection = conn.connection.dbapi_connection
+        conn.rollback()
+    _kill(engine, dbapi_connection)
+    with pytest.raises(sa.exc.OperationalError), engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))  # the dead connection fails, and is let go
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT 1")) == 1
+    engine.dispose()
+
+    plain = _engine(app)  # psycopg's own rollback, for contrast: it forgets
+    with plain.connect() as conn:
+        for _ in range(6):
+            conn.execute(query, {"name": "areas"})
+        assert conn.scalar(prepared) == 1
+        conn.rollback()
+        assert conn.scalar(prepared) == 0
+    plain.dispose()
