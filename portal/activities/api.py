@@ -15,12 +15,14 @@ from portal.core.api import Body, Id
 from portal.core.apiframe import (
     ApiAbort,
     api_user,
+    bearer,
     doc,
     json_body,
     optional_body,
     paginate,
     raw_json,
     require_user,
+    signed_in_by,
     visible_or_404,
 )
 from portal.core.areas import under
@@ -182,6 +184,17 @@ class SignupIn(Body):
 @doc("Sign up (a volunteer for themself; the organiser on behalf with volunteer_id)",
      body=SignupIn, responses={201: "confirmed or waitlisted", 409: "refused"}, tag="activities")
 def post_signup(shift_id):
+    value = bearer()
+    if value is not None and (not request.data or raw_json() == {}):
+        # A volunteer signing themself up (the body names nobody): one statement finds the
+        # token, the volunteer (locked) and the shift; else step by step, which says what
+        # is missing.
+        found = services.own_signup_context(value, shift_id)
+        if found is not None:
+            token, volunteer, shift = found
+            signed_in_by(token)
+            return _signed_up(services.sign_up(shift, volunteer, actor=token.user,
+                                               locked=True))
     actor = require_user()
     shift = services.load_shift(shift_id)
     if shift is None:
@@ -199,7 +212,10 @@ def post_signup(shift_id):
         volunteer, locked = Volunteer.of_user(actor, lock=True), True
         if volunteer is None:
             raise ApiAbort(403, _("Register as a volunteer first."))
-    signup = services.sign_up(shift, volunteer, actor=actor, locked=locked)
+    return _signed_up(services.sign_up(shift, volunteer, actor=actor, locked=locked))
+
+
+def _signed_up(signup: Signup):
     body = signup.to_dict()  # before the commit: no reload of what this request just wrote
     db.session.commit()
     return jsonify(body), 201

@@ -74,6 +74,18 @@ class ApiAbort(DomainError):
 
 # --- authentication ------------------------------------------------------------------------
 
+def bearer() -> str | None:
+    """The bearer token the request carries, None without an Authorization header; a header
+    of another scheme, or with no token, is 401."""
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _sep, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise ApiAbort(401)
+    return value.strip()
+
+
 def api_user():
     """The caller: a bearer token's user, or for safe (read) requests the page session's user.
 
@@ -84,13 +96,9 @@ def api_user():
         return g.api_user
     from portal.core.users import find_token
 
-    user, token = None, None
-    header = request.headers.get("Authorization", "")
-    if header:
-        scheme, _sep, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            raise ApiAbort(401)
-        token = find_token(value.strip())
+    user, token, value = None, None, bearer()
+    if value is not None:
+        token = find_token(value)
         if token is None:
             raise ApiAbort(401, _("The API token is invalid, expired or revoked."))
         user = token.user
@@ -98,6 +106,12 @@ def api_user():
         user = current_user._get_current_object()
     g.api_user, g.api_token = user, token
     return user
+
+
+def signed_in_by(token) -> None:
+    """The caller is this live token's user: for an endpoint that found the token in a
+    statement of its own (with `users.live_token`'s rule), in place of `api_user`'s."""
+    g.api_user, g.api_token = token.user, token
 
 
 def visible_or_404(model, object_id: int, user, action: str):

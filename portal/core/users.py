@@ -328,7 +328,7 @@ def grant_role(user: User, role: Role, area_code: str | None = None, *, actor) -
     return grant
 
 
-def _token_digest(token: str) -> str:
+def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -337,7 +337,7 @@ def issue_token(user: User) -> tuple[str, ApiToken]:
     ttl = timedelta(hours=current_app.config["API_TOKEN_TTL_HOURS"])
     from portal.core.audit import record
 
-    row = ApiToken(user=user, token_hash=_token_digest(token), expires_at=utcnow() + ttl)
+    row = ApiToken(user=user, token_hash=token_digest(token), expires_at=utcnow() + ttl)
     db.session.add(row)
     db.session.flush()
     record(user, "user", user.id, "token_issue", to=str(row.id),
@@ -345,20 +345,25 @@ def issue_token(user: User) -> tuple[str, ApiToken]:
     return token, row
 
 
+def live_token() -> sa.ColumnElement:
+    """SQL: the token of parameter `digest` (`token_digest`) is live at parameter `now`: not
+    revoked, not expired, of an active account (a statement with api_tokens joined to users)."""
+    return sa.and_(ApiToken.token_hash == sa.bindparam("digest"), ApiToken.revoked_at.is_(None),
+                   ApiToken.expires_at > sa.bindparam("now"), User.active.is_(True))
+
+
 @functools.cache
 def _live_token() -> sa.Select:
     """Built once (on first use, when every mapper exists): every API request runs it, and a
     statement reused skips its construction and cache key."""
-    return (sa.select(ApiToken).join(ApiToken.user)
-            .where(ApiToken.token_hash == sa.bindparam("digest"), ApiToken.revoked_at.is_(None),
-                   ApiToken.expires_at > sa.bindparam("now"), User.active.is_(True))
+    return (sa.select(ApiToken).join(ApiToken.user).where(live_token())
             .options(contains_eager(ApiToken.user).joinedload(User.grants)))
 
 
 def find_token(token: str) -> ApiToken | None:
     """The live token with its user and the user's grants, in one statement (every API request
     asks): revoked, expired or of an inactive account is None, judged by the database."""
-    return db.session.scalars(_live_token(), {"digest": _token_digest(token), "now": utcnow()}
+    return db.session.scalars(_live_token(), {"digest": token_digest(token), "now": utcnow()}
                               ).unique().first()
 
 

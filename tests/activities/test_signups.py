@@ -333,3 +333,85 @@ def test_public_list_with_filters_and_times_in_shanghai(client, people, token, a
     assert client.get("/api/v1/activities?from=soon").status_code == 422
     starts = everything["items"][0]["shifts"][0]["starts_at"]
     assert starts.endswith("+08:00")
+
+
+def test_signing_oneself_up_finds_token_volunteer_and_shift_in_one_statement(
+        app, client, people, token, volunteer, activity):
+    """The busiest write: the live token, the volunteer (locked) and the shift come from one
+    statement, not three."""
+    volunteer("wang")
+    shift_id = activity()["shifts"][0]["id"]
+    headers = token("wang")
+    seen: list[str] = []
+    committed: list[bool] = []
+
+    def note(conn, cursor, statement, *args):
+        if not committed:  # the signup's own transaction (inline delivery comes after)
+            seen.append(" ".join(statement.split()).lower())
+
+    def commit(conn):
+        committed.append(True)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", note)
+    sa.event.listen(engine, "commit", commit)
+    try:
+        assert sign(client, lambda _n: headers, shift_id, "wang").status_code == 201
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+        sa.event.remove(engine, "commit", commit)
+    reading = [s for s in seen if "api_tokens" in s]
+    assert len(reading) == 1, reading
+    assert all(f"from {t}" in reading[0] or f"join {t}" in reading[0]
+               for t in ("volunteers", "shifts", "activities")), reading[0]
+    # Nothing the signup reads later loads on its own (an unloaded column, a relationship).
+    again = [s for s in seen[1:] if s.startswith("select") and any(
+        f"from {t} " in s + " " for t in ("users", "volunteers", "activities", "role_grants"))]
+    assert again == [], again
+    if engine.dialect.name == "postgresql":
+        assert "for no key update of volunteers" in reading[0]
+        assert len(seen) == 2, seen  # and then the checks, the place and the rows, at once
+
+
+def test_signing_oneself_up_is_refused_as_step_by_step(app, client, people, token, volunteer,
+                                                        activity, make_user):
+    """What the one statement does not find is told apart as before: a token revoked,
+    expired or of a deactivated account is 401; a shift that does not exist is 404; an
+    account without a volunteer record is 403. Nothing is written."""
+    from datetime import timedelta
+
+    from portal.core.db import utcnow
+    from portal.core.users import ApiToken, User
+
+    volunteer("wang")
+    make_user("plain")
+    shift_id = activity()["shifts"][0]["id"]
+
+    def refused(headers, shift=shift_id, body=None):
+        return client.post(f"/api/v1/shifts/{shift}/signups", headers=headers,
+                           **({"json": body} if body is not None else {}))
+
+    assert refused(token("wang"), shift=shift_id + 1000).status_code == 404
+    assert refused(token("wang"), shift=2**40).status_code == 404
+    answer = refused(token("plain"))
+    assert answer.status_code == 403
+    assert answer.get_json()["error"]["message"] == "请先注册成为志愿者。"
+    assert refused({"Authorization": "Basic abc"}).status_code == 401
+    assert refused({"Authorization": "Bearer nonsense"}).status_code == 401
+    revoked = token("wang")
+    assert client.delete("/api/v1/auth/tokens/current", headers=revoked).status_code == 204
+    assert refused(revoked).status_code == 401
+    expired = token("wang")
+    with app.app_context():
+        row = db.session.scalars(sa.select(ApiToken).order_by(ApiToken.id.desc())).first()
+        row.expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    assert refused(expired).status_code == 401
+    live = token("wang")
+    with app.app_context():
+        db.session.scalars(sa.select(User).where(User.username == "wang")).one().active = False
+        db.session.commit()
+    assert refused(live, body={}).status_code == 401
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Signup)) == 0
