@@ -92,6 +92,10 @@ def load_settings(instance_path: str) -> dict:
         "RQ_QUEUES": [q.strip() for q in env("RQ_QUEUES", "default").split(",") if q.strip()],
         "REDIS_PREFIX": env("REDIS_PREFIX", "portal:"),
         "JOB_TIMEOUT": _int("JOB_TIMEOUT", 3600),
+        # The worker's certificate renderer (portal/records/renderer.py) is replaced after this
+        # many PDFs, or once its memory passes this many MiB.
+        "CERTIFICATE_RENDERER_MAX_RENDERS": _int("CERTIFICATE_RENDERER_MAX_RENDERS", 500),
+        "CERTIFICATE_RENDERER_MAX_MB": _int("CERTIFICATE_RENDERER_MAX_MB", 600),
         # How long a coalesced internal job (the notifications' drain) lets a burst gather.
         "JOB_COALESCE_MS": _int("JOB_COALESCE_MS", 200),
         # Durable jobs: a job whose nudge never arrived, whose worker died or that stopped

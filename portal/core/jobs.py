@@ -92,6 +92,23 @@ class JobRun(db.Model):
                 "result": self.result, "error": self.error}
 
 
+class TryAgain(Exception):  # noqa: N818 (an outcome, not an error of the job's)
+    """Raised by a job whose try was lost through no fault of its own (a helper process it
+    relied on died): the try is given back and the job is run again after the recovery's
+    next tick, as for a killed work horse, a bounded number of times (JOB_MAX_TRIES)."""
+
+
+# Jobs the worker runs in its own process rather than in a work horse forked for each: those
+# whose cost is a fork's several times over otherwise (a certificate: its PDF is made by a
+# long-lived renderer process, portal.records.renderer, which is what a crash can take).
+_IN_WORKER: set[str] = set()
+
+
+def runs_in_worker(job: Callable) -> Callable:
+    _IN_WORKER.add(_path(job))
+    return job
+
+
 def _path(func) -> str:
     return f"{func.__module__}:{func.__qualname__}"
 
@@ -327,6 +344,12 @@ def _run(job_id: str | None, path: str, args, kwargs):
             db.session.rollback()
             log.error("job %s (%s) passed its timeout; it will be tried again", job_id, path)
             expire_lease(job_id, attempt, TIMED_OUT)
+            return None
+        except TryAgain as exc:
+            db.session.rollback()
+            log.error("job %s (%s) gave its try back (%s); it will be tried again", job_id,
+                      path, exc)
+            expire_lease(job_id, attempt, str(exc))
             return None
         except Exception as exc:  # the job failed; record it, never crash the worker
             db.session.rollback()
@@ -608,8 +631,9 @@ def count_to(n: int) -> dict:
     return {"counted": n}
 
 
-# Run once by the worker before it takes jobs. RQ forks a work horse per job, which inherits
-# what the worker has loaded: a slow import or font cache loaded here is paid once, not per job.
+# Run once by the worker before it takes jobs (and before its threads start): a slow import
+# loaded here is paid once, not per job (a work horse inherits it), and the certificates'
+# PDF renderer starts here.
 WORKER_WARM_UPS = ("portal.records.certificates:warm_up",)
 
 
@@ -622,15 +646,33 @@ def warm_up_worker() -> None:
 
 
 IN_PROCESS = "portal_in_process"  # a job's meta flag: run it without forking a work horse
+
+
+def _in_process(job) -> bool:
+    """Run in the worker itself: internal work (flagged when queued), and the jobs marked
+    `runs_in_worker`, judged here by what the job calls, whoever queued it (a command that
+    never imported the job's module cannot have flagged it)."""
+    if job.meta.get(IN_PROCESS):
+        return True
+    args = job.args or ()
+    if job.func_name != _path(run_job).replace(":", ".") or len(args) < 2:
+        return False
+    try:  # its module marks it as it loads (the worker has most loaded already)
+        importlib.import_module(str(args[1]).partition(":")[0])
+    except ImportError:
+        return False  # run_job says so, in a work horse
+    return args[1] in _IN_WORKER
 _worker_pid: int | None = None
 
 
 def start_worker(burst: bool = False) -> None:
     """The RQ worker: a work horse (a fork) per job, so that a long or heavy job (an import,
-    an export, a certificate) can be stopped at its timeout and takes its memory with it, except
-    for internal work scheduled with `after_commit` (the notifications' drain, milliseconds):
-    that runs in the worker itself, on its pooled database connection. A fork, a new
-    connection and its goodbye cost ~5 ms of CPU a job, more than the drain itself.
+    an export) can be stopped at its timeout and takes its memory with it, except for internal
+    work scheduled with `after_commit` (the notifications' drain, milliseconds) and the jobs
+    marked `runs_in_worker` (a certificate, whose PDF a long-lived renderer process makes):
+    those run in the worker itself, on its pooled database connection. A fork, a new
+    connection and its goodbye cost ~5 ms of CPU a job, more than the drain itself, and with
+    RQ's bookkeeping 0.6 s of a certificate's 0.8 s.
 
     Beside it a thread does the periodic work (`periodic_work`: recovery and the outbox) at
     start and every JOB_TICK_SECONDS, on the database alone, so it goes on while Redis is down;
@@ -643,14 +685,14 @@ def start_worker(burst: bool = False) -> None:
 
     class PortalWorker(Worker):
         def execute_job(self, job, queue):
-            if job.meta.get(IN_PROCESS):
+            if _in_process(job):
                 SimpleWorker.execute_job(self, job, queue)  # RQ's own in-process execution
             else:
                 super().execute_job(job, queue)
 
         def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
             # In-process work gets no heartbeats while it runs: cover its whole timeout.
-            if job.meta.get(IN_PROCESS):
+            if _in_process(job):
                 return SimpleWorker.get_heartbeat_ttl(self, job, working_time)
             return super().get_heartbeat_ttl(job, working_time)
 
@@ -665,7 +707,7 @@ def start_worker(burst: bool = False) -> None:
         def handle_work_horse_killed(self, job, retpid, ret_val, rusage):
             super().handle_work_horse_killed(job, retpid, ret_val, rusage)
             try:  # the OOM killer, an operator: recover the job at the next tick
-                if not job.meta.get(IN_PROCESS):
+                if not _in_process(job):
                     expire_lease(job.id)
             except Exception:
                 log.exception("job %s: could not mark it lost", job.id)

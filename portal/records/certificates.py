@@ -24,7 +24,15 @@ from flask_babel import gettext as _
 from portal.core.audit import record
 from portal.core.db import SHANGHAI, utcnow
 from portal.core.errors import Conflict, ValidationFailed
-from portal.core.jobs import JobRun, enqueue, gives_up, lost_reason, revive, set_progress
+from portal.core.jobs import (
+    JobRun,
+    enqueue,
+    gives_up,
+    lost_reason,
+    revive,
+    runs_in_worker,
+    set_progress,
+)
 from portal.extensions import db
 from portal.records.models import (
     Certificate,
@@ -259,28 +267,52 @@ def shares_of_total(minutes: list[int]) -> list[int]:
     return floors
 
 
+# The organisers a certificate lists row by row, those with most hours first; the others share
+# one row (their number, records and hours), so that the total still reads as the sum. A
+# volunteer who served with 200 organisers would otherwise get a certificate of 24 pages that
+# takes five times as long to make as one of a page; a certificate naming one organisation
+# (org_id) is there for whoever needs that organisation's own proof.
+CERTIFICATE_ROWS = 30
+
+
+def rows_and_rest(groups: list[dict]) -> tuple[list[dict], dict | None]:
+    """The groups a certificate lists, and the row of the others (None when there are none):
+    their hours add up the printed tenths, so that the rows still sum to the total."""
+    shown, rest = groups[:CERTIFICATE_ROWS], groups[CERTIFICATE_ROWS:]
+    if not rest:
+        return shown, None
+    tenths = sum(int(g["hours"].replace(".", "")) for g in rest)
+    return shown, {"count": len(rest), "records": sum(g["records"] for g in rest),
+                   "hours": f"{tenths // 10}.{tenths % 10}"}
+
+
 def render_pdf(snap: dict, verify_url: str) -> bytes:
     import base64 as b64
 
-    import weasyprint
+    from portal.records import renderer
 
     font_url = cjk_font_url()  # before WeasyPrint lays anything out
 
     from portal.core.qr import qr_svg
 
     qr = "data:image/svg+xml;base64," + b64.b64encode(qr_svg(verify_url)).decode()
+    rows, rest = rows_and_rest(snap["groups"])
     with force_locale("zh_Hans_CN"):
-        html = render_template("records/certificate_pdf.html", c=snap, verify_url=verify_url,
-                               qr=qr, font_url=font_url)
-    return weasyprint.HTML(string=html).write_pdf()
+        html = render_template("records/certificate_pdf.html", c=snap, rows=rows, rest=rest,
+                               verify_url=verify_url, qr=qr, font_url=font_url)
+    return renderer.pdf(html)
 
 
 def warm_up() -> bytes:
-    """Render one throw-away certificate, so that WeasyPrint, the template and the CJK fonts are
-    loaded. The worker calls this once before it starts (portal.core.jobs.start_worker): RQ
-    forks a work horse per job, and a horse inherits what the worker has loaded, whereas
-    otherwise every certificate job imports WeasyPrint (about a second) and loads the fonts on
-    its first PDF (half a second more) before it renders anything."""
+    """Start the worker's PDF renderer (portal.records.renderer) and render one throw-away
+    certificate through it, so that WeasyPrint, the template and the CJK fonts are loaded
+    before the first certificate asks. The worker calls this once before it starts
+    (portal.core.jobs.start_worker), before its threads: the renderer's fork server starts
+    here."""
+    from portal.records import renderer
+
+    cfg = current_app.config
+    renderer.start(cfg["CERTIFICATE_RENDERER_MAX_RENDERS"], cfg["CERTIFICATE_RENDERER_MAX_MB"])
     group = {"issuer": "社区", "minutes": 60, "records": 1, "contents": ["志愿服务"],
              "first": "2024-01-01", "last": "2024-01-01", "hours": "1.0"}
     sample = {"serial": "2024-ABCDEFGH-JKLMNP",
@@ -300,6 +332,7 @@ def verify_link(serial: str, base_url: str | None) -> str:
     return base.rstrip("/") + "/verify/" + serial
 
 
+@runs_in_worker
 def build_certificate(cert_id: int, base_url: str | None = None) -> dict:
     """The job: freeze the snapshot, render the PDF, mark it ready, in one transaction. A build
     that fails for good marks the certificate failed (`certificate_failed`), so that asking again

@@ -2,8 +2,15 @@
 
 import os
 
+from portal.core.jobs import runs_in_worker
+
 
 def process_id() -> int:
+    return os.getpid()
+
+
+@runs_in_worker
+def process_id_in_worker() -> int:
     return os.getpid()
 
 

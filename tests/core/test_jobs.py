@@ -129,8 +129,9 @@ def test_others_cannot_see_a_job(app, client, owner, make_user, token):
 def test_internal_work_runs_in_the_worker_itself_and_jobs_in_a_work_horse(
         app, client, owner, token, worker, tmp_path):
     """The notifications' drain (after_commit) is milliseconds: no fork and no new database
-    connection for it. A job with a JobRun (imports, exports, certificates) gets a work horse,
-    which its timeout can stop."""
+    connection for it. A job with a JobRun (imports, exports) gets a work horse, which its
+    timeout can stop, unless it is marked to run in the worker (a certificate, whose PDF the
+    worker's long-lived renderer makes)."""
     import os
     import time
 
@@ -142,6 +143,8 @@ def test_internal_work_runs_in_the_worker_itself_and_jobs_in_a_work_horse(
     marker = tmp_path / "pid"
     with app.app_context():
         job_id = enqueue(job_probes.process_id, actor=db.session.get(User, owner)).id
+        in_worker_id = enqueue(job_probes.process_id_in_worker,
+                               actor=db.session.get(User, owner)).id
         after_commit(job_probes.write_process_id, str(marker))
         db.session.commit()
     body = wait_for_job(client, job_id, token("owner"))
@@ -150,6 +153,8 @@ def test_internal_work_runs_in_the_worker_itself_and_jobs_in_a_work_horse(
         time.sleep(0.05)
     assert int(marker.read_text()) == worker.pid
     assert body["result"] not in (worker.pid, os.getpid())
+    # A job marked runs_in_worker (a certificate's build) runs in the worker, however queued.
+    assert wait_for_job(client, in_worker_id, token("owner"))["result"] == worker.pid
 
 
 def test_a_burst_of_coalesced_work_is_one_job(app, client, owner, token, worker, tmp_path):

@@ -60,7 +60,7 @@ class Faults:
         self.app, self.tmp = app, tmp
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.worker = None
+        self.worker, self.log_from = None, 0
 
     # --- Redis ---
     def start_redis(self) -> None:
@@ -103,6 +103,8 @@ class Faults:
 
     # --- the worker ---
     def start_worker(self) -> None:
+        path = self.app.config["TEST_TMP"] / "fault-worker.log"
+        self.log_from = path.stat().st_size if path.exists() else 0  # this worker's lines
         self.worker = start_worker_process(self.app, self.url, "fault-worker.log")
 
     def stop_worker(self) -> None:
@@ -118,6 +120,15 @@ class Faults:
 
     def horse(self, timeout: float = 10) -> int:
         return wait_until(lambda: children(self.worker.pid), timeout, "a work horse")[0]
+
+    def renderer(self, timeout: float = 30) -> int:
+        """The worker's certificate renderer (a child of its fork server, itself a child of
+        the worker), once the worker has warmed it up and listens."""
+        path = self.app.config["TEST_TMP"] / "fault-worker.log"
+        wait_until(lambda: "Listening on" in path.read_bytes()[self.log_from:].decode(
+            errors="replace"), timeout, "the worker listens")
+        return wait_until(lambda: [pid for child in children(self.worker.pid)
+                                   for pid in children(child)], timeout, "the renderer")[0]
 
     def kill_worker_and_horse(self) -> None:
         pids = [self.worker.pid, *children(self.worker.pid)]

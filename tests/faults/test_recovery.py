@@ -277,25 +277,21 @@ def test_a_superseded_run_cannot_finish_the_job_nor_keep_its_last_work(app):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ThrottleHit)) == 0
 
 
-def test_a_build_that_times_out_is_tried_again_not_failed(app, approved, monkeypatch):
-    """Past JOB_TIMEOUT the certificate stays pending and its build is tried again (once a
-    try timed out, a second one may well finish); its reason is kept should the tries run
-    out."""
-    from rq.timeouts import JobTimeoutException
-
-    from portal.core.jobs import TIMED_OUT
+def given_back_then_built(app, vid: int, monkeypatch, interruption: BaseException) -> str:
+    """The certificate's build is interrupted once by `interruption` (raised where the PDF is
+    made): the certificate stays pending, the job `started` with its lease run out at once and
+    the reason kept; the recovery queues it again and the next try issues it. The reason."""
     from portal.records import certificates
 
-    vid, _ids = approved
     real = certificates.render_pdf
     calls = []
 
-    def slow_once(*args):
+    def interrupted_once(*args):
         calls.append(1)
         if len(calls) == 1:
-            raise JobTimeoutException("Task exceeded maximum timeout value")
+            raise interruption
         return real(*args)
-    monkeypatch.setattr(certificates, "render_pdf", slow_once)
+    monkeypatch.setattr(certificates, "render_pdf", interrupted_once)
     cert_id, job_id = lost_certificate(app, vid)
     with app.app_context():
         db.session.execute(sa.update(JobRun).where(JobRun.id == job_id).values(
@@ -303,13 +299,39 @@ def test_a_build_that_times_out_is_tried_again_not_failed(app, approved, monkeyp
         db.session.commit()
         run_job(job_id, "portal.records.certificates:build_certificate", [cert_id, None], {})
     run = job_row(app, job_id)
-    assert (run.status, run.error) == ("started", TIMED_OUT)
+    assert run.status == "started" and run.lease_until <= utcnow()
     with app.app_context():
         assert db.session.get(Certificate, cert_id).status.value == "pending"
-        recover_jobs()  # the lease was expired at the timeout: queued again at once
+        recover_jobs()  # the lease ran out at the interruption: queued again at once
     settle(app, job_id)
     with app.app_context():
         assert db.session.get(Certificate, cert_id).status.value == "ready"
+    assert job_row(app, job_id).attempts == 2
+    return run.error
+
+
+def test_a_build_that_times_out_is_tried_again_not_failed(app, approved, monkeypatch):
+    """Past JOB_TIMEOUT the certificate stays pending and its build is tried again (once a
+    try timed out, a second one may well finish); its reason is kept should the tries run
+    out."""
+    from rq.timeouts import JobTimeoutException
+
+    from portal.core.jobs import TIMED_OUT
+
+    vid, _ids = approved
+    timeout = JobTimeoutException("Task exceeded maximum timeout value")
+    assert given_back_then_built(app, vid, monkeypatch, timeout) == TIMED_OUT
+
+
+def test_a_build_whose_renderer_died_is_tried_again_not_failed(app, approved, monkeypatch):
+    """The worker's PDF renderer died mid-render (portal.records.renderer): the build gives
+    its try back, the certificate stays pending, and the recovery runs the build again. The
+    reason is kept should the tries run out."""
+    from portal.records.renderer import RendererLost
+
+    vid, _ids = approved
+    lost = RendererLost("the PDF renderer died (exit -9)")
+    assert given_back_then_built(app, vid, monkeypatch, lost) == "the PDF renderer died (exit -9)"
 
 
 def test_an_error_page_after_the_commit_still_renders_for_the_signed_in(app, client, login,

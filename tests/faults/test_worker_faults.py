@@ -1,8 +1,8 @@
 """Faults an operator meets, with the real services (PostgreSQL, a Redis and a worker of the
-test's own): Redis stopped and started again empty, Redis flushed with jobs queued, the work
-horse killed mid-build (what the OOM killer does), worker and horse killed together, a stale
-"waiting" flag on the outbox's drain. Nothing is lost, nothing stays stuck, nobody has to ask
-again. Run in CI's PostgreSQL + Redis suite."""
+test's own): Redis stopped and started again empty, Redis flushed with jobs queued, the
+certificate renderer killed mid-render (what the OOM killer does), the worker killed with its
+children, a stale "waiting" flag on the outbox's drain. Nothing is lost, nothing stays stuck,
+nobody has to ask again. Run in CI's PostgreSQL + Redis suite."""
 
 from __future__ import annotations
 
@@ -120,24 +120,34 @@ def test_redis_flushed_with_jobs_queued(app, client, token, approved, faults):
     assert job_of(app, cert["job_id"]).attempts == 1
 
 
-def test_the_work_horse_killed_mid_build(app, client, token, approved, faults):
-    """SIGKILL to the work horse while it builds the certificate (held mid-build by a row lock
-    on the certificate): the worker notices, and the certificate is issued on the next try."""
+def test_the_renderer_killed_mid_render(app, client, token, approved, faults):
+    """SIGKILL to the worker's PDF renderer while a certificate waits on it (what the OOM
+    killer does): the worker lives on, the build gives its try back, and the certificate is
+    issued on the next try by a fresh renderer."""
     postgresql_only(app)
     vid, _ids = approved
-    cert = ask_certificate(client, token, vid, faults=faults)
-    with building(app, faults, cert):
-        horse = faults.horse()
-        time.sleep(0.5)  # snapshot and PDF made; waiting to write them
-        assert status_of(app, cert["id"]) == "pending"
-        os.kill(horse, signal.SIGKILL)
+    renderer = faults.renderer()
+    os.kill(renderer, signal.SIGSTOP)  # the build will wait on it
+    cert = ask_certificate(client, token, vid)
+    try:
+        wait_until(lambda: job_of(app, cert["job_id"]).status == "started", WITHIN,
+                   "the build starts")
+    except AssertionError:
+        raise AssertionError("the build did not start; the worker said:\n" + faults.log()) \
+            from None
+    time.sleep(0.5)  # snapshot made, the document sent to the renderer
+    assert status_of(app, cert["id"]) == "pending"
+    os.kill(renderer, signal.SIGKILL)
     wait_issued(app, cert["id"], faults)
     assert job_of(app, cert["job_id"]).attempts == 2
+    assert faults.worker.poll() is None, faults.log()
+    assert faults.renderer() != renderer
 
 
 def test_worker_and_horse_killed_together(app, client, token, approved, faults):
-    """Nobody is left to notice: the job stays `started` until its lease runs out, then the
-    next worker runs it again."""
+    """The worker killed with its children (a certificate is built in the worker itself, its
+    PDF by the renderer): nobody is left to notice, the job stays `started` until its lease
+    runs out, then the next worker runs it again."""
     postgresql_only(app)
     vid, _ids = approved
     cert = ask_certificate(client, token, vid, faults=faults)

@@ -193,6 +193,27 @@ def test_rows_add_up_to_the_total_as_printed():
         assert all(abs(t - m / 6) < 1 for t, m in zip(tenths, minutes, strict=True))
 
 
+def test_a_certificate_lists_its_first_organisers_and_sums_up_the_rest():
+    """Served with 45 organisers: the 30 with most hours are rows, the other 15 one row (their
+    number, records and hours); the printed rows still add up to the total. With 30 or fewer
+    there is no such row."""
+    from portal.records.certificates import CERTIFICATE_ROWS, rows_and_rest, shares_of_total
+    from portal.records.models import hours_text
+
+    minutes = sorted((37 * i % 500 + 20 for i in range(45)), reverse=True)
+    tenths = shares_of_total(minutes)
+    groups = [{"issuer": f"第{i}社区", "minutes": m, "records": i + 1,
+               "hours": f"{t // 10}.{t % 10}"}
+              for i, (m, t) in enumerate(zip(minutes, tenths, strict=True))]
+    rows, rest = rows_and_rest(groups)
+    assert rows == groups[:CERTIFICATE_ROWS] and CERTIFICATE_ROWS == 30
+    assert rest["count"] == 15 and rest["records"] == sum(range(31, 46))
+    printed = [int(g["hours"].replace(".", "")) for g in rows] + \
+        [int(rest["hours"].replace(".", ""))]
+    assert f"{sum(printed) // 10}.{sum(printed) % 10}" == hours_text(sum(minutes))
+    assert rows_and_rest(groups[:30]) == (groups[:30], None)
+
+
 def test_no_certificate_for_a_period_without_approved_hours(client, token, setting, approved):
     """A certificate of 0.0 hours would verify as valid under the issuer's name: refused, said
     by the period's field; a pending record is not approved service."""
@@ -250,16 +271,22 @@ def test_issuing_is_audited(client, token, approved, worker, bureau):
 
 def test_the_worker_loads_the_pdf_renderer_once_and_a_failed_warm_up_is_only_logged(
         app, monkeypatch):
-    import sys
+    import os
 
     from portal.core import jobs
+    from portal.records import renderer
 
     logged = []
     monkeypatch.setattr(jobs.log, "exception", lambda message, *args: logged.append(
         message % args))
     with app.app_context():
-        jobs.warm_up_worker()  # renders a throw-away certificate: forked jobs inherit WeasyPrint
-        assert "weasyprint" in sys.modules and logged == []
+        try:
+            jobs.warm_up_worker()  # starts the PDF renderer and renders a throw-away certificate
+            made = renderer.renderer()
+            assert made is not None and made.process.pid != os.getpid()
+            assert made.process.is_alive() and made.renders == 1 and logged == []
+        finally:
+            renderer.stop()
         monkeypatch.setattr(jobs, "WORKER_WARM_UPS", ("portal.core.jobs:no_such_function",))
         jobs.warm_up_worker()
     assert logged == ["worker warm-up portal.core.jobs:no_such_function failed"]
