@@ -83,6 +83,8 @@ CHUNK = 10_000
 PASSWORD = "bench-password-1"
 HOURS_GOAL_MS = 20.0
 CERTS_GOAL_PER_MIN = 60.0
+CEILING_SHARE_GOAL = 0.5      # issue 17: one worker at half the renderer's own rate at least
+SIZE_GOAL = 3.0               # and a certificate of 1,000 records within 3x of one of 10
 
 TITLES = [
     ("关爱空巢老人上门探访", "elderly_care"), ("老年食堂助餐服务", "elderly_care"),
@@ -594,15 +596,30 @@ def certificate_periods(plan: Plan, n: int, offset: int = 0) -> list[tuple[int, 
 def request_all(app, periods, base_url: str) -> tuple[list[int], float]:
     """Ask for each certificate as its volunteer does (request_certificate, committed one by
     one: with REDIS_URL the job is queued at commit, without it it is built right there)."""
+    from portal.core.errors import ValidationFailed
     from portal.records.certificates import request_certificate
 
     ids, times = [], []
+    last_day = max(end for _vid, _start, end in periods)
     with app.app_context():
         for vid, start, end in periods:
             volunteer = db.session.get(Volunteer, vid)
             user = db.session.get(User, vid)
             t0 = time.perf_counter()
-            cert = request_certificate(volunteer, start, end, actor=user, base_url=base_url)
+            # A year without approved hours is refused (nothing to certify): then another
+            # year, and at last the whole period.
+            tries = [(start, end)] + [(date(y, 1, 1), min(last_day, date(y, 12, 31)))
+                                      for y in range(last_day.year, FIRST_DAY.year - 1, -1)
+                                      if y != start.year] + [(FIRST_DAY, last_day)]
+            for first, last in tries:
+                try:
+                    cert = request_certificate(volunteer, first, last, actor=user,
+                                               base_url=base_url)
+                    break
+                except ValidationFailed:
+                    db.session.rollback()
+            else:
+                raise RuntimeError(f"volunteer {vid} has no approved hours at all")
             db.session.commit()
             times.append((time.perf_counter() - t0) * 1000)
             ids.append(cert.id)
@@ -663,6 +680,29 @@ def _worker_ready(log_path: Path, process, limit_s: float) -> float:
     return time.perf_counter() - t0
 
 
+def rss_of(pid: int) -> float:
+    from portal.records.renderer import rss_mb
+
+    return rss_mb(pid)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (the worker's renderer is its fork server's child)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(text[text.rindex(")") + 2:].split()[1])
+    found, frontier = [], [pid]
+    while frontier:
+        below = [child for child, parent in parents.items() if parent in frontier]
+        found += below
+        frontier = below
+    return found
+
+
 def worker_run(url: str, plan: Plan, n: int, redis_url: str, limit_s: float) -> dict:
     """ONE real worker (`flask --app portal worker`, RQ: it forks a work horse per job) is
     started and left to get ready, as in production where it runs all day; then n
@@ -679,17 +719,22 @@ def worker_run(url: str, plan: Plan, n: int, redis_url: str, limit_s: float) -> 
             process = subprocess.Popen(
                 [sys.executable, "-m", "flask", "--app", "portal", "worker"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-            startup_s = _worker_ready(log_path, process, 120)
-            first_enqueue = datetime.now(UTC)
-            t0 = time.perf_counter()
-            ids, _times = request_all(app, periods, "http://127.0.0.1:8000/")
-            _wait_built(app, ids, limit_s)
-            worker_s = time.perf_counter() - t0
-            process.terminate()
             try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+                startup_s = _worker_ready(log_path, process, 120)
+                first_enqueue = datetime.now(UTC)
+                t0 = time.perf_counter()
+                ids, _times = request_all(app, periods, "http://127.0.0.1:8000/")
+                _wait_built(app, ids, limit_s)
+                worker_s = time.perf_counter() - t0
+                rss = rss_of(process.pid)
+                renderer_rss = max((rss_of(pid) for pid in descendants(process.pid)),
+                                   default=0.0)
+            finally:  # a failed run leaves no worker behind
+                process.terminate()
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
         log_text = log_path.read_text(errors="replace")
     result = check_certificates(app, ids)
     with app.app_context():
@@ -698,7 +743,7 @@ def worker_run(url: str, plan: Plan, n: int, redis_url: str, limit_s: float) -> 
         redis_connection().delete(f"rq:queue:{queue_name}")
         db.engine.dispose()
     result.update(n=n, worker_s=worker_s, startup_s=startup_s, returncode=process.returncode,
-                  first_enqueue=first_enqueue,
+                  first_enqueue=first_enqueue, ids=ids, rss_mb=rss, renderer_rss_mb=renderer_rss,
                   errors=[line for line in log_text.splitlines()
                           if "Traceback" in line or "ERROR" in line])
     return result
@@ -731,6 +776,85 @@ def sequential_run(url: str, plan: Plan, n: int, offset: int) -> dict:
         db.engine.dispose()
     result.update(n=n, wall_s=wall, times=times)
     return result
+
+
+def renderer_ceiling(app, ids: list[int], base_url: str) -> dict:
+    """The ceiling the worker is measured against: the same certificates' frozen snapshots
+    rendered one after another in this process (the template and WeasyPrint; no database,
+    no queue, no job)."""
+    from portal.records.certificates import render_pdf, verify_link
+
+    with app.app_context():
+        snaps = [(c.snapshot, c.serial) for c in db.session.scalars(
+            sa.select(Certificate).where(Certificate.id.in_(ids),
+                                         Certificate.status == CertificateState.ready)
+            .order_by(Certificate.id))]
+        db.session.remove()
+        render_pdf(snaps[0][0], verify_link(snaps[0][1], base_url))  # warm: loads the fonts
+        t0 = time.perf_counter()
+        for snap, serial in snaps:
+            render_pdf(snap, verify_link(serial, base_url))
+        wall = time.perf_counter() - t0
+    return {"n": len(snaps), "wall_s": wall, "rate": len(snaps) / wall * 60, "snaps": snaps}
+
+
+def size_ratio(app, plan: Plan, runs: int = 5) -> dict:
+    """A certificate of 1,000 records against one of 10, built in this process as the job
+    builds it (the snapshot's query and grouping, then the PDF): medians of `runs`."""
+    from portal.records.certificates import render_pdf, snapshot, verify_link
+
+    with app.app_context():
+        small = db.session.execute(sa.text(
+            "SELECT volunteer_id FROM service_records WHERE status = 'approved' AND "
+            f"volunteer_id > {N_ACCOUNTS} GROUP BY volunteer_id HAVING count(*) = 10 "
+            "ORDER BY volunteer_id LIMIT 1")).scalar()
+        db.session.rollback()
+        times = {}
+        for label, vid in (("1,000 records", 1), ("10 records", small)):
+            volunteer = db.session.get(Volunteer, vid)
+            cert = Certificate(volunteer_id=vid, period_from=FIRST_DAY, period_to=plan.last_day,
+                               serial="2026ABCDEFGHJKLMNP")
+            cert.volunteer = volunteer
+            samples, records = [], 0
+            with db.session.no_autoflush:
+                for _ in range(runs + 1):
+                    t0 = time.perf_counter()
+                    snap = snapshot(cert)
+                    render_pdf(snap, verify_link(cert.serial, "http://127.0.0.1:8000/"))
+                    samples.append((time.perf_counter() - t0) * 1000)
+                    records = sum(g["records"] for g in snap["groups"])
+            if cert in db.session:
+                db.session.expunge(cert)
+            db.session.rollback()
+            times[label] = (statistics.median(samples[1:]), records)
+        db.session.remove()
+    return times
+
+
+def renderer_memory(app, snaps: list, n: int, every: int = 250) -> list[tuple]:
+    """Memory (RSS, MiB) of a long-lived renderer and of this process (which makes each
+    certificate's HTML and QR code, as the worker does) as `n` PDFs of these snapshots are
+    made in turn, the renderer never replaced (CERTIFICATE_RENDERER_MAX_RENDERS out of the
+    way): does anything pile up?"""
+    from portal.records import renderer
+    from portal.records.certificates import render_pdf, verify_link
+
+    with app.app_context():
+        renderer.start(10**9, 10**6)
+        try:
+            def now(i):
+                return i, renderer.rss_mb(renderer.renderer().process.pid), \
+                    renderer.rss_mb(os.getpid())
+            render_pdf(snaps[0][0], verify_link(snaps[0][1], "http://127.0.0.1:8000/"))  # warm
+            seen = [now(0)]
+            for i in range(1, n + 1):
+                snap, serial = snaps[i % len(snaps)]
+                render_pdf(snap, verify_link(serial, "http://127.0.0.1:8000/"))
+                if i % every == 0 or i == n:
+                    seen.append(now(i))
+        finally:
+            renderer.stop()
+    return seen
 
 
 # --- report -----------------------------------------------------------------------------------
@@ -776,7 +900,7 @@ def run(name: str, url: str, args) -> None:
     if errors:
         print(f"  gunicorn log: {len(errors)} error lines, first: {errors[0]}")
 
-    certs_rate, certs_how = None, ""
+    certs_rate, certs_how, share, size_x = None, "", None, None
     if args.redis_url and args.certificates:
         w = worker_run(url, plan, args.certificates, args.redis_url, args.limit)
         span = (w["last_ended"] - w["first_started"]).total_seconds() if w["last_ended"] else 0
@@ -786,8 +910,9 @@ def run(name: str, url: str, args) -> None:
         certs_rate = done / overall * 60 if overall else 0.0
         certs_how = "one real running worker, first request to last finished"
         durations = w["durations"] or [0.0]
-        print(f"  certificates, one real worker (flask worker, running; RQ forks a work horse per "
-              f"job): {w['n']} asked for (records in period: min {min(w['records'] or [0])}, "
+        print(f"  certificates, one real worker (flask worker, running; each built in the "
+              f"worker, its PDF by the worker's renderer): {w['n']} asked for (records in "
+              f"period: min {min(w['records'] or [0])}, "
               f"median {statistics.median(w['records'] or [0]):.0f}, max "
               f"{max(w['records'] or [0])}; PDF {statistics.median(w['bytes'] or [0]) / 1024:.0f}"
               f" KiB median)")
@@ -802,6 +927,22 @@ def run(name: str, url: str, args) -> None:
               f"{max(durations):.0f} ms")
         if w["errors"]:
             print(f"    worker log: {len(w['errors'])} error lines, first: {w['errors'][0]}")
+        ceiling = renderer_ceiling(app, w["ids"], "http://127.0.0.1:8000/")
+        share = certs_rate / ceiling["rate"] if ceiling["rate"] else 0.0
+        print(f"    the ceiling: the same {ceiling['n']} snapshots rendered one after another in "
+              f"this process {ceiling['wall_s']:.1f} s = {ceiling['rate']:.1f}/min; the worker "
+              f"{share:.2f}x of it; worker RSS after the run {w['rss_mb']:.0f} MiB, its "
+              f"renderer {w['renderer_rss_mb']:.0f} MiB")
+        sizes = size_ratio(app, plan)
+        big, little = sizes["1,000 records"], sizes["10 records"]
+        size_x = big[0] / little[0]
+        print(f"    built in this process (snapshot and PDF, median of 5): {big[1]:,} records "
+              f"{big[0]:.0f} ms, {little[1]} records {little[0]:.0f} ms: {size_x:.2f}x")
+        if args.rss_renders:
+            seen = renderer_memory(app, ceiling["snaps"], args.rss_renders)
+            print("    RSS (MiB) after n PDFs by one renderer never replaced, renderer / this "
+                  "process (the HTML): " + ", ".join(f"{k:,}: {r:.0f} / {p:.0f}"
+                                                    for k, r, p in seen))
     if args.sequential:
         n = args.sequential if args.redis_url else args.certificates
         s = sequential_run(url, plan, n, offset=args.certificates if args.redis_url else 0)
@@ -823,10 +964,17 @@ def run(name: str, url: str, args) -> None:
         verdict_certs = (f"{certs_rate:.1f}/min "
                          f"{'met' if certs_rate >= CERTS_GOAL_PER_MIN else 'MISSED'} "
                          f"({certs_how})")
+    if share is None:
+        verdict_share = "not measured (no --redis-url)"
+    else:
+        verdict_share = (f"{share:.2f}x {'met' if share >= CEILING_SHARE_GOAL else 'MISSED'}; "
+                         f"1,000 records within {SIZE_GOAL:.0f}x of 10: {size_x:.2f}x "
+                         f"{'met' if size_x <= SIZE_GOAL else 'MISSED'}")
     print(f"{name:<10} goal: hours p95 < {HOURS_GOAL_MS:.0f} ms (HTTP, {PROBE_RECORDS:,} "
           f"records) {verdict_hours} (p50 {statistics.median(http['hours']):.1f}); "
           f"certificates >= {CERTS_GOAL_PER_MIN:.0f}/min on one worker {verdict_certs}; "
-          f"/me p95 {pct(http['me'], 0.95):.1f} ms (no goal)")
+          f"one worker >= {CEILING_SHARE_GOAL:.2f}x the in-process rendering of the same "
+          f"snapshots {verdict_share}; /me p95 {pct(http['me'], 0.95):.1f} ms (no goal)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -846,6 +994,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sequential", type=int, default=20,
                         help="certificates also built in-process one after another, for "
                              "comparison (default 20; 0: none)")
+    parser.add_argument("--rss-renders", type=int, default=2000,
+                        help="PDFs rendered by one long-lived renderer, never replaced, with "
+                             "its memory reported along the way (default 2000; 0: none)")
     parser.add_argument("--limit", type=float, default=900.0,
                         help="seconds the worker may take at most (default 900)")
     args = parser.parse_args(argv)
