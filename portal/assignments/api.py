@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify
-from pydantic import BaseModel, ConfigDict
 
 from portal.activities.models import Activity
 from portal.assignments import services
 from portal.assignments.models import Proposal
+from portal.core.api import LooseBody
 from portal.core.apiframe import ApiAbort, doc, json_body, require_user
 from portal.core.db import body_id, iso
 from portal.core.errors import ValidationFailed
@@ -19,17 +19,14 @@ from portal.extensions import db
 bp = Blueprint("assignments_api", __name__, url_prefix="/api/v1")
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")
 
-
-class ProposalIn(Body):
+class ProposalIn(LooseBody):
     activity_id: Any = None
     volunteer_ids: Any = None
     max_shifts: Any = 1
 
 
-class ApplyIn(Body):
+class ApplyIn(LooseBody):
     exclude: Any = None  # [[volunteer_id, shift_id], ...]: lines the organiser removed
 
 

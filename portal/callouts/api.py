@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, jsonify
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from portal.callouts import services
 from portal.callouts.models import Callout, CalloutResponse
 from portal.callouts.permissions import calls_somewhere
+from portal.core.api import LooseBody
 from portal.core.apiframe import ApiAbort, doc, json_body, require_user
 from portal.core.db import iso
 from portal.core.permissions import can
@@ -21,11 +22,8 @@ from portal.volunteers.models import Volunteer
 bp = Blueprint("callouts_api", __name__, url_prefix="/api/v1")
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")
 
-
-class CalloutIn(Body):
+class CalloutIn(LooseBody):
     title: Any = None
     area_code: Any = None
     place: Any = None
@@ -35,7 +33,7 @@ class CalloutIn(Body):
     ends_at: datetime | None = Field(default=None, strict=False)
 
 
-class AnswerIn(Body):
+class AnswerIn(LooseBody):
     answer: Any = None
     eta_minutes: Any = None
 

@@ -8,11 +8,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from portal.charity import disclosure, ledger, services, wishes
 from portal.charity.models import Disclosure, Fund, Movement, Pledge, Wish, WishState
 from portal.charity.permissions import fund_for
+from portal.core.api import Body
 from portal.core.apiframe import (
     ApiAbort,
     api_user,
@@ -32,9 +33,6 @@ from portal.orgs.models import Org
 
 bp = Blueprint("charity_api", __name__, url_prefix="/api/v1")
 
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, strict=True)
 
 
 # --- what each reader sees ---------------------------------------------------------------------

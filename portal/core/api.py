@@ -54,6 +54,12 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, strict=True)
 
 
+class LooseBody(BaseModel):
+    """A body whose fields (each `Any`) the services judge themselves, so that every wrong
+    field is named at once, in the service's own words (call-outs, ratings, proposals)."""
+    model_config = ConfigDict(extra="ignore")
+
+
 class TokenIn(Body):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)

@@ -6,8 +6,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from portal.core.api import Body
 from portal.core.apiframe import (
     ApiAbort,
     api_user,
@@ -28,9 +29,6 @@ from portal.needs.models import Need, NeedSupport
 
 bp = Blueprint("needs_api", __name__, url_prefix="/api/v1")
 
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, strict=True)
 
 
 class OnBehalfIn(Body):

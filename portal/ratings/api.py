@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
-from pydantic import BaseModel, ConfigDict
 
+from portal.core.api import LooseBody
 from portal.core.apiframe import ApiAbort, api_user, doc, json_body, paginate, require_user
 from portal.core.areas import under
 from portal.core.db import body_id, iso, utcnow
@@ -24,11 +24,8 @@ from portal.ratings.models import LIVE_CASES, CaseState, RatedKind, Rating, Rect
 bp = Blueprint("ratings_api", __name__, url_prefix="/api/v1")
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")
 
-
-class RatingIn(Body):
+class RatingIn(LooseBody):
     object_type: Any = None
     object_id: Any = None
     level: Any = None
@@ -127,7 +124,7 @@ def get_case(case_id: int):
     return jsonify(case_dict(case, rater=_sees_rater(api_user(), case)))
 
 
-class AnswerIn(Body):
+class AnswerIn(LooseBody):
     action: Any = None
     text: Any = None
 
@@ -144,7 +141,7 @@ def answer_case(case_id: int):
     return jsonify(case_dict(case))
 
 
-class ReviewIn(Body):
+class ReviewIn(LooseBody):
     satisfied: Any = None
     comment: Any = None
 
@@ -161,7 +158,7 @@ def review_case(case_id: int):
     return jsonify(case_dict(case, rater=True))
 
 
-class ReasonIn(Body):
+class ReasonIn(LooseBody):
     reason: Any = None
 
 
@@ -176,7 +173,7 @@ def appeal_case(case_id: int):
     return jsonify(case_dict(case))
 
 
-class DecideIn(Body):
+class DecideIn(LooseBody):
     void: Any = None
     reason: Any = None
 

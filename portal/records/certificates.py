@@ -40,6 +40,7 @@ from portal.records.models import (
     RecordState,
     ServiceRecord,
     hours_text,
+    tenths_text,
 )
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -218,7 +219,7 @@ def snapshot(cert: Certificate, requester=None) -> dict:
     ordered = sorted(groups.values(), key=lambda g: (-g["minutes"], g["issuer"]))
     for group, tenths in zip(ordered, shares_of_total([g["minutes"] for g in ordered]),
                              strict=True):
-        group["hours"] = f"{tenths // 10}.{tenths % 10}"
+        group["hours"] = tenths_text(tenths)
     with force_locale("zh_Hans_CN"):
         id_type = str(ID_TYPE_TITLES.get(volunteer.id_type, volunteer.id_type))
     return {
@@ -283,7 +284,7 @@ def rows_and_rest(groups: list[dict]) -> tuple[list[dict], dict | None]:
         return shown, None
     tenths = sum(int(g["hours"].replace(".", "")) for g in rest)
     return shown, {"count": len(rest), "records": sum(g["records"] for g in rest),
-                   "hours": f"{tenths // 10}.{tenths % 10}"}
+                   "hours": tenths_text(tenths)}
 
 
 def render_pdf(snap: dict, verify_url: str) -> bytes:

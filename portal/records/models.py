@@ -95,7 +95,11 @@ class ServiceRecord(db.Model):
 
 def hours_text(minutes: int | None) -> str:
     """Minutes as hours with one decimal, rounded half-up (99.5, never 99.49999)."""
-    tenths = ((minutes or 0) * 10 + 30) // 60
+    return tenths_text(((minutes or 0) * 10 + 30) // 60)
+
+
+def tenths_text(tenths: int) -> str:
+    """Tenths of an hour as printed: 995 is "99.5" (whole numbers, no float on the way)."""
     return f"{tenths // 10}.{tenths % 10}"
 
 

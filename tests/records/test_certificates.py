@@ -214,6 +214,27 @@ def test_a_certificate_lists_its_first_organisers_and_sums_up_the_rest():
     assert rows_and_rest(groups[:30]) == (groups[:30], None)
 
 
+@needs_poppler
+def test_the_pdf_of_a_volunteer_of_many_organisers_prints_the_rest_in_one_row(app, tmp_path):
+    """35 organisers: the PDF names the 30 with most hours and says the other 5 share a row,
+    with their records and hours; it stays short."""
+    from portal.records.certificates import render_pdf
+
+    groups = [{"issuer": f"第{i}社区", "minutes": 600 - i, "records": 2, "contents": ["探访"],
+               "first": "2026-01-01", "last": "2026-02-01", "hours": "9.9"} for i in range(35)]
+    snap = {"serial": "2026-ABCDEFGH-JKLMNP",
+            "volunteer": {"name": "张三", "id_type": "resident_id", "id_type_title": "居民身份证",
+                          "id_number_masked": "2108**********0000", "volunteer_code": "YK1"},
+            "period": {"from": "2026-01-01", "to": "2026-12-31"}, "approved_minutes": 20790,
+            "hours": "346.5", "groups": groups,
+            "issuer": {"name": "民政局", "head": "", "handler": "", "contact": ""},
+            "issued_on": "2026-12-06"}
+    with app.app_context():
+        text = "".join(pdf_text(render_pdf(snap, "http://localhost/verify/x"), tmp_path).split())
+    assert "第29社区" in text and "第30社区" not in text
+    assert "其余5个组织单位" in text and "49.5" in text  # 5 rows of 9.9 h
+
+
 def test_no_certificate_for_a_period_without_approved_hours(client, token, setting, approved):
     """A certificate of 0.0 hours would verify as valid under the issuer's name: refused, said
     by the period's field; a pending record is not approved service."""
