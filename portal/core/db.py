@@ -68,13 +68,13 @@ def str_enum(enum_cls: type[enum.Enum], length: int = 32, name: str | None = Non
 # Tables the migrations make that no model describes: SQLite's search index of the needs (a
 # virtual table and its shadow tables, migration need_search). Autogenerate and the schema's
 # test leave them alone.
-NOT_MODELLED = ("need_search",)
+NOT_MODELLED = frozenset(("need_search", "need_search_data", "need_search_idx",
+                          "need_search_docsize", "need_search_config", "need_search_content"))
 
 
 def modelled(name: str | None, type_: str, parent_names: dict) -> bool:
     """Alembic's include_name: whether a table of the database is one of the models'."""
-    return not (type_ == "table" and name is not None and any(
-        name == t or name.startswith(t + "_") for t in NOT_MODELLED))
+    return not (type_ == "table" and name in NOT_MODELLED)
 
 
 MAX_ID = 2**31 - 1  # PostgreSQL's INTEGER; SQLite's is wider, the API's is this on both

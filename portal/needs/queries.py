@@ -5,7 +5,6 @@ the number of needs."""
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +16,7 @@ from portal.core.areas import CHILD_LEVEL, CODE_LENGTH, Area, AreaLevel, level_o
 from portal.core.db import utcnow
 from portal.core.errors import ValidationFailed
 from portal.extensions import db
+from portal.needs import search
 from portal.needs.models import MONTH_MINUTES, MatchKind, Need, NeedMatch, NeedState, NeedTally
 from portal.volunteers.catalogues import SERVICE_TYPES
 
@@ -127,26 +127,6 @@ def suggestions(need: Need, now: datetime | None = None) -> list[dict]:
     return items[:SUGGESTIONS]
 
 
-# SQLite's search index of the needs' text (migration need_search): a need's character pairs.
-_SEARCH = sa.table("need_search", sa.column("rowid", sa.Integer), sa.column("pairs", sa.Text))
-# A term holding one of these gives at least one token of the index: ASCII letters and digits,
-# and the CJK ideographs (unicode61 knows every character up to Unicode 6.1).
-_INDEXED = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]")
-
-
-def search_phrase(term: str) -> str | None:
-    """The FTS5 query of the needs whose text may hold `term`: the phrase of its character
-    pairs (adjacent pairs, as the index holds them), or for one character the pairs it starts.
-    Every need whose text holds the term is among those it finds; None when the term gives the
-    index nothing to look up (punctuation alone), and LIKE reads every need's text."""
-    if not _INDEXED.search(term):
-        return None
-    if len(term) == 1:
-        return f'"{term}"*'
-    pairs = " ".join(term[i:i + 2] for i in range(len(term) - 1))
-    return '"' + pairs.replace('"', '""') + '"'
-
-
 def _area_share_told(code: str):
     """SQLite: the area's range, with the share of the city's needs it holds (from the tallies)
     told to the planner, which has no statistics of ranges. A county of 40% then pages its
@@ -163,7 +143,7 @@ def _area_share_told(code: str):
         .where(NeedTally.area_code.in_((code, city))).group_by(NeedTally.area_code)).all())
     if not counts.get(city):
         return area
-    share = max(counts.get(code, 0) / counts[city], 2.0 ** -20)
+    share = min(1.0, max(counts.get(code, 0) / counts[city], 2.0 ** -20))
     told = sa.literal_column(repr(2.0 ** round(math.log2(share))))
     low, high = area.clauses
     return sa.and_(sa.func.likelihood(low, told),
@@ -199,10 +179,9 @@ def filtered(query, args, viewer):
         match = "ilike" if q.lower() != q.upper() else "like"
         query = query.where(sa.or_(getattr(Need.title, match)(pattern, escape="\\"),
                                    getattr(Need.description, match)(pattern, escape="\\")))
-        phrase = search_phrase(q) if sqlite else None
+        phrase = search.phrase(q) if sqlite else None
         if phrase is not None:  # the candidates from the index; LIKE above has the last word
-            query = query.where(Need.id.in_(
-                sa.select(_SEARCH.c.rowid).where(_SEARCH.c.pairs.op("MATCH")(phrase))))
+            query = query.where(Need.id.in_(search.candidates(phrase)))
     older = args.get("older_than_days")
     if older:
         if not (older.isascii() and older.isdigit()) or int(older) > 36500:

@@ -4,6 +4,7 @@ how much of the city an area holds. PostgreSQL answers the same by LIKE and its 
 
 from __future__ import annotations
 
+import random
 import sqlite3
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 
 from portal.core.db import utcnow
 from portal.extensions import db
-from portal.needs import queries, services
+from portal.needs import queries, search, services
 from portal.needs.models import Need, NeedState
 from tests.residents.conftest import RURAL, URBAN
 
@@ -57,13 +58,13 @@ def test_search_finds_exactly_what_like_finds(client, texts):
 
 
 def test_the_search_phrase_is_the_terms_pairs():
-    assert queries.search_phrase("助餐") == '"助餐"'
-    assert queries.search_phrase("老年助餐") == '"老年 年助 助餐"'
-    assert queries.search_phrase("餐") == '"餐"*'
-    assert queries.search_phrase('引号"问') == '"引号 号"" ""问"'
-    assert queries.search_phrase("Rail") == '"Ra ai il"'
+    assert search.phrase("助餐") == '"助餐"'
+    assert search.phrase("老年助餐") == '"老年 年助 助餐"'
+    assert search.phrase("餐") == '"餐"*'
+    assert search.phrase('引号"问') == '"引号 号"" ""问"'
+    assert search.phrase("Rail") == '"Ra ai il"'
     for nothing in ("，", "。。", "%", '"'):
-        assert queries.search_phrase(nothing) is None
+        assert search.phrase(nothing) is None
 
 
 def _sqlite_only():
@@ -115,7 +116,10 @@ def test_any_client_that_writes_a_need_keeps_the_index(app, client, texts):
         conn.execute("UPDATE needs SET title = '电梯故障', description = '电梯停运三天' "
                      "WHERE id = ?", (texts[0],))
         conn.execute("DELETE FROM needs WHERE id = ?", (texts[4],))
+        conn.execute("UPDATE needs SET id = 99999 WHERE id = ?", (texts[1],))
     conn.close()
+    found = client.get("/api/v1/needs?q=扶手松动").get_json()["items"]
+    assert [n["id"] for n in found] == [99999]
     assert total(client, "助餐") == 0 and total(client, "老年助餐点") == 0
     assert total(client, "电梯") == 1 and total(client, "停运") == 1
     assert total(client, "快递柜") == 0 and total(client, "方便取件") == 0
@@ -172,3 +176,117 @@ def test_the_page_searches_and_filters_by_area_as_the_api_does(client, texts):
     assert "Broken STAIR rail" in page and "老年助餐点就餐不便" not in page
     page = client.get("/needs", query_string={"q": "助餐", "community": RURAL[:6]})
     assert page.status_code == 200 and "老年助餐点就餐不便" not in page.get_data(as_text=True)
+
+
+def _bare_index() -> sqlite3.Connection:
+    """An in-memory needs table with the index and its triggers (no application at all)."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE needs (id INTEGER PRIMARY KEY, title TEXT NOT NULL, "
+                 "description TEXT)")
+    conn.execute(f"CREATE VIRTUAL TABLE {search.TABLE} USING fts5(pairs, content='')")
+    for name, body in search.TRIGGERS.items():
+        conn.execute(f"CREATE TRIGGER {name} {body}")
+    return conn
+
+
+def test_every_ideograph_of_the_indexed_blocks_is_a_token():
+    """search.phrase() looks up any term holding one of these: each must give a token, or a
+    need holding it would be missed (unicode61 knows the characters of Unicode 6.1)."""
+    conn = _bare_index()
+    chars = [chr(c) for block in ((0x3400, 0x4DBF), (0x4E00, 0x9FFF))
+             for c in range(block[0], block[1] + 1, 7)] + ["\u4dbf", "\u9fff", "\u9fcf", "a",
+                                                            "Z", "0"]
+    conn.executemany("INSERT INTO needs (id, title) VALUES (?, ?)",
+                     [(i, f"前{c}后") for i, c in enumerate(chars, 1)])
+    for i, c in enumerate(chars, 1):
+        for term in (c, f"前{c}", f"{c}后"):
+            hits = {r[0] for r in conn.execute(
+                f"SELECT rowid FROM {search.TABLE} WHERE pairs MATCH ?", (search.phrase(term),))}
+            assert i in hits, (hex(ord(c)), term)
+
+
+ALPHABET = (list("助餐老年点就便楼道扶手服务") + list("abcABCéÉ ,.，。\"'*:^()-+%_\\")
+            + ["\u0301", "\u200b", "😀", "👍🏽", "𠀋", "〇", "ｆ", "ﬁ", "\ue000", "\t", "\u3000",
+               "NEAR", "AND", "OR"])
+
+
+def test_the_index_never_misses_what_like_finds_whatever_the_text():
+    """Seeded random texts of Chinese, Latin with accents, combining marks, emoji, characters
+    past the BMP, punctuation and FTS5's operators, changed, renumbered and removed in between;
+    random terms, most of them cut from the texts with their case flipped: every need LIKE finds
+    is among the index's candidates."""
+    rng = random.Random(13)
+    conn = _bare_index()
+
+    def text(n):
+        return "".join(rng.choice(ALPHABET) for _ in range(n))
+    for i in range(1, 400):
+        conn.execute("INSERT INTO needs VALUES (?, ?, ?)",
+                     (i, text(rng.randint(1, 20)), text(rng.randint(0, 80)) or None))
+    for _ in range(300):
+        i, r = rng.randint(1, 420), rng.random()
+        if r < 0.4:
+            conn.execute("UPDATE needs SET title = ? WHERE id = ?", (text(rng.randint(1, 20)), i))
+        elif r < 0.7:
+            conn.execute("UPDATE needs SET description = ? WHERE id = ?", (text(50), i))
+        elif r < 0.8:
+            conn.execute("UPDATE OR IGNORE needs SET id = ? WHERE id = ?", (i + 1000, i))
+        elif r < 0.9:
+            conn.execute("DELETE FROM needs WHERE id = ?", (i,))
+        else:
+            conn.execute("INSERT INTO needs (title, description) VALUES (?, ?)",
+                         (text(8), text(40)))
+    texts = [t + " " + (d or "") for t, d in conn.execute("SELECT title, description FROM needs")]
+    looked_up = 0
+    for _ in range(2500):
+        source = rng.choice(texts)
+        start = rng.randrange(len(source))
+        term = source[start:start + rng.choice((1, 2, 2, 3, 4, 6))].strip()
+        if rng.random() < 0.3:
+            term = term.swapcase()
+        if rng.random() < 0.1:
+            term = text(rng.randint(1, 4)).strip()
+        if not term:
+            continue
+        query = search.phrase(term)
+        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = {r[0] for r in conn.execute(
+            "SELECT id FROM needs WHERE title LIKE ? ESCAPE '\\' OR description LIKE ? "
+            "ESCAPE '\\'", (pattern, pattern))}
+        if query is None:
+            continue
+        looked_up += 1
+        found = {r[0] for r in conn.execute(
+            f"SELECT rowid FROM {search.TABLE} WHERE pairs MATCH ?", (query,))}
+        assert like <= found, (term, query, like - found)
+    assert looked_up > 1500
+
+
+def test_needs_check_proves_the_index_and_reindex_mends_it(app, client, texts):
+    with app.app_context():
+        _sqlite_only()
+    runner = app.test_cli_runner()
+    checked = runner.invoke(args=["needs", "check"])
+    assert checked.exit_code == 0 and "0 mismatches" in checked.output, checked.output
+    with app.app_context():   # as a batch migration that rebuilt the table would leave it
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER need_search_insert")
+            conn.exec_driver_sql("DROP TRIGGER need_search_update")
+        db.engine.dispose()
+    path = app.config["TEST_TMP"] / "test.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE needs SET title = '电梯故障' WHERE id = ?", (texts[0],))
+    conn.close()
+    assert total(client, "电梯") == 0   # missed: the index did not follow
+    checked = runner.invoke(args=["needs", "check"])
+    assert checked.exit_code == 1, checked.output
+    assert "need_search_insert is missing" in checked.output
+    assert "1 needs are indexed otherwise than their text" in checked.output
+    mended = runner.invoke(args=["needs", "reindex"])
+    assert mended.exit_code == 0 and f"{len(TEXTS)} needs indexed" in mended.output
+    assert total(client, "电梯") == 1 and total(client, "老年助餐") == 0
+    assert runner.invoke(args=["needs", "check"]).exit_code == 0
+    with sqlite3.connect(path) as conn:   # and the triggers keep it again
+        conn.execute("UPDATE needs SET title = '路灯不亮' WHERE id = ?", (texts[0],))
+    conn.close()
+    assert total(client, "路灯") == 1
