@@ -38,7 +38,7 @@ from portal.core.areas import Area, AreaLevel
 from portal.core.audit import COLUMNS as AUDIT_COLUMNS
 from portal.core.audit import AuditEntry, record
 from portal.core.audit import row as audit_row
-from portal.core.db import SHANGHAI, aware, utcnow
+from portal.core.db import SHANGHAI, aware, dialect, utcnow
 from portal.core.errors import Conflict, ValidationFailed
 from portal.core.notify import Notification, deliver_after_commit, outbox_row, queue_notification
 from portal.core.permissions import authorize
@@ -581,7 +581,7 @@ def sign_up(shift: Shift, volunteer: Volunteer, *, actor: User, locked: bool = F
               "now": now, "keeps_waitlist": shift.waitlist}
     user = actor if actor.id == volunteer.user_id else None
     try:
-        if db.session.get_bind().dialect.name == "postgresql":
+        if dialect() == "postgresql":
             signup = _insert_in_one_statement(values, shift, volunteer, actor, user)
         else:
             signup = _insert_step_by_step(values)

@@ -32,7 +32,7 @@ from portal.charity.models import (
 from portal.core.audit import COLUMNS as AUDIT_COLUMNS
 from portal.core.audit import AuditEntry
 from portal.core.audit import row as audit_row
-from portal.core.db import utcnow
+from portal.core.db import dialect, utcnow
 from portal.core.errors import Conflict, ValidationFailed
 from portal.core.money import parse_money
 from portal.extensions import db
@@ -177,7 +177,7 @@ def _post(fund: Fund, values: dict, audit: dict, *, refusal: str, **effects) -> 
     params = {"e_fund": fund.id, **{f"e_{name}": effects.get(name, ZERO) for name in _EFFECTS},
               **{f"line_{c}": values[c] for c in _LINE},
               **{f"audit_{c}": audit[c] for c in AUDIT_COLUMNS}}
-    statements = _post_statements(db.session.get_bind().dialect.name == "postgresql")
+    statements = _post_statements(dialect() == "postgresql")
     if len(statements) == 1:
         row = db.session.execute(statements[0], params).one_or_none()
         if row is None:

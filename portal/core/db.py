@@ -77,6 +77,14 @@ def modelled(name: str | None, type_: str, parent_names: dict) -> bool:
     return not (type_ == "table" and name in NOT_MODELLED)
 
 
+def dialect() -> str:
+    """The database the session works on ("postgresql" or "sqlite"), for the statements written
+    for each."""
+    from portal.extensions import db
+
+    return db.session.get_bind().dialect.name
+
+
 MAX_ID = 2**31 - 1  # PostgreSQL's INTEGER; SQLite's is wider, the API's is this on both
 
 

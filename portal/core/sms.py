@@ -31,7 +31,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core import validators
-from portal.core.db import UTCDateTime, utcnow
+from portal.core.db import UTCDateTime, dialect, utcnow
 from portal.core.errors import (
     Conflict,
     DomainError,
@@ -168,12 +168,12 @@ def _store_code(key: str, code_hash: str, address: str, now, expires) -> None:
     process (every code costs this: building them took a third of the web worker's CPU)."""
     values = {"key": key, "hash": code_hash, "addr": address, "now": now, "expires": expires,
               "stale": now - timedelta(days=1, minutes=5)}
-    for statement in _store_statements(db.session.get_bind().dialect.name == "postgresql"):
+    for statement in _store_statements(dialect() == "postgresql"):
         db.session.execute(statement, values)
 
 
 @functools.cache
-def _store_statements(one: bool) -> tuple:
+def _store_statements(one_statement: bool) -> tuple:
     table = SmsCode.__table__
     key, stale, now = sa.bindparam("key"), sa.bindparam("stale"), sa.bindparam("now")
     void = sa.update(table).where(table.c.phone_key == key, table.c.used_at.is_(None),
@@ -182,7 +182,7 @@ def _store_statements(one: bool) -> tuple:
     insert = sa.insert(table).values(
         phone_key=key, code_hash=sa.bindparam("hash"), address=sa.bindparam("addr"),
         created_at=now, expires_at=sa.bindparam("expires"), attempts=0)
-    if one:
+    if one_statement:
         return (insert.add_cte(void.cte("voided"), nest_here=True)
                 .add_cte(purge.cte("purged"), nest_here=True),)
     return void, purge, insert
@@ -267,7 +267,7 @@ def _reserve_database(key: str, address: str) -> None:
     on PostgreSQL; on SQLite every transaction begins IMMEDIATE, one writer at a time), so two
     at once cannot both pass."""
     cfg = current_app.config
-    if db.session.get_bind().dialect.name == "postgresql":
+    if dialect() == "postgresql":
         db.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 7))"),
                            {"k": key})
     now = utcnow()

@@ -13,7 +13,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from portal.core.areas import CHILD_LEVEL, CODE_LENGTH, Area, AreaLevel, level_of, under
-from portal.core.db import utcnow
+from portal.core.db import dialect, utcnow
 from portal.core.errors import ValidationFailed
 from portal.extensions import db
 from portal.needs import search
@@ -155,7 +155,7 @@ def filtered(query, args, viewer):
     category, q (title and description), older_than_days, mine; sort (new, old, support).
     ValidationFailed naming each filter with a wrong value."""
     errors: dict[str, list[str]] = {}
-    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    sqlite = dialect() == "sqlite"
     community = args.get("community") or args.get("area")
     if community:
         query = query.where(_area_share_told(community) if sqlite

@@ -19,6 +19,7 @@ import re
 
 import sqlalchemy as sa
 
+from portal.core.db import dialect
 from portal.extensions import db
 
 TABLE = "need_search"
@@ -74,14 +75,10 @@ def candidates(query: str) -> sa.Select:
     return sa.select(_SEARCH.c.rowid).where(_SEARCH.c.pairs.op("MATCH")(query))
 
 
-def _sqlite() -> bool:
-    return db.session.get_bind().dialect.name == "sqlite"
-
-
 def problems() -> list[str]:
     """What is wrong with the index (SQLite; nothing elsewhere): a trigger missing, or tokens
     that differ from the index made afresh from the needs (compared token by token)."""
-    if not _sqlite():
+    if dialect() != "sqlite":
         return []
     conn = db.session.connection()
     found = set(conn.scalars(sa.text(
@@ -112,7 +109,7 @@ def problems() -> list[str]:
 def rebuild() -> int:
     """The index made again from the needs, and its triggers (SQLite; 0 elsewhere): every token
     removed, every need's pairs added. Returns the needs indexed. The caller commits."""
-    if not _sqlite():
+    if dialect() != "sqlite":
         return 0
     conn = db.session.connection()
     for name, body in TRIGGERS.items():

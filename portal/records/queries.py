@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask import current_app
 
-from portal.core.db import SHANGHAI
+from portal.core.db import SHANGHAI, dialect
 from portal.core.users import Role
 from portal.extensions import db
 from portal.records.models import RecordState, ServiceRecord, hours_text
@@ -58,7 +58,7 @@ class Hours:
 
 def _year_of(column):
     """The calendar year in Asia/Shanghai of a UTC timestamp column, on either database."""
-    if db.engine.dialect.name == "postgresql":
+    if dialect() == "postgresql":
         return sa.cast(sa.extract("year", sa.func.timezone("Asia/Shanghai", column)), sa.Integer)
     return sa.cast(sa.func.strftime("%Y", column, "+8 hours"), sa.Integer)
 
