@@ -13,6 +13,7 @@ from portal.config import load_settings
 from portal.extensions import babel, bootstrap, csrf, db, login_manager, migrate
 
 log = logging.getLogger(__name__)
+MAX_SEARCH_TERM = 100  # characters of a list's search term (`q`)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -260,6 +261,18 @@ def _register_hooks(app: Flask) -> None:
             if request.method != "GET" else [request.path, *request.args.values()]
         if any("\x00" in v for v in values):
             raise BadRequest()
+
+    @app.before_request
+    def refuse_long_search_terms():
+        """A search term (`q`, on every list) longer than MAX_SEARCH_TERM is refused with 422
+        by the field: a term is a few words, and SQLite refuses a LIKE pattern past 50 kB."""
+        from flask_babel import gettext as _
+
+        from portal.core.errors import ValidationFailed
+
+        if len(request.args.get("q", "")) > MAX_SEARCH_TERM:
+            message = _("A search term has at most {n} characters.").format(n=MAX_SEARCH_TERM)
+            raise ValidationFailed(message, {"q": [message]})
 
     @app.after_request
     def security_headers(response):

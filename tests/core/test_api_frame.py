@@ -207,3 +207,28 @@ def test_deeply_nested_json_is_400(client):
 def test_a_nul_in_a_form_is_400(client):
     response = client.post("/login", data={"username": "a\x00b", "password": "x"})
     assert response.status_code == 400
+
+
+def test_a_search_term_past_its_limit_is_refused_by_its_field_everywhere(client):
+    """On SQLite a term of 60,000 commas was a LIKE pattern too large: every list answered 503
+    as if the database were down. Now a term is at most 100 characters, on every list."""
+    from portal import MAX_SEARCH_TERM
+
+    long = "，" * 60000
+    for path in ("/api/v1/needs", "/api/v1/activities", "/api/v1/orgs"):
+        zh = client.get(path, query_string={"q": long})
+        assert zh.status_code == 422, path
+        body = zh.get_json()["error"]
+        assert body["code"] == "validation_error"
+        assert body["fields"] == {"q": ["搜索词最多 100 个字符。"]}
+        en = client.get(path, query_string={"q": long}, headers={"Accept-Language": "en"})
+        assert en.get_json()["error"]["fields"]["q"] == [
+            "A search term has at most 100 characters."]
+        assert client.get(path, query_string={"q": "，" * MAX_SEARCH_TERM}).status_code == 200
+    for path in ("/needs", "/activities", "/orgs"):
+        page = client.get(path, query_string={"q": long})
+        assert page.status_code == 422 and "搜索词最多 100 个字符" in page.get_data(as_text=True)
+    for path in ("/needs", "/activities", "/orgs"):   # (the choice of English is remembered)
+        page = client.get(path, query_string={"q": long, "lang": "en"})
+        assert page.status_code == 422
+        assert "A search term has at most 100 characters." in page.get_data(as_text=True)

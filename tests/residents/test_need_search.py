@@ -171,9 +171,11 @@ def test_on_sqlite_a_large_area_pages_by_the_order_and_a_small_one_by_its_code(
 def test_the_page_searches_and_filters_by_area_as_the_api_does(client, texts):
     page = client.get("/needs", query_string={"q": "助餐"}).get_data(as_text=True)
     assert "老年助餐点就餐不便" in page and "楼道扶手损坏" not in page
+    assert 'name="q"' in page and 'value="助餐"' in page and "需求中的词语" in page  # kept
     page = client.get("/needs", query_string={"q": "stair", "community": URBAN[:6],
                                               "lang": "en"}).get_data(as_text=True)
     assert "Broken STAIR rail" in page and "老年助餐点就餐不便" not in page
+    assert "Words in the need" in page and 'value="stair"' in page
     page = client.get("/needs", query_string={"q": "助餐", "community": RURAL[:6]})
     assert page.status_code == 200 and "老年助餐点就餐不便" not in page.get_data(as_text=True)
 
